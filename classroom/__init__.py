@@ -1,0 +1,79 @@
+"""The critique classroom: a Flask application factory.
+
+Areas are blueprints (auth, teacher, student, api); business rules live in
+classroom/services and are shared by the web views and the JSON API.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from flask import Flask
+
+from . import db
+from .config import load_config
+from .extensions import csrf, limiter, login_manager
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: Optional[Mapping[str, Any]] = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    app.config.update(load_config(Path(app.instance_path)))
+    if overrides:
+        app.config.update(overrides)
+    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    _init_extensions(app)
+
+    from . import jobs
+    jobs.init_app(app)
+
+    from .auth import bp as auth_bp
+    from .teacher import bp as teacher_bp
+    from .student import bp as student_bp
+    from .api import bp as api_bp
+    from .web import bp as web_bp
+
+    app.register_blueprint(web_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(teacher_bp, url_prefix="/teach")
+    app.register_blueprint(student_bp, url_prefix="/learn")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
+
+    from . import cli, errors, security, templating
+    errors.init_app(app)
+    security.init_app(app)
+    templating.init_app(app)
+    cli.register_commands(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message_category = "info"
+
+    from .models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        try:
+            return db.session().get(User, int(user_id))
+        except (TypeError, ValueError):
+            return None
+
+    csrf.init_app(app)
+    app.config.setdefault(
+        "RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://"
+    )
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+    limiter.init_app(app)

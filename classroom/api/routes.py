@@ -1,0 +1,92 @@
+from flask import Response, g, request
+
+from .. import db, jobs
+from ..models import FlawedSolution
+from ..services import assignments as assignment_service
+from ..services import courses, gradebook, problems, submissions
+from ..services.errors import ServiceError
+from ..services.scoring import score_submission
+from ..services.submissions import CritiqueDraft
+from . import bp
+from .auth import api_error, token_required
+from .serializers import assignment_json, grade_json, submission_json
+
+
+@bp.errorhandler(ServiceError)
+def service_error(exc: ServiceError):
+    extra = {"field": exc.field} if exc.field else {}
+    if exc.errors:
+        extra["errors"] = exc.errors
+    return api_error(exc.status, exc.message, **extra)
+
+
+@bp.route("/courses/<code>/assignments")
+@token_required
+def list_assignments(code):
+    s = db.session()
+    user = g.api_user
+    c = courses.course_for_member(s, user, code)
+    teaches = courses.is_instructor_of(s, user, c.id)
+    items = []
+    for a in assignment_service.assignments_of(s, c.id, only_open_to_students=not teaches):
+        views = [problems.student_view(s, p) for p in assignment_service.problems_in(s, a.id)]
+        items.append(assignment_json(a, views))
+    return {"course": {"code": c.code, "title": c.title}, "assignments": items}
+
+
+@bp.route("/assignments/<int:assignment_id>/problems/<int:problem_id>/submissions", methods=["POST"])
+@token_required
+def create_submission(assignment_id, problem_id):
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return api_error(400, "Send a JSON object with error_step, explanation, correction and final_answer.")
+    s = db.session()
+    draft = CritiqueDraft(
+        error_step=body.get("error_step"), explanation=_text(body.get("explanation")),
+        correction=_text(body.get("correction")), final_answer=_text(body.get("final_answer")),
+        lean_proof=_text(body.get("lean_proof")),
+    )
+    sub, job = submissions.submit(s, g.api_user, assignment_id, problem_id, draft)
+    jobs.enqueue_grading(job.id)
+    s.refresh(job)
+    return {"id": sub.id, "version": sub.version, "state": job.state, "late": sub.is_late}, 201
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, (str, int, float)):
+        raise ServiceError("Text fields must be strings.")
+    return str(value)
+
+
+@bp.route("/submissions/<int:submission_id>")
+@token_required
+def get_submission(submission_id):
+    s = db.session()
+    sub, a, teaches = submissions.submission_for(s, g.api_user, submission_id)
+    job = submissions.job_of(s, sub.id)
+    body = submission_json(sub, job, a)
+    if teaches or a.released_at:
+        grades = submissions.grades_of(s, sub.id)
+        score = score_submission(a, len(assignment_service.problems_in(s, a.id)), sub, grades)
+        body["scores"] = {g_.component: grade_json(g_, teaches) for g_ in grades}
+        body["points"] = score.points
+        body["max_points"] = round(score.max_points, 2)
+        body["pending"] = score.pending
+    if teaches:
+        key = problems.key_for(s, sub.flawed_solution_id)
+        body["key"] = {"first_wrong_step": key.first_wrong_step, "reason": key.reason, "kind": key.error_kind}
+        body["steps"] = s.get(FlawedSolution, sub.flawed_solution_id).steps
+    return body
+
+
+@bp.route("/courses/<code>/gradebook.csv")
+@token_required
+def gradebook_csv(code):
+    s = db.session()
+    c = courses.course_for_instructor(s, g.api_user, code)
+    fmt = request.args.get("format", "plain")
+    body = gradebook.export_csv(s, g.api_user, c, fmt)
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{c.code}-gradebook-{fmt}.csv"'})

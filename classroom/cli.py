@@ -1,0 +1,114 @@
+"""Command-line tools: `flask --app app <command>`. Names are relied on by other tools."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import click
+from flask import Flask, current_app
+
+from . import db
+
+
+def register_commands(app: Flask) -> None:
+    for command in (init_db_command, seed_demo_command, export_gradebook_command, create_token_command,
+                    worker_command, serve_command):
+        app.cli.add_command(command)
+
+
+@click.command("init-db")
+def init_db_command():
+    """Create or upgrade the database schema (Alembic migrations)."""
+    from .migrate import upgrade_to_head
+
+    upgrade_to_head(current_app.config["DATABASE_URL"])
+    click.echo("Database schema is up to date.")
+
+
+@click.command("seed-demo")
+def seed_demo_command():
+    """Create the demo course DEMO101 with its teacher, students and graded work (idempotent)."""
+    from .services import demo
+
+    summary = demo.seed(db.session())
+    click.echo(summary)
+
+
+@click.command("export-gradebook")
+@click.option("--course", "code", required=True, help="Course code, e.g. DEMO101.")
+@click.option("--format", "fmt", type=click.Choice(["plain", "canvas"]), default="plain", show_default=True)
+def export_gradebook_command(code: str, fmt: str):
+    """Write the course's gradebook CSV to standard output."""
+    from .services import courses, gradebook
+    from .services.errors import ServiceError
+
+    s = db.session()
+    try:
+        course = courses.get_course(s, code)
+        owner = _an_instructor_of(s, course)
+        click.echo(gradebook.export_csv(s, owner, course, fmt), nl=False)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message)
+
+
+def _an_instructor_of(s, course):
+    from sqlmodel import select
+
+    from .models import ROLE_INSTRUCTOR, Enrollment, User
+    user = s.exec(select(User).join(Enrollment, Enrollment.user_id == User.id).where(
+        Enrollment.course_id == course.id, Enrollment.role == ROLE_INSTRUCTOR)).first()
+    if user is None:
+        raise click.ClickException(f"Course {course.code} has no instructor.")
+    return user
+
+
+@click.command("create-token")
+@click.argument("email")
+@click.option("--label", default="cli", help="A note to recognise the token by.")
+def create_token_command(email: str, label: str):
+    """Create an API token for EMAIL; the token is printed as the last line."""
+    from .services import accounts
+    from .services.errors import ServiceError
+
+    try:
+        token = accounts.create_token(db.session(), email, label)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message)
+    click.echo("Keep this token secret; it is shown only once. Use it as: Authorization: Bearer <token>", err=True)
+    click.echo(token)
+
+
+@click.command("worker")
+@click.option("--workers", default=2, show_default=True, help="Grading threads in this process.")
+def worker_command(workers: int):
+    """Run a background worker that grades submissions."""
+    from . import jobs
+
+    huey = jobs.huey()
+    if huey.immediate:
+        raise click.ClickException("This app runs jobs immediately (HUEY_IMMEDIATE); there is nothing to consume.")
+    recovered = jobs.recover_jobs()
+    click.echo(f"Grading worker started with {workers} threads"
+               f" ({'Redis' if current_app.config['REDIS_URL'] else 'SQLite'} queue); "
+               f"{recovered} interrupted jobs put back on the queue.", err=True)
+    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+    consumer.run()
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+def serve_command(host: str, port: int):
+    """Run the web server and a grading worker together (one machine)."""
+    env = dict(os.environ)
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"], env=env)
+    click.echo(f"Grading worker running (pid {worker.pid}). Open http://{host}:{port}/", err=True)
+    try:
+        current_app.run(host=host, port=port, debug=False, use_reloader=False)
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()

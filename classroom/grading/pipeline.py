@@ -1,0 +1,142 @@
+"""Grade one submission version.
+
+Order matters: exact facts (the marked step, the SymPy answer check) are
+decided first and handed to the grader model, which may not contradict them.
+Without a grader model, the explanation and written correction wait for a
+person in the review queue; nothing here ever guesses a score.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Optional
+
+from sqlmodel import Session
+
+from ..models import (
+    BY_EXACT, BY_LEAN, BY_MODEL, GRADE_ERROR, GRADE_GRADED, GRADE_NEEDS_REVIEW, AnswerKey, FlawedSolution, Grade,
+    Problem, Submission, utcnow,
+)
+from ..services import problems as problem_service
+from . import ANSWER_ABSENT, GradingInput, ModelVerdict
+from .answers import check_answer
+
+REVIEW_NOTE = "Waiting for your instructor's review."
+
+
+def grading_input(db: Session, submission: Submission) -> tuple[GradingInput, Problem, FlawedSolution, AnswerKey]:
+    problem = db.get(Problem, submission.problem_id)
+    solution = db.get(FlawedSolution, submission.flawed_solution_id)
+    key = problem_service.key_for(db, solution.id)
+    inp = GradingInput(
+        problem_statement=problem.statement,
+        reference_solution=problem.reference_solution,
+        reference_answer=problem.reference_answer,
+        steps=list(solution.steps),
+        key_first_wrong_step=key.first_wrong_step,
+        key_reason=key.reason,
+        key_error_kind=key.error_kind,
+        student_step=submission.error_step,
+        student_explanation=submission.explanation,
+        student_correction=submission.correction,
+        student_final_answer=submission.final_answer,
+        answer_check=check_answer(submission.final_answer, problem.reference_answer),
+        submission_id=submission.id,
+    )
+    return inp, problem, solution, key
+
+
+def exact_grades(inp: GradingInput, submission: Submission, has_reference_answer: bool) -> list[Grade]:
+    grades = []
+    located = inp.student_step == inp.key_first_wrong_step
+    grades.append(Grade(
+        submission_id=submission.id, component="location", status=GRADE_GRADED, decided_by=BY_EXACT,
+        score=1.0 if located else 0.0,
+        feedback=(f"Step {inp.student_step} is the first wrong step." if located
+                  else f"Step {inp.student_step} is not the first wrong step."),
+    ))
+    if has_reference_answer:
+        check = inp.answer_check
+        if check.verdict == ANSWER_ABSENT:
+            score, note = 0.0, "No final answer was given."
+        else:
+            score, note = check.score, check.note
+        grades.append(Grade(submission_id=submission.id, component="final_answer", status=GRADE_GRADED,
+                            decided_by=BY_EXACT, score=score, feedback=note))
+    return grades
+
+
+def review_grades(submission: Submission) -> list[Grade]:
+    grades = [Grade(submission_id=submission.id, component="explanation", status=GRADE_NEEDS_REVIEW,
+                    feedback=REVIEW_NOTE)]
+    if submission.correction.strip():
+        grades.append(Grade(submission_id=submission.id, component="correction", status=GRADE_NEEDS_REVIEW,
+                            feedback=REVIEW_NOTE))
+    else:
+        grades.append(Grade(submission_id=submission.id, component="correction", status=GRADE_GRADED,
+                            decided_by=BY_EXACT, score=0.0, feedback="No written correction was given."))
+    return grades
+
+
+def model_grades(submission: Submission, verdict: ModelVerdict) -> list[Grade]:
+    common = dict(
+        submission_id=submission.id, status=GRADE_GRADED, decided_by=BY_MODEL, model_name=verdict.model_name,
+        prompt_version=verdict.prompt_version, tokens_in=verdict.tokens_in, tokens_out=verdict.tokens_out,
+        latency_ms=verdict.latency_ms, raw_reply=verdict.raw_reply, flags=list(verdict.flags),
+    )
+    explanation = Grade(component="explanation", score=verdict.explanation_score, feedback=verdict.feedback,
+                        **common)
+    if submission.correction.strip():
+        correction = Grade(component="correction", score=verdict.correction_score,
+                           feedback=f"Correction judged {verdict.correction_verdict.replace('_', ' ')}.", **common)
+    else:
+        correction = Grade(submission_id=submission.id, component="correction", status=GRADE_GRADED,
+                           decided_by=BY_EXACT, score=0.0, feedback="No written correction was given.")
+    return [explanation, correction]
+
+
+def lean_grade(submission: Submission, problem: Problem, config: Mapping) -> Optional[Grade]:
+    if not problem.lean_statement:
+        return None
+    if not submission.lean_proof.strip():
+        return Grade(submission_id=submission.id, component="lean", status=GRADE_GRADED, decided_by=BY_LEAN,
+                     score=0.0, feedback="No Lean proof was submitted.")
+    try:
+        from ..lean import get_checker
+    except ImportError:  # pragma: no cover - the package ships with the app
+        get_checker = None
+    checker = get_checker(config) if get_checker else None
+    if checker is None:
+        return Grade(submission_id=submission.id, component="lean", status=GRADE_NEEDS_REVIEW,
+                     feedback="Lean checking is off on this server; your instructor will review the proof.")
+    result = checker.check(problem.lean_header, problem.lean_statement, submission.lean_proof)
+    details = result.to_dict()
+    return Grade(submission_id=submission.id, component="lean", status=GRADE_GRADED, decided_by=BY_LEAN,
+                 score=1.0 if result.accepted else 0.0, feedback=result.reason,
+                 raw_reply=_json(details))
+
+
+def _json(value) -> str:
+    import json
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def grade_submission(db: Session, submission: Submission, config: Mapping,
+                     model_verdict: Optional[ModelVerdict] = None) -> list[Grade]:
+    """All component grades for one version (not yet committed).
+
+    `model_verdict` is passed in by the job when a grader model is configured;
+    the job owns calling and caching the model so this stays a pure decision.
+    """
+    inp, problem, _solution, _key = grading_input(db, submission)
+    grades = exact_grades(inp, submission, bool(problem.reference_answer.strip()))
+    grades += model_grades(submission, model_verdict) if model_verdict else review_grades(submission)
+    lean = lean_grade(submission, problem, config)
+    if lean is not None:
+        grades.append(lean)
+    now = utcnow()
+    for g in grades:
+        g.created_at = g.updated_at = now
+    return grades
+
+
+def error_grade(submission_id: int, component: str, message: str) -> Grade:
+    return Grade(submission_id=submission_id, component=component, status=GRADE_ERROR, feedback=message)

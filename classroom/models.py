@@ -1,0 +1,281 @@
+"""All tables, in one place.
+
+Times are timezone-aware UTC (SQLModel's UTCDateTime refuses naive ones). Scores are fractions in [0, 1]; points are
+computed from them with the assignment's weights (see services/scoring.py).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Optional
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# Roles and enumerations kept as short strings: readable in the database and the CSV.
+ROLE_INSTRUCTOR = "instructor"
+ROLE_STUDENT = "student"
+
+COMPONENTS = ("location", "explanation", "final_answer", "correction", "lean")
+
+# How a component was decided.
+BY_EXACT = "exact"
+BY_MODEL = "model"
+BY_LEAN = "lean"
+BY_INSTRUCTOR = "instructor"
+
+# Grade status: graded (has a machine score), needs_review (waits for a person),
+# error (the machine could not decide; a person may still score it).
+GRADE_GRADED = "graded"
+GRADE_NEEDS_REVIEW = "needs_review"
+GRADE_ERROR = "error"
+
+JOB_QUEUED = "queued"
+JOB_RUNNING = "running"
+JOB_DONE = "done"
+JOB_FAILED = "failed"
+
+ERROR_KINDS = {
+    "arithmetic": "Arithmetic slip",
+    "sign": "Sign error",
+    "wrong_formula": "Wrong formula or theorem",
+    "logical_gap": "Unjustified step or logical gap",
+    "missed_case": "Missed case",
+    "misread": "Misread the question",
+    "unit": "Unit error",
+    "circular": "Circular reasoning",
+    "off_by_one": "Off-by-one",
+    "other": "Other",
+}
+
+KEY_ORIGINS = ("hand", "model", "bank")
+
+
+class User(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True, index=True)
+    name: str = Field(max_length=120)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(default=ROLE_STUDENT, max_length=20)
+    is_admin: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)
+
+    # Flask-Login protocol.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def is_instructor(self) -> bool:
+        return self.role == ROLE_INSTRUCTOR
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    # Only a hash is kept; the token itself is shown once.
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    label: str = Field(default="", max_length=120)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: Optional[datetime] = None
+
+
+class Course(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    code: str = Field(max_length=20, unique=True, index=True)
+    title: str = Field(max_length=200)
+    created_by_id: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Enrollment(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("course_id", "user_id", name="uq_enrollment_course_user"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    role: str = Field(default=ROLE_STUDENT, max_length=20)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Problem(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("course_id", "external_id", name="uq_problem_course_external"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    title: str = Field(max_length=200)
+    statement: str = Field(sa_column=Column(Text, nullable=False))
+    reference_solution: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    reference_answer: str = Field(default="", max_length=200)
+    # Optional Lean 4: header (imports, opens) and the theorem statement.
+    lean_header: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    lean_statement: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # Where the problem came from, to keep bank re-imports idempotent.
+    external_id: Optional[str] = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class FlawedSolution(SQLModel, table=True):
+    __tablename__ = "flawed_solution"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    problem_id: int = Field(foreign_key="problem.id", index=True)
+    # A list of step texts (Markdown + LaTeX); step numbers are 1-based positions.
+    steps: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    final_answer: str = Field(default="", max_length=200)
+    # Only an approved solution is shown to students; generated ones start as drafts.
+    approved: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AnswerKey(SQLModel, table=True):
+    """Never serialised for students: kept apart from the solution on purpose."""
+    __tablename__ = "answer_key"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    flawed_solution_id: int = Field(foreign_key="flawed_solution.id", unique=True)
+    first_wrong_step: int
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    error_kind: str = Field(default="other", max_length=40)
+    origin: str = Field(default="hand", max_length=20)
+    origin_model: Optional[str] = Field(default=None, max_length=200)
+
+
+class Assignment(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    title: str = Field(max_length=200)
+    instructions: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    opens_at: datetime
+    due_at: datetime
+    allow_late: bool = Field(default=False)
+    late_penalty_percent: int = Field(default=0)
+    points: int = Field(default=100)
+    weight_location: int = Field(default=30)
+    weight_explanation: int = Field(default=40)
+    weight_correction: int = Field(default=30)
+    weight_lean: int = Field(default=0)
+    released_at: Optional[datetime] = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AssignmentProblem(SQLModel, table=True):
+    __tablename__ = "assignment_problem"
+    __table_args__ = (UniqueConstraint("assignment_id", "problem_id", name="uq_assignment_problem"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    problem_id: int = Field(foreign_key="problem.id", index=True)
+    position: int = Field(default=0)
+
+
+class Submission(SQLModel, table=True):
+    """One immutable version of a student's critique of one problem."""
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "problem_id", "student_id", "version", name="uq_submission_version"),
+        Index("ix_submission_lookup", "assignment_id", "problem_id", "student_id"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id")
+    problem_id: int = Field(foreign_key="problem.id")
+    student_id: int = Field(foreign_key="user.id", index=True)
+    flawed_solution_id: int = Field(foreign_key="flawed_solution.id")
+    version: int
+    error_step: int
+    explanation: str = Field(sa_column=Column(Text, nullable=False))
+    correction: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    final_answer: str = Field(default="", max_length=200)
+    lean_proof: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    is_late: bool = Field(default=False)
+    late_penalty_percent: int = Field(default=0)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Grade(SQLModel, table=True):
+    """One component of one submission version.
+
+    The machine's decision and an instructor's override sit side by side:
+    the override never replaces the machine score, it is read before it.
+    """
+    __table_args__ = (UniqueConstraint("submission_id", "component", name="uq_grade_component"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    component: str = Field(max_length=20)
+    status: str = Field(default=GRADE_NEEDS_REVIEW, max_length=20)
+    score: Optional[float] = None
+    decided_by: Optional[str] = Field(default=None, max_length=20)
+    feedback: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # Provenance of a model decision.
+    model_name: Optional[str] = Field(default=None, max_length=200)
+    prompt_version: Optional[str] = Field(default=None, max_length=50)
+    tokens_in: Optional[int] = None
+    tokens_out: Optional[int] = None
+    latency_ms: Optional[int] = None
+    raw_reply: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    flags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Instructor override, kept beside the machine's score.
+    override_score: Optional[float] = None
+    override_comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    override_by_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    override_at: Optional[datetime] = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def effective_score(self) -> Optional[float]:
+        return self.override_score if self.override_score is not None else self.score
+
+    @property
+    def is_decided(self) -> bool:
+        return self.effective_score is not None
+
+
+class GradingJob(SQLModel, table=True):
+    __tablename__ = "grading_job"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", unique=True)
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    state: str = Field(default=JOB_QUEUED, max_length=20, index=True)
+    attempts: int = Field(default=0)
+    last_error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    enqueued_at: datetime = Field(default_factory=utcnow)
+    started_at: Optional[datetime] = None
+    finished_at: Optional[datetime] = None
+    # Lease: a running job whose lease has passed is taken up again.
+    lease_until: Optional[datetime] = None
+
+
+class ModelGradeCache(SQLModel, table=True):
+    """A model's reply for one submission version, model and prompt version: paid once."""
+    __tablename__ = "model_grade_cache"
+    __table_args__ = (
+        UniqueConstraint("submission_id", "model_name", "prompt_version", name="uq_model_grade_cache"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    model_name: str = Field(max_length=200)
+    prompt_version: str = Field(max_length=50)
+    reply: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditLog(SQLModel, table=True):
+    __tablename__ = "audit_log"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    course_id: Optional[int] = Field(default=None, foreign_key="course.id", index=True)
+    actor_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    action: str = Field(max_length=60)
+    target: str = Field(default="", max_length=200)
+    details: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,82 @@
+"""Users, passwords and API tokens."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from typing import Optional
+
+from sqlmodel import Session, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..models import ROLE_INSTRUCTOR, ROLE_STUDENT, ApiToken, User, utcnow
+from .errors import Conflict, InvalidInput, NotFound
+from .validation import clean_text
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 8
+
+
+def normalise_email(value) -> str:
+    email = clean_text(value, "Email", "email").lower()
+    if not EMAIL_RE.match(email):
+        raise InvalidInput(f"{email[:60]!r} is not an email address.", field="email")
+    return email
+
+
+def find_user(db: Session, email: str) -> Optional[User]:
+    return db.exec(select(User).where(User.email == email.strip().lower())).first()
+
+
+def create_user(db: Session, *, email, name, password, role: str = ROLE_STUDENT, commit: bool = True) -> User:
+    email = normalise_email(email)
+    name = clean_text(name, "Name", "name")
+    if role not in (ROLE_INSTRUCTOR, ROLE_STUDENT):
+        raise InvalidInput("Choose whether you teach or study.", field="role")
+    password = password or ""
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"Passwords need at least {MIN_PASSWORD} characters.", field="password")
+    clean_text(password, "Password", "password")
+    if find_user(db, email):
+        raise Conflict("An account with that email already exists. Log in instead.", field="email")
+    user = User(email=email, name=name, role=role, password_hash=generate_password_hash(password))
+    db.add(user)
+    if commit:
+        db.commit()
+    else:
+        db.flush()
+    return user
+
+
+def authenticate(db: Session, email: str, password: str) -> Optional[User]:
+    user = find_user(db, email or "")
+    if user and check_password_hash(user.password_hash, password or ""):
+        return user
+    return None
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(db: Session, email: str, label: str = "") -> str:
+    """Make a new bearer token for the user; only its hash is stored."""
+    user = find_user(db, email)
+    if user is None:
+        raise NotFound(f"No account has the email {email!r}.")
+    token = "cc_" + secrets.token_urlsafe(32)
+    db.add(ApiToken(user_id=user.id, token_hash=_hash_token(token), label=label[:120]))
+    db.commit()
+    return token
+
+
+def user_for_token(db: Session, token: str) -> Optional[User]:
+    if not token or len(token) > 200:
+        return None
+    row = db.exec(select(ApiToken).where(ApiToken.token_hash == _hash_token(token))).first()
+    if row is None:
+        return None
+    row.last_used_at = utcnow()
+    db.add(row)
+    db.commit()
+    return db.get(User, row.user_id)

@@ -1,0 +1,162 @@
+"""Assignments: problems, dates, late policy and component weights."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Optional, Sequence
+
+from sqlmodel import Session, select
+
+from ..models import Assignment, AssignmentProblem, Course, Problem, User, utcnow
+from . import audit, courses
+from .errors import InvalidInput, NotFound
+from .validation import clean_text, parse_int, parse_local_datetime
+
+
+@dataclass
+class AssignmentDraft:
+    title: str
+    opens_at: object
+    due_at: object
+    problem_ids: Sequence = field(default_factory=list)
+    instructions: str = ""
+    allow_late: bool = False
+    late_penalty_percent: object = 0
+    points: object = 100
+    weight_location: object = 30
+    weight_explanation: object = 40
+    weight_correction: object = 30
+    weight_lean: object = 0
+
+
+def _validated(db: Session, course: Course, d: AssignmentDraft, tz: str) -> dict:
+    title = clean_text(d.title, "Title", "title", field="title")
+    opens_at = parse_local_datetime(d.opens_at, "The opening date", tz, field="opens_at")
+    due_at = parse_local_datetime(d.due_at, "The due date", tz, field="due_at")
+    if due_at <= opens_at:
+        raise InvalidInput("The due date must come after the opening date.", field="due_at")
+    weights = {
+        name: parse_int(getattr(d, name), label, minimum=0, maximum=1000, field=name)
+        for name, label in (("weight_location", "The location weight"),
+                            ("weight_explanation", "The explanation weight"),
+                            ("weight_correction", "The correction weight"),
+                            ("weight_lean", "The Lean weight"))
+    }
+    if sum(weights.values()) == 0:
+        raise InvalidInput("At least one component needs a weight above zero.", field="weight_location")
+    ids = []
+    for raw in d.problem_ids or []:
+        pid = parse_int(raw, "A problem", field="problem_ids")
+        if pid not in ids:
+            ids.append(pid)
+    if not ids:
+        raise InvalidInput("Choose at least one problem for the assignment.", field="problem_ids")
+    found = set(db.exec(select(Problem.id).where(Problem.course_id == course.id, Problem.id.in_(ids))))
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise InvalidInput("Some chosen problems are not in this course.", field="problem_ids")
+    return {
+        "title": title,
+        "instructions": clean_text(d.instructions, "Instructions", "instructions", required=False),
+        "opens_at": opens_at,
+        "due_at": due_at,
+        "allow_late": bool(d.allow_late),
+        "late_penalty_percent": parse_int(d.late_penalty_percent or 0, "The late penalty", minimum=0, maximum=100,
+                                          field="late_penalty_percent"),
+        "points": parse_int(d.points, "Points", minimum=1, maximum=10000, field="points"),
+        **weights,
+        "problem_ids": ids,
+    }
+
+
+def create_assignment(db: Session, actor: User, course: Course, draft: AssignmentDraft, tz: str = "UTC") -> Assignment:
+    courses.require_instructor(db, actor, course)
+    values = _validated(db, course, draft, tz)
+    ids = values.pop("problem_ids")
+    assignment = Assignment(course_id=course.id, **values)
+    db.add(assignment)
+    db.flush()
+    for pos, pid in enumerate(ids):
+        db.add(AssignmentProblem(assignment_id=assignment.id, problem_id=pid, position=pos))
+    audit.record(db, actor, course.id, "assignment.create", f"assignment {assignment.id}", {"title": values["title"]})
+    db.commit()
+    return assignment
+
+
+def update_assignment(db: Session, actor: User, assignment: Assignment, draft: AssignmentDraft,
+                      tz: str = "UTC") -> Assignment:
+    course = db.get(Course, assignment.course_id)
+    courses.require_instructor(db, actor, course)
+    values = _validated(db, course, draft, tz)
+    ids = values.pop("problem_ids")
+    for name, value in values.items():
+        setattr(assignment, name, value)
+    db.add(assignment)
+    current = {ap.problem_id: ap for ap in db.exec(
+        select(AssignmentProblem).where(AssignmentProblem.assignment_id == assignment.id))}
+    for pos, pid in enumerate(ids):
+        ap = current.pop(pid, None) or AssignmentProblem(assignment_id=assignment.id, problem_id=pid)
+        ap.position = pos
+        db.add(ap)
+    for ap in current.values():  # unticked problems; their submissions stay stored
+        db.delete(ap)
+    audit.record(db, actor, course.id, "assignment.update", f"assignment {assignment.id}", {"title": values["title"]})
+    db.commit()
+    return assignment
+
+
+def problems_in(db: Session, assignment_id: int) -> list[Problem]:
+    q = (select(Problem).join(AssignmentProblem, AssignmentProblem.problem_id == Problem.id)
+         .where(AssignmentProblem.assignment_id == assignment_id).order_by(AssignmentProblem.position))
+    return list(db.exec(q))
+
+
+def assignments_of(db: Session, course_id: int, *, only_open_to_students: bool = False) -> list[Assignment]:
+    q = select(Assignment).where(Assignment.course_id == course_id)
+    if only_open_to_students:
+        q = q.where(Assignment.opens_at <= utcnow())
+    return list(db.exec(q.order_by(Assignment.due_at, Assignment.id)))
+
+
+def assignment_for(db: Session, actor: User, assignment_id: int) -> tuple[Assignment, Course, bool]:
+    """The assignment if the actor may see it; also whether they teach it.
+
+    Students cannot see an assignment before it opens; outsiders get 'not found'.
+    """
+    assignment = db.get(Assignment, assignment_id)
+    if assignment is None:
+        raise NotFound("That assignment does not exist.")
+    course = db.get(Course, assignment.course_id)
+    membership = courses.require_member(db, actor, course)
+    teaches = membership.role == "instructor"
+    if not teaches and assignment.opens_at > utcnow():
+        raise NotFound("That assignment is not open yet.")
+    return assignment, course, teaches
+
+
+def problem_in_assignment(db: Session, assignment: Assignment, problem_id: int) -> Problem:
+    link = db.exec(select(AssignmentProblem).where(AssignmentProblem.assignment_id == assignment.id,
+                                                   AssignmentProblem.problem_id == problem_id)).first()
+    if link is None:
+        raise NotFound("That problem is not part of this assignment.")
+    return db.get(Problem, problem_id)
+
+
+def status(assignment: Assignment, now: Optional[datetime] = None) -> str:
+    now = now or utcnow()
+    if now < assignment.opens_at:
+        return "not_open"
+    if now <= assignment.due_at:
+        return "open"
+    return "late" if assignment.allow_late else "closed"
+
+
+def release_grades(db: Session, actor: User, assignment: Assignment, release: bool = True) -> Assignment:
+    course = db.get(Course, assignment.course_id)
+    courses.require_instructor(db, actor, course)
+    assignment.released_at = utcnow() if release else None
+    db.add(assignment)
+    audit.record(db, actor, course.id, "grades.release" if release else "grades.withdraw",
+                 f"assignment {assignment.id}", {"title": assignment.title})
+    db.commit()
+    return assignment

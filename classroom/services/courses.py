@@ -1,0 +1,209 @@
+"""Courses, enrolment by code or roster, and who may see what in a course."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import secrets
+from typing import Optional
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from ..models import ROLE_INSTRUCTOR, ROLE_STUDENT, Course, Enrollment, User
+from . import accounts, audit
+from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .validation import clean_text
+
+CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,19}$")
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+
+
+def normalise_code(value) -> str:
+    return (value or "").strip().upper().replace(" ", "")
+
+
+def generate_code(db: Session) -> str:
+    for _ in range(20):
+        code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
+        if not db.exec(select(Course).where(Course.code == code)).first():
+            return code
+    raise RuntimeError("could not find a free course code")  # pragma: no cover
+
+
+def create_course(db: Session, actor: User, *, title, code=None) -> Course:
+    if not actor.is_instructor:
+        raise Forbidden("Only instructors can create courses.")
+    title = clean_text(title, "Course title", "title", field="title")
+    code = normalise_code(code) or generate_code(db)
+    if not CODE_RE.match(code):
+        raise InvalidInput(
+            "A course code has 3 to 20 letters, digits or dashes, for example MATH101.", field="code"
+        )
+    if db.exec(select(Course).where(Course.code == code)).first():
+        raise Conflict(f"The course code {code} is taken. Choose another, or leave it empty for a new one.",
+                       field="code")
+    course = Course(code=code, title=title, created_by_id=actor.id)
+    db.add(course)
+    try:
+        db.flush()
+        db.add(Enrollment(course_id=course.id, user_id=actor.id, role=ROLE_INSTRUCTOR))
+        audit.record(db, actor, course.id, "course.create", f"course {code}", {"title": title})
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        raise Conflict(f"The course code {code} is taken. Choose another.", field="code")
+    return course
+
+
+def get_course(db: Session, code: str) -> Course:
+    course = db.exec(select(Course).where(Course.code == normalise_code(code))).first()
+    if course is None:
+        raise NotFound("No course has that code.")
+    return course
+
+
+def enrollment(db: Session, user: User, course_id: int) -> Optional[Enrollment]:
+    return db.exec(
+        select(Enrollment).where(Enrollment.course_id == course_id, Enrollment.user_id == user.id)
+    ).first()
+
+
+def is_instructor_of(db: Session, user: User, course_id: int) -> bool:
+    e = enrollment(db, user, course_id)
+    return e is not None and e.role == ROLE_INSTRUCTOR
+
+
+def require_member(db: Session, user: User, course: Course) -> Enrollment:
+    """Members only; outsiders get 'not found' so course codes cannot be probed."""
+    e = enrollment(db, user, course.id)
+    if e is None:
+        raise NotFound("No course has that code, or you are not enrolled in it.")
+    return e
+
+
+def require_instructor(db: Session, user: User, course: Course) -> None:
+    e = require_member(db, user, course)
+    if e.role != ROLE_INSTRUCTOR:
+        raise Forbidden("Only the course's instructors can do that.")
+
+
+def course_for_instructor(db: Session, user: User, code: str) -> Course:
+    course = get_course(db, code)
+    require_instructor(db, user, course)
+    return course
+
+
+def course_for_member(db: Session, user: User, code: str) -> Course:
+    course = get_course(db, code)
+    require_member(db, user, course)
+    return course
+
+
+def courses_of(db: Session, user: User, role: Optional[str] = None) -> list[Course]:
+    q = select(Course).join(Enrollment, Enrollment.course_id == Course.id).where(Enrollment.user_id == user.id)
+    if role:
+        q = q.where(Enrollment.role == role)
+    return list(db.exec(q.order_by(Course.created_at.desc())))
+
+
+def join_course(db: Session, user: User, code) -> Course:
+    code = normalise_code(code)
+    if not code:
+        raise InvalidInput("Type the course code your instructor gave you.", field="code")
+    course = db.exec(select(Course).where(Course.code == code)).first()
+    if course is None:
+        raise NotFound(f"No course has the code {code[:20]}. Check it with your instructor.", field="code")
+    if enrollment(db, user, course.id):
+        return course
+    db.add(Enrollment(course_id=course.id, user_id=user.id,
+                      role=ROLE_STUDENT))
+    audit.record(db, user, course.id, "course.join", f"user {user.email}", {})
+    try:
+        db.commit()
+    except IntegrityError:  # a double click: the first one enrolled them
+        db.rollback()
+    return course
+
+
+def students_of(db: Session, course_id: int) -> list[User]:
+    q = (
+        select(User)
+        .join(Enrollment, Enrollment.user_id == User.id)
+        .where(Enrollment.course_id == course_id, Enrollment.role == ROLE_STUDENT)
+        .order_by(User.name, User.email)
+    )
+    return list(db.exec(q))
+
+
+ROSTER_MAX_ROWS = 2000
+
+
+def import_roster(db: Session, actor: User, course: Course, raw: bytes | str) -> dict:
+    """Enrol students from a CSV with columns email,name[,password].
+
+    All rows are checked first; any bad row means nothing is imported and the
+    errors name their row numbers (the header is row 1).
+    """
+    require_instructor(db, actor, course)
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InvalidInput("The roster is not UTF-8 text. Save it as 'CSV UTF-8' and upload it again.")
+    reader = csv.DictReader(io.StringIO(raw))
+    fields = [f.strip().lower() for f in (reader.fieldnames or [])]
+    if "email" not in fields or "name" not in fields:
+        raise InvalidInput("The roster needs a header row with the columns email and name (password is optional).")
+    reader.fieldnames = fields
+    errors: list[str] = []
+    rows: list[tuple[str, str, str]] = []
+    seen: set[str] = set()
+    for rowno, row in enumerate(reader, start=2):
+        if rowno - 1 > ROSTER_MAX_ROWS:
+            errors.append(f"The roster has more than {ROSTER_MAX_ROWS} rows; split it into smaller files.")
+            break
+        if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+            continue  # blank line
+        try:
+            email = accounts.normalise_email(row.get("email"))
+            name = clean_text(row.get("name"), "Name", "name")
+        except InvalidInput as exc:
+            errors.append(f"Row {rowno}: {exc.message}")
+            continue
+        if email in seen:
+            errors.append(f"Row {rowno}: {email} appears twice in the file.")
+            continue
+        seen.add(email)
+        password = (row.get("password") or "").strip()
+        if password and len(password) < accounts.MIN_PASSWORD:
+            errors.append(f"Row {rowno}: the password must have at least {accounts.MIN_PASSWORD} characters.")
+            continue
+        existing = accounts.find_user(db, email)
+        if existing is not None and existing.is_instructor:
+            errors.append(f"Row {rowno}: {email} is an instructor account and cannot be enrolled as a student.")
+            continue
+        rows.append((email, name, password))
+    if errors:
+        raise InvalidInput("Nothing was imported. Fix these rows and upload the file again.", errors=errors)
+    if not rows:
+        raise InvalidInput("The roster has no student rows.")
+    created = enrolled = 0
+    try:
+        for email, name, password in rows:
+            user = accounts.find_user(db, email)
+            if user is None:
+                user = accounts.create_user(
+                    db, email=email, name=name, password=password or secrets.token_urlsafe(12), commit=False
+                )
+                created += 1
+            if enrollment(db, user, course.id) is None:
+                db.add(Enrollment(course_id=course.id, user_id=user.id, role=ROLE_STUDENT))
+                enrolled += 1
+        audit.record(db, actor, course.id, "roster.import", f"course {course.code}",
+                     {"rows": len(rows), "created": created, "enrolled": enrolled})
+        db.commit()
+    except Exception:
+        db.rollback()
+        raise
+    return {"rows": len(rows), "created": created, "enrolled": enrolled}

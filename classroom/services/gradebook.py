@@ -1,0 +1,96 @@
+"""Per-student totals and the gradebook CSV (plain, or Canvas's import layout)."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, select
+
+from ..models import Assignment, Course, Grade, User
+from . import assignments as assignment_service
+from . import courses, submissions
+from .scoring import SubmissionScore, score_submission
+
+
+@dataclass
+class StudentRow:
+    student: User
+    points: dict[int, float] = field(default_factory=dict)  # assignment id -> points
+    pending: dict[int, int] = field(default_factory=dict)  # assignment id -> undecided components
+
+    @property
+    def total(self) -> float:
+        return round(sum(self.points.values()), 2)
+
+
+def assignment_scores(db: Session, assignment: Assignment) -> dict[tuple[int, int], tuple]:
+    """(student id, problem id) -> (latest submission, its SubmissionScore)."""
+    problems = assignment_service.problems_in(db, assignment.id)
+    latest = submissions.latest_for_assignment(db, assignment.id)
+    grades_by_sub: dict[int, list[Grade]] = {}
+    if latest:
+        for g in db.exec(select(Grade).where(Grade.submission_id.in_([s.id for s in latest]))):
+            grades_by_sub.setdefault(g.submission_id, []).append(g)
+    return {
+        (s.student_id, s.problem_id): (s, score_submission(assignment, len(problems), s, grades_by_sub.get(s.id, [])))
+        for s in latest
+    }
+
+
+def build(db: Session, actor: User, course: Course) -> tuple[list[Assignment], list[StudentRow]]:
+    courses.require_instructor(db, actor, course)
+    assignments = assignment_service.assignments_of(db, course.id)
+    rows = {u.id: StudentRow(u) for u in courses.students_of(db, course.id)}
+    for a in assignments:
+        for row in rows.values():
+            row.points[a.id] = 0.0
+        for (student_id, _pid), (_sub, score) in assignment_scores(db, a).items():
+            row = rows.get(student_id)
+            if row is None:  # a student who left the course
+                continue
+            row.points[a.id] = round(row.points[a.id] + score.points, 2)
+            if score.pending:
+                row.pending[a.id] = row.pending.get(a.id, 0) + len(score.pending)
+    return assignments, list(rows.values())
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+
+
+def to_csv(assignments: list[Assignment], rows: list[StudentRow], fmt: str = "plain") -> str:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    if fmt == "canvas":
+        # Canvas's gradebook import: Student, ID, SIS User ID, SIS Login ID, Section, then
+        # one column per assignment; the second row gives points possible.
+        w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+                   + [f"{a.title} ({a.id})" for a in assignments])
+        w.writerow(["    Points Possible", "", "", "", ""] + [str(a.points) for a in assignments])
+        for r in rows:
+            w.writerow([_sortable_name(r.student.name), "", "", r.student.email, ""]
+                       + [_fmt(r.points.get(a.id, 0.0)) for a in assignments])
+        return out.getvalue()
+    w.writerow(["Student", "Email"] + [f"{a.title} ({a.points} pts)" for a in assignments]
+               + ["Total", "Awaiting review"])
+    for r in rows:
+        notes = "; ".join(f"{a.title}: {r.pending[a.id]} undecided" for a in assignments if r.pending.get(a.id))
+        w.writerow([r.student.name, r.student.email] + [_fmt(r.points.get(a.id, 0.0)) for a in assignments]
+                   + [_fmt(r.total), notes])
+    return out.getvalue()
+
+
+def _sortable_name(name: str) -> str:
+    parts = name.strip().split()
+    if len(parts) < 2:
+        return name
+    return f"{parts[-1]}, {' '.join(parts[:-1])}"
+
+
+def export_csv(db: Session, actor: User, course: Course, fmt: str = "plain") -> str:
+    if fmt not in ("plain", "canvas"):
+        from .errors import InvalidInput
+        raise InvalidInput("The gradebook format is plain or canvas.")
+    assignments, rows = build(db, actor, course)
+    return to_csv(assignments, rows, fmt)

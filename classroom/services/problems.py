@@ -1,0 +1,176 @@
+"""Problems, their flawed solutions and answer keys.
+
+The key is stored apart from the solution and only the functions whose names
+say "with_key" return it; views for students use `student_view`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+from sqlmodel import Session, select
+
+from ..models import ERROR_KINDS, AnswerKey, Course, FlawedSolution, Problem, Submission, User
+from . import audit, courses
+from .errors import InvalidInput, NotFound
+from .validation import LIMITS, clean_text, parse_int
+
+
+@dataclass
+class ProblemDraft:
+    """What an instructor types for a problem; validated by `validate_draft`."""
+    title: str
+    statement: str
+    reference_solution: str
+    reference_answer: str
+    steps: Sequence[str]
+    flawed_final_answer: str
+    first_wrong_step: object
+    reason: str
+    error_kind: str = "other"
+    lean_header: str = ""
+    lean_statement: str = ""
+
+
+def clean_steps(raw_steps: Sequence[str]) -> list[str]:
+    steps = [clean_text(s, "A step", "step", required=False) for s in raw_steps or []]
+    steps = [s for s in steps if s]
+    if not steps:
+        raise InvalidInput("A flawed solution needs at least one step.", field="steps")
+    if len(steps) > LIMITS["steps"]:
+        raise InvalidInput(f"A flawed solution can have at most {LIMITS['steps']} steps.", field="steps")
+    return steps
+
+
+def validate_draft(d: ProblemDraft) -> ProblemDraft:
+    steps = clean_steps(d.steps)
+    first = parse_int(d.first_wrong_step, "The first wrong step", field="first_wrong_step")
+    if not 1 <= first <= len(steps):
+        raise InvalidInput(
+            f"The first wrong step must be one of the steps, 1 to {len(steps)}; you entered {first}.",
+            field="first_wrong_step",
+        )
+    kind = (d.error_kind or "other").strip()
+    if kind not in ERROR_KINDS:
+        raise InvalidInput("Choose the kind of error from the list.", field="error_kind")
+    return ProblemDraft(
+        title=clean_text(d.title, "Title", "title", field="title"),
+        statement=clean_text(d.statement, "The problem statement", "statement", field="statement"),
+        reference_solution=clean_text(d.reference_solution, "The reference solution", "reference_solution",
+                                      required=False, field="reference_solution"),
+        reference_answer=clean_text(d.reference_answer, "The reference answer", "final_answer",
+                                    required=False, field="reference_answer"),
+        steps=steps,
+        flawed_final_answer=clean_text(d.flawed_final_answer, "The flawed final answer", "final_answer",
+                                       required=False, field="flawed_final_answer"),
+        first_wrong_step=first,
+        reason=clean_text(d.reason, "Why the step is wrong", "reason", field="reason"),
+        error_kind=kind,
+        lean_header=clean_text(d.lean_header, "The Lean header", "lean", required=False, field="lean_header"),
+        lean_statement=clean_text(d.lean_statement, "The Lean statement", "lean", required=False,
+                                  field="lean_statement"),
+    )
+
+
+def create_problem(db: Session, actor: User, course: Course, draft: ProblemDraft, *, origin: str = "hand",
+                   origin_model: Optional[str] = None, external_id: Optional[str] = None,
+                   commit: bool = True) -> Problem:
+    courses.require_instructor(db, actor, course)
+    d = validate_draft(draft)
+    problem = Problem(course_id=course.id, title=d.title, statement=d.statement,
+                      reference_solution=d.reference_solution, reference_answer=d.reference_answer,
+                      lean_header=d.lean_header, lean_statement=d.lean_statement, external_id=external_id)
+    db.add(problem)
+    db.flush()
+    _add_solution(db, problem, d, origin, origin_model)
+    audit.record(db, actor, course.id, "problem.create", f"problem {problem.id}", {"title": d.title})
+    if commit:
+        db.commit()
+    return problem
+
+
+def _add_solution(db: Session, problem: Problem, d: ProblemDraft, origin: str,
+                  origin_model: Optional[str]) -> FlawedSolution:
+    solution = FlawedSolution(problem_id=problem.id, steps=list(d.steps), final_answer=d.flawed_final_answer)
+    db.add(solution)
+    db.flush()
+    db.add(AnswerKey(flawed_solution_id=solution.id, first_wrong_step=d.first_wrong_step, reason=d.reason,
+                     error_kind=d.error_kind, origin=origin, origin_model=origin_model))
+    return solution
+
+
+def update_problem(db: Session, actor: User, problem: Problem, draft: ProblemDraft) -> Problem:
+    """Edit a problem. If students already answered the current solution, the
+    edited steps become a new solution so their step numbers keep their meaning."""
+    course = db.get(Course, problem.course_id)
+    courses.require_instructor(db, actor, course)
+    d = validate_draft(draft)
+    for name in ("title", "statement", "reference_solution", "reference_answer", "lean_header", "lean_statement"):
+        setattr(problem, name, getattr(d, name))
+    db.add(problem)
+    solution, key = current_solution_with_key(db, problem.id)
+    answered = db.exec(select(Submission.id).where(Submission.flawed_solution_id == solution.id)).first()
+    if answered is not None:
+        _add_solution(db, problem, d, key.origin, key.origin_model)
+    else:
+        solution.steps = list(d.steps)
+        solution.final_answer = d.flawed_final_answer
+        key.first_wrong_step = d.first_wrong_step
+        key.reason = d.reason
+        key.error_kind = d.error_kind
+        db.add(solution)
+        db.add(key)
+    audit.record(db, actor, course.id, "problem.update", f"problem {problem.id}", {"title": d.title})
+    db.commit()
+    return problem
+
+
+def current_solution(db: Session, problem_id: int) -> FlawedSolution:
+    solution = db.exec(
+        select(FlawedSolution)
+        .where(FlawedSolution.problem_id == problem_id, FlawedSolution.approved == True)  # noqa: E712
+        .order_by(FlawedSolution.id.desc())
+    ).first()
+    if solution is None:
+        raise NotFound("This problem has no approved flawed solution yet.")
+    return solution
+
+
+def current_solution_with_key(db: Session, problem_id: int) -> tuple[FlawedSolution, AnswerKey]:
+    solution = current_solution(db, problem_id)
+    return solution, key_for(db, solution.id)
+
+
+def key_for(db: Session, solution_id: int) -> AnswerKey:
+    key = db.exec(select(AnswerKey).where(AnswerKey.flawed_solution_id == solution_id)).first()
+    if key is None:  # pragma: no cover - created together with the solution
+        raise NotFound("This solution has no answer key.")
+    return key
+
+
+def problems_of(db: Session, course_id: int) -> list[Problem]:
+    return list(db.exec(select(Problem).where(Problem.course_id == course_id).order_by(Problem.id)))
+
+
+def problem_for_instructor(db: Session, actor: User, problem_id: int) -> Problem:
+    problem = db.get(Problem, problem_id)
+    if problem is None:
+        raise NotFound("That problem does not exist.")
+    courses.require_instructor(db, actor, db.get(Course, problem.course_id))
+    return problem
+
+
+def student_view(db: Session, problem: Problem) -> dict:
+    """What a student may see: statement and numbered steps, never the key."""
+    solution = current_solution(db, problem.id)
+    return {
+        "id": problem.id,
+        "title": problem.title,
+        "statement": problem.statement,
+        "steps": [{"number": i, "text": text} for i, text in enumerate(solution.steps, start=1)],
+        "flawed_final_answer": solution.final_answer,
+        "has_lean": bool(problem.lean_statement),
+        "lean_header": problem.lean_header,
+        "lean_statement": problem.lean_statement,
+        "solution_id": solution.id,
+    }

@@ -1,0 +1,131 @@
+"""What waits for a person, scoring by an instructor, and job progress."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from ..models import (
+    BY_INSTRUCTOR, GRADE_ERROR, GRADE_NEEDS_REVIEW, JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, Assignment,
+    Course, Grade, GradingJob, Submission, User, utcnow,
+)
+from . import audit, courses, submissions
+from .errors import InvalidInput, NotFound
+from .validation import clean_text
+
+RUBRIC_LEVELS = [(1.0, "Full credit"), (0.5, "Partial credit"), (0.0, "No credit")]
+
+
+@dataclass
+class ReviewItem:
+    grade: Grade
+    submission: Submission
+    student: User
+    assignment: Assignment
+
+
+def review_queue(db: Session, course: Course, assignment_id: Optional[int] = None) -> list[ReviewItem]:
+    """Undecided components of the counting (latest) versions, oldest first."""
+    items = []
+    for assignment in db.exec(select(Assignment).where(Assignment.course_id == course.id)):
+        if assignment_id is not None and assignment.id != assignment_id:
+            continue
+        latest = {s.id: s for s in submissions.latest_for_assignment(db, assignment.id)}
+        if not latest:
+            continue
+        grades = db.exec(select(Grade).where(Grade.submission_id.in_(list(latest)),
+                                             Grade.status.in_([GRADE_NEEDS_REVIEW, GRADE_ERROR]),
+                                             Grade.override_score.is_(None)))
+        for g in grades:
+            sub = latest[g.submission_id]
+            items.append(ReviewItem(g, sub, db.get(User, sub.student_id), assignment))
+    items.sort(key=lambda i: i.submission.created_at)
+    return items
+
+
+def grade_for_instructor(db: Session, actor: User, grade_id: int) -> tuple[Grade, Submission, Assignment]:
+    grade = db.get(Grade, grade_id)
+    if grade is None:
+        raise NotFound("That grade does not exist.")
+    submission = db.get(Submission, grade.submission_id)
+    assignment = db.get(Assignment, submission.assignment_id)
+    courses.require_instructor(db, actor, db.get(Course, assignment.course_id))
+    return grade, submission, assignment
+
+
+def set_score(db: Session, actor: User, grade_id: int, score, comment: str = "") -> Grade:
+    """Review or override: the instructor's score sits beside the machine's."""
+    grade, submission, assignment = grade_for_instructor(db, actor, grade_id)
+    try:
+        value = float(score)
+    except (TypeError, ValueError):
+        raise InvalidInput("The score must be a number between 0 and 100 (percent).", field="score")
+    if value > 1.0:  # accept percentages as typed in the form
+        value = value / 100
+    if not 0.0 <= value <= 1.0:
+        raise InvalidInput("The score must be between 0 and 100 percent.", field="score")
+    comment = clean_text(comment, "The comment", "comment", required=False, field="comment")
+    before = grade.override_score
+    grade.override_score = round(value, 4)
+    grade.override_comment = comment
+    grade.override_by_id = actor.id
+    grade.override_at = utcnow()
+    grade.updated_at = utcnow()
+    db.add(grade)
+    audit.record(db, actor, assignment.course_id, "grade.override" if grade.score is not None else "grade.review",
+                 f"submission {submission.id} {grade.component}",
+                 {"machine_score": grade.score, "previous_override": before, "new_score": grade.override_score,
+                  "comment": comment, "student_id": submission.student_id})
+    db.commit()
+    return grade
+
+
+def clear_override(db: Session, actor: User, grade_id: int) -> Grade:
+    grade, submission, assignment = grade_for_instructor(db, actor, grade_id)
+    before = grade.override_score
+    grade.override_score = None
+    grade.override_comment = ""
+    grade.override_by_id = None
+    grade.override_at = None
+    db.add(grade)
+    audit.record(db, actor, assignment.course_id, "grade.override_cleared",
+                 f"submission {submission.id} {grade.component}",
+                 {"previous_override": before, "machine_score": grade.score})
+    db.commit()
+    return grade
+
+
+def job_progress(db: Session, assignment_id: int) -> dict:
+    counts = dict(db.exec(select(GradingJob.state, func.count()).where(GradingJob.assignment_id == assignment_id)
+                          .group_by(GradingJob.state)).all())
+    return {state: counts.get(state, 0) for state in (JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED)}
+
+
+def failed_jobs(db: Session, assignment_id: int) -> list[GradingJob]:
+    return list(db.exec(select(GradingJob).where(GradingJob.assignment_id == assignment_id,
+                                                 GradingJob.state == JOB_FAILED)))
+
+
+def job_for_instructor(db: Session, actor: User, job_id: int) -> GradingJob:
+    job = db.get(GradingJob, job_id)
+    if job is None:
+        raise NotFound("That grading job does not exist.")
+    assignment = db.get(Assignment, job.assignment_id)
+    courses.require_instructor(db, actor, db.get(Course, assignment.course_id))
+    return job
+
+
+def retry(db: Session, actor: User, job_id: int) -> GradingJob:
+    from .. import jobs
+
+    job = job_for_instructor(db, actor, job_id)
+    if job.state not in (JOB_FAILED,):
+        raise InvalidInput("Only a failed grading job can be retried.")
+    assignment = db.get(Assignment, job.assignment_id)
+    audit.record(db, actor, assignment.course_id, "job.retry", f"job {job.id}", {"submission_id": job.submission_id})
+    jobs.retry_job(db, job)
+    return job
+
+

@@ -1,0 +1,141 @@
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from .. import db
+from ..models import Course, FlawedSolution
+from ..services import assignments as assignment_service
+from ..services import courses, problems, submissions
+from ..services.errors import ServiceError
+from ..services.scoring import score_submission
+from ..services.submissions import CritiqueDraft
+from . import bp
+from .forms import CritiqueForm, JoinForm
+
+
+@bp.before_request
+@login_required
+def students_only():
+    if current_user.is_instructor:
+        abort(403)
+
+
+@bp.route("/")
+def dashboard():
+    s = db.session()
+    mine = courses.courses_of(s, current_user, role="student")
+    open_work = []
+    for c in mine:
+        for a in assignment_service.assignments_of(s, c.id, only_open_to_students=True):
+            open_work.append((c, a, assignment_service.status(a)))
+    return render_template("student/dashboard.html", courses=mine, open_work=open_work, form=JoinForm())
+
+
+@bp.route("/join", methods=["POST"])
+def join():
+    form = JoinForm()
+    s = db.session()
+    if form.validate_on_submit():
+        try:
+            c = courses.join_course(s, current_user, form.code.data)
+        except ServiceError as exc:
+            flash(exc.message, "error")
+        else:
+            flash(f"You joined {c.title}.", "success")
+            return redirect(url_for("student.course", code=c.code))
+    else:
+        flash("Type the course code your instructor gave you (at most 20 characters).", "error")
+    return redirect(url_for("student.dashboard"))
+
+
+@bp.route("/courses/<code>")
+def course(code):
+    s = db.session()
+    c = courses.course_for_member(s, current_user, code)
+    items = []
+    for a in assignment_service.assignments_of(s, c.id, only_open_to_students=True):
+        done = len(submissions.latest_for_assignment(s, a.id, current_user.id))
+        items.append((a, assignment_service.status(a), done, len(assignment_service.problems_in(s, a.id))))
+    return render_template("student/course.html", course=c, items=items)
+
+
+@bp.route("/assignments/<int:assignment_id>")
+def assignment(assignment_id):
+    s = db.session()
+    a, c, _teaches = assignment_service.assignment_for(s, current_user, assignment_id)
+    probs = assignment_service.problems_in(s, a.id)
+    latest = {sub.problem_id: sub for sub in submissions.latest_for_assignment(s, a.id, current_user.id)}
+    scores = {}
+    if a.released_at:
+        for pid, sub in latest.items():
+            scores[pid] = score_submission(a, len(probs), sub, submissions.grades_of(s, sub.id))
+    return render_template("student/assignment.html", assignment=a, course=c, problems=probs, latest=latest,
+                           scores=scores, status=assignment_service.status(a))
+
+
+@bp.route("/assignments/<int:assignment_id>/problems/<int:problem_id>", methods=["GET", "POST"])
+def problem(assignment_id, problem_id):
+    s = db.session()
+    a, c, _teaches = assignment_service.assignment_for(s, current_user, assignment_id)
+    p = assignment_service.problem_in_assignment(s, a, problem_id)
+    view = problems.student_view(s, p)
+    history = submissions.versions(s, a.id, p.id, current_user.id)
+    form = CritiqueForm()
+    form.error_step.choices = [(str(step["number"]), f"Step {step['number']}") for step in view["steps"]]
+    if request.method == "GET" and history:
+        last = history[0]  # start from the latest version, so resubmitting is an edit
+        form.error_step.data = str(last.error_step)
+        form.explanation.data = last.explanation
+        form.correction.data = last.correction
+        form.final_answer.data = last.final_answer
+        form.lean_proof.data = last.lean_proof
+    status_code = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            draft = CritiqueDraft(error_step=form.error_step.data, explanation=form.explanation.data,
+                                  correction=form.correction.data, final_answer=form.final_answer.data,
+                                  lean_proof=form.lean_proof.data)
+            try:
+                sub, job = submissions.submit(s, current_user, a.id, p.id, draft)
+            except ServiceError as exc:
+                flash(exc.message, "error")
+                status_code = exc.status if exc.status != 404 else 400
+            else:
+                from .. import jobs
+                jobs.enqueue_grading(job.id)
+                msg = f"Version {sub.version} submitted"
+                msg += " (late: the late penalty applies)." if sub.is_late else "."
+                flash(msg + " It is being graded now.", "success")
+                return redirect(url_for("student.submission", submission_id=sub.id))
+        else:
+            for field, errors in form.errors.items():
+                for e in errors:
+                    flash(e if field != "csrf_token" else
+                          "This page was open too long, so it was not sent. Your text is still here: submit again.",
+                          "error")
+            status_code = 400
+    return render_template("student/problem.html", assignment=a, course=c, problem=p, view=view, form=form,
+                           history=history, status=assignment_service.status(a)), status_code
+
+
+@bp.route("/submissions/<int:submission_id>")
+def submission(submission_id):
+    s = db.session()
+    sub, a, _teaches = submissions.submission_for(s, current_user, submission_id)
+    p = submissions.problem_of(s, sub)
+    view = problems.student_view(s, p)
+    job = submissions.job_of(s, sub.id)
+    grades, score = [], None
+    if a.released_at:
+        grades = submissions.grades_of(s, sub.id)
+        score = score_submission(a, len(assignment_service.problems_in(s, a.id)), sub, grades)
+    steps = s.get(FlawedSolution, sub.flawed_solution_id).steps  # the version the student answered
+    return render_template("student/submission.html", submission=sub, assignment=a, problem=p, job=job,
+                           grades=grades, score=score, course=s.get(Course, a.course_id), steps=steps, view=view)
+
+
+@bp.route("/submissions/<int:submission_id>/state.json")
+def submission_state(submission_id):
+    s = db.session()
+    sub, a, _teaches = submissions.submission_for(s, current_user, submission_id)
+    job = submissions.job_of(s, sub.id)
+    return jsonify(state=job.state if job else "unknown", released=a.released_at is not None)

@@ -1,0 +1,6 @@
+"""The instructor's dashboard: courses, problems, assignments, review, gradebook."""
+from flask import Blueprint
+
+bp = Blueprint("teacher", __name__)
+
+from . import routes  # noqa: E402,F401

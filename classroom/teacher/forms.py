@@ -1,0 +1,74 @@
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField, FieldList, IntegerField, SelectField, SelectMultipleField, StringField,
+    TextAreaField, widgets,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from ..models import ERROR_KINDS
+from ..services.validation import LIMITS
+
+
+class CourseForm(FlaskForm):
+    title = StringField("Course title", validators=[DataRequired(), Length(max=LIMITS["title"])])
+    code = StringField("Course code (optional: leave empty for a generated one)",
+                       validators=[Optional(), Length(max=LIMITS["course_code"])])
+
+
+class RosterForm(FlaskForm):
+    roster = FileField("Roster CSV (columns: email, name, optional password)")
+
+
+class ProblemForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=LIMITS["title"])])
+    statement = TextAreaField("Problem statement (Markdown and LaTeX)",
+                              validators=[DataRequired(), Length(max=LIMITS["statement"])])
+    reference_solution = TextAreaField("Reference solution", validators=[Length(max=LIMITS["reference_solution"])])
+    reference_answer = StringField("Reference final answer (checked exactly)",
+                                   validators=[Length(max=LIMITS["final_answer"])])
+    steps = FieldList(TextAreaField("Step", validators=[Length(max=LIMITS["step"])]), min_entries=4,
+                      max_entries=LIMITS["steps"])
+    flawed_final_answer = StringField("Final answer of the flawed solution",
+                                      validators=[Length(max=LIMITS["final_answer"])])
+    first_wrong_step = IntegerField("First wrong step (number)", validators=[DataRequired(message="Enter a step number.")])
+    reason = TextAreaField("Why that step is wrong (never shown to students)",
+                           validators=[DataRequired(), Length(max=LIMITS["reason"])])
+    error_kind = SelectField("Kind of error", choices=list(ERROR_KINDS.items()))
+    lean_header = TextAreaField("Lean header (imports and opens; optional)", validators=[Length(max=LIMITS["lean"])])
+    lean_statement = TextAreaField("Lean theorem statement (optional; students write only the proof)",
+                                   validators=[Length(max=LIMITS["lean"])])
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class AssignmentForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=LIMITS["title"])])
+    instructions = TextAreaField("Instructions for students (optional)",
+                                 validators=[Length(max=LIMITS["instructions"])])
+    # Plain text fields so a malformed date reaches the service and gets its clear message.
+    opens_at = StringField("Opens", render_kw={"type": "datetime-local"}, validators=[Length(max=40)])
+    due_at = StringField("Due", render_kw={"type": "datetime-local"}, validators=[Length(max=40)])
+    problem_ids = MultiCheckboxField("Problems", coerce=int)
+    points = IntegerField("Points", default=100, validators=[NumberRange(min=1, max=10000)])
+    weight_location = IntegerField("Weight: first wrong step", default=30, validators=[NumberRange(min=0, max=1000)])
+    weight_explanation = IntegerField("Weight: explanation", default=40, validators=[NumberRange(min=0, max=1000)])
+    weight_correction = IntegerField("Weight: correction and final answer", default=30,
+                                     validators=[NumberRange(min=0, max=1000)])
+    weight_lean = IntegerField("Weight: Lean proof (problems with a Lean statement)", default=0,
+                               validators=[NumberRange(min=0, max=1000)])
+    allow_late = BooleanField("Accept late work")
+    late_penalty_percent = IntegerField("Late penalty (percent off)", default=0,
+                                        validators=[NumberRange(min=0, max=100)])
+
+
+class ScoreForm(FlaskForm):
+    score = StringField("Score (percent)", validators=[DataRequired(), Length(max=10)])
+    comment = TextAreaField("Comment for the student", validators=[Length(max=LIMITS["comment"])])
+
+
+class PlainForm(FlaskForm):
+    """A form with nothing but its CSRF token, for one-button actions."""

@@ -1,0 +1,382 @@
+from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from .. import db
+from ..models import Assignment, Course, FlawedSolution, User
+from ..services import assignments as assignment_service
+from ..services import audit, courses, gradebook, problems, reviews, submissions
+from ..services.assignments import AssignmentDraft
+from ..services.errors import ServiceError
+from ..services.problems import ProblemDraft
+from ..services.reviews import RUBRIC_LEVELS
+from ..services.scoring import score_submission
+from . import bp
+from .forms import AssignmentForm, CourseForm, PlainForm, ProblemForm, RosterForm, ScoreForm
+
+
+@bp.before_request
+@login_required
+def instructors_only():
+    if not current_user.is_instructor:
+        abort(403)
+
+
+def _tz() -> str:
+    return current_app.config["CLASSROOM_TIMEZONE"]
+
+
+def _flash_error(exc: ServiceError) -> None:
+    flash(exc.message, "error")
+    for line in exc.errors:
+        flash(line, "error")
+
+
+@bp.route("/")
+def dashboard():
+    s = db.session()
+    mine = courses.courses_of(s, current_user, role="instructor")
+    queue_sizes = {c.id: len(reviews.review_queue(s, c)) for c in mine}
+    return render_template("teacher/dashboard.html", courses=mine, queue_sizes=queue_sizes, form=CourseForm())
+
+
+@bp.route("/courses", methods=["POST"])
+def create_course():
+    form = CourseForm()
+    s = db.session()
+    if form.validate_on_submit():
+        try:
+            course = courses.create_course(s, current_user, title=form.title.data, code=form.code.data)
+        except ServiceError as exc:
+            _flash_error(exc)
+        else:
+            flash(f"Course created. Students join with the code {course.code}.", "success")
+            return redirect(url_for("teacher.course", code=course.code))
+    else:
+        flash("Give the course a title (at most 200 characters).", "error")
+    mine = courses.courses_of(s, current_user, role="instructor")
+    return render_template("teacher/dashboard.html", courses=mine, queue_sizes={}, form=form), 400
+
+
+@bp.route("/courses/<code>")
+def course(code):
+    s = db.session()
+    c = courses.course_for_instructor(s, current_user, code)
+    return render_template(
+        "teacher/course.html", course=c, problems=problems.problems_of(s, c.id),
+        assignments=assignment_service.assignments_of(s, c.id), students=courses.students_of(s, c.id),
+        queue=reviews.review_queue(s, c), roster_form=RosterForm(), status=assignment_service.status,
+    )
+
+
+@bp.route("/courses/<code>/roster", methods=["POST"])
+def import_roster(code):
+    s = db.session()
+    c = courses.course_for_instructor(s, current_user, code)
+    form = RosterForm()
+    if not form.validate_on_submit():
+        flash("The upload form expired. Reload the page and choose the file again.", "error")
+        return redirect(url_for("teacher.course", code=c.code))
+    upload = request.files.get("roster")
+    if upload is None or not upload.filename:
+        flash("Choose a CSV file to upload.", "error")
+        return redirect(url_for("teacher.course", code=c.code))
+    try:
+        result = courses.import_roster(s, current_user, c, upload.read())
+    except ServiceError as exc:
+        _flash_error(exc)
+    else:
+        flash(f"Roster imported: {result['enrolled']} students enrolled ({result['created']} new accounts).",
+              "success")
+    return redirect(url_for("teacher.course", code=c.code))
+
+
+def _problem_draft(form: ProblemForm) -> ProblemDraft:
+    return ProblemDraft(
+        title=form.title.data, statement=form.statement.data, reference_solution=form.reference_solution.data,
+        reference_answer=form.reference_answer.data, steps=[e.data for e in form.steps.entries],
+        flawed_final_answer=form.flawed_final_answer.data, first_wrong_step=form.first_wrong_step.data,
+        reason=form.reason.data, error_kind=form.error_kind.data, lean_header=form.lean_header.data,
+        lean_statement=form.lean_statement.data,
+    )
+
+
+def _form_problems(form) -> None:
+    for field, errors in form.errors.items():
+        label = getattr(getattr(form, field, None), "label", None)
+        for e in errors if isinstance(errors, list) else [errors]:
+            if isinstance(e, (list, dict)):
+                flash(f"{label.text if label else field}: check this field.", "error")
+            else:
+                flash(f"{label.text if label else field}: {e}", "error")
+
+
+@bp.route("/courses/<code>/problems/new", methods=["GET", "POST"])
+def new_problem(code):
+    s = db.session()
+    c = courses.course_for_instructor(s, current_user, code)
+    form = ProblemForm()
+    if form.validate_on_submit():
+        try:
+            p = problems.create_problem(s, current_user, c, _problem_draft(form))
+        except ServiceError as exc:
+            _flash_error(exc)
+        else:
+            flash("Problem saved.", "success")
+            return redirect(url_for("teacher.problem", problem_id=p.id))
+    elif request.method == "POST":
+        _form_problems(form)
+    status = 400 if request.method == "POST" else 200
+    return render_template("teacher/problem_form.html", form=form, course=c, problem=None), status
+
+
+@bp.route("/problems/<int:problem_id>")
+def problem(problem_id):
+    s = db.session()
+    p = problems.problem_for_instructor(s, current_user, problem_id)
+    solution, key = problems.current_solution_with_key(s, p.id)
+    return render_template("teacher/problem.html", problem=p, course=s.get(Course, p.course_id), solution=solution,
+                           key=key)
+
+
+@bp.route("/problems/<int:problem_id>/edit", methods=["GET", "POST"])
+def edit_problem(problem_id):
+    s = db.session()
+    p = problems.problem_for_instructor(s, current_user, problem_id)
+    c = s.get(Course, p.course_id)
+    solution, key = problems.current_solution_with_key(s, p.id)
+    if request.method == "GET":
+        form = ProblemForm(obj=p)
+        form.steps.entries = []
+        for step in solution.steps + [""]:
+            form.steps.append_entry(step)
+        form.flawed_final_answer.data = solution.final_answer
+        form.first_wrong_step.data = key.first_wrong_step
+        form.reason.data = key.reason
+        form.error_kind.data = key.error_kind
+    else:
+        form = ProblemForm()
+        if form.validate_on_submit():
+            try:
+                problems.update_problem(s, current_user, p, _problem_draft(form))
+            except ServiceError as exc:
+                _flash_error(exc)
+            else:
+                flash("Problem updated.", "success")
+                return redirect(url_for("teacher.problem", problem_id=p.id))
+        else:
+            _form_problems(form)
+    status = 400 if request.method == "POST" else 200
+    return render_template("teacher/problem_form.html", form=form, course=c, problem=p), status
+
+
+def _assignment_form(s, course: Course, obj: Assignment | None = None) -> AssignmentForm:
+    form = AssignmentForm(obj=obj) if obj is not None and request.method == "GET" else AssignmentForm()
+    form.problem_ids.choices = [(p.id, p.title) for p in problems.problems_of(s, course.id)]
+    return form
+
+
+def _assignment_draft(form: AssignmentForm) -> AssignmentDraft:
+    return AssignmentDraft(
+        title=form.title.data, instructions=form.instructions.data, opens_at=form.opens_at.data,
+        due_at=form.due_at.data, problem_ids=form.problem_ids.data or [], allow_late=form.allow_late.data,
+        late_penalty_percent=form.late_penalty_percent.data or 0, points=form.points.data,
+        weight_location=form.weight_location.data, weight_explanation=form.weight_explanation.data,
+        weight_correction=form.weight_correction.data, weight_lean=form.weight_lean.data or 0,
+    )
+
+
+@bp.route("/courses/<code>/assignments/new", methods=["GET", "POST"])
+def new_assignment(code):
+    s = db.session()
+    c = courses.course_for_instructor(s, current_user, code)
+    form = _assignment_form(s, c)
+    if form.validate_on_submit():
+        try:
+            a = assignment_service.create_assignment(s, current_user, c, _assignment_draft(form), tz=_tz())
+        except ServiceError as exc:
+            _flash_error(exc)
+        else:
+            flash("Assignment created.", "success")
+            return redirect(url_for("teacher.assignment", assignment_id=a.id))
+    elif request.method == "POST":
+        _form_problems(form)
+    status = 400 if request.method == "POST" else 200
+    return render_template("teacher/assignment_form.html", form=form, course=c, assignment=None), status
+
+
+@bp.route("/assignments/<int:assignment_id>/edit", methods=["GET", "POST"])
+def edit_assignment(assignment_id):
+    s = db.session()
+    a, c = _assignment(s, assignment_id)
+    form = _assignment_form(s, c, a)
+    if request.method == "GET":
+        from ..templating import input_time
+        form.opens_at.data = input_time(a.opens_at)
+        form.due_at.data = input_time(a.due_at)
+        form.problem_ids.data = [p.id for p in assignment_service.problems_in(s, a.id)]
+    elif form.validate_on_submit():
+        try:
+            assignment_service.update_assignment(s, current_user, a, _assignment_draft(form), tz=_tz())
+        except ServiceError as exc:
+            _flash_error(exc)
+        else:
+            flash("Assignment updated.", "success")
+            return redirect(url_for("teacher.assignment", assignment_id=a.id))
+    else:
+        _form_problems(form)
+    status = 400 if request.method == "POST" else 200
+    return render_template("teacher/assignment_form.html", form=form, course=c, assignment=a), status
+
+
+def _assignment(s, assignment_id: int) -> tuple[Assignment, Course]:
+    a, c, teaches = assignment_service.assignment_for(s, current_user, assignment_id)
+    if not teaches:
+        abort(403)
+    return a, c
+
+
+@bp.route("/assignments/<int:assignment_id>")
+def assignment(assignment_id):
+    s = db.session()
+    a, c = _assignment(s, assignment_id)
+    probs = assignment_service.problems_in(s, a.id)
+    scores = gradebook.assignment_scores(s, a)
+    students = courses.students_of(s, c.id)
+    jobs = {sub.id: submissions.job_of(s, sub.id) for (sub, _score) in scores.values()}
+    return render_template(
+        "teacher/assignment.html", assignment=a, course=c, problems=probs, students=students, scores=scores,
+        jobs=jobs, progress=reviews.job_progress(s, a.id), failed=reviews.failed_jobs(s, a.id),
+        status=assignment_service.status(a), form=PlainForm(),
+        grades_of=lambda sub_id: {g.component: g for g in submissions.grades_of(s, sub_id)},
+    )
+
+
+@bp.route("/assignments/<int:assignment_id>/progress.json")
+def assignment_progress(assignment_id):
+    s = db.session()
+    a, _c = _assignment(s, assignment_id)
+    return jsonify(reviews.job_progress(s, a.id))
+
+
+@bp.route("/assignments/<int:assignment_id>/release", methods=["POST"])
+def release(assignment_id):
+    s = db.session()
+    a, _c = _assignment(s, assignment_id)
+    if not PlainForm().validate_on_submit():
+        abort(400)
+    release_now = request.form.get("action", "release") == "release"
+    assignment_service.release_grades(s, current_user, a, release=release_now)
+    flash("Grades released: students can now see their scores and feedback." if release_now
+          else "Grades hidden from students again.", "success")
+    return redirect(url_for("teacher.assignment", assignment_id=a.id))
+
+
+@bp.route("/submissions/<int:submission_id>")
+def submission(submission_id):
+    s = db.session()
+    sub, a, teaches = submissions.submission_for(s, current_user, submission_id)
+    if not teaches:
+        abort(404)
+    problem = submissions.problem_of(s, sub)
+    solution = s.get(FlawedSolution, sub.flawed_solution_id)
+    key = problems.key_for(s, solution.id)
+    grades = submissions.grades_of(s, sub.id)
+    score = score_submission(a, len(assignment_service.problems_in(s, a.id)), sub, grades)
+    return render_template(
+        "teacher/submission.html", submission=sub, assignment=a, problem=problem, solution=solution, key=key,
+        grades=grades, score=score, student=s.get(User, sub.student_id), job=submissions.job_of(s, sub.id),
+        versions=submissions.versions(s, a.id, problem.id, sub.student_id), levels=RUBRIC_LEVELS,
+        form=ScoreForm(), plain_form=PlainForm(),
+    )
+
+
+@bp.route("/grades/<int:grade_id>/score", methods=["POST"])
+def score_grade(grade_id):
+    s = db.session()
+    form = ScoreForm()
+    grade, sub, _a = reviews.grade_for_instructor(s, current_user, grade_id)
+    back = request.form.get("back") or url_for("teacher.submission", submission_id=sub.id)
+    if not back.startswith("/") or back.startswith("//"):
+        back = url_for("teacher.submission", submission_id=sub.id)
+    if form.validate_on_submit():
+        try:
+            reviews.set_score(s, current_user, grade_id, form.score.data, form.comment.data)
+        except ServiceError as exc:
+            _flash_error(exc)
+        else:
+            flash("Score saved. The machine's score is kept beside yours.", "success")
+    else:
+        flash("Enter a score between 0 and 100.", "error")
+    return redirect(back)
+
+
+@bp.route("/grades/<int:grade_id>/clear", methods=["POST"])
+def clear_grade(grade_id):
+    s = db.session()
+    if not PlainForm().validate_on_submit():
+        abort(400)
+    grade = reviews.clear_override(s, current_user, grade_id)
+    flash("Your score was removed; the machine's score counts again.", "success")
+    return redirect(url_for("teacher.submission", submission_id=grade.submission_id))
+
+
+@bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
+def retry_job(job_id):
+    s = db.session()
+    if not PlainForm().validate_on_submit():
+        abort(400)
+    try:
+        job = reviews.retry(s, current_user, job_id)
+    except ServiceError as exc:
+        if exc.status != 400:
+            raise
+        _flash_error(exc)
+        job = reviews.job_for_instructor(s, current_user, job_id)
+    else:
+        flash("Grading queued again.", "success")
+    return redirect(url_for("teacher.assignment", assignment_id=job.assignment_id))
+
+
+@bp.route("/courses/<code>/review")
+def review(code):
+    s = db.session()
+    c = courses.course_for_instructor(s, current_user, code)
+    items = reviews.review_queue(s, c)
+    problem_titles = {p.id: p.title for p in problems.problems_of(s, c.id)}
+    keys = {}
+    for item in items:
+        if item.submission.flawed_solution_id not in keys:
+            keys[item.submission.flawed_solution_id] = problems.key_for(s, item.submission.flawed_solution_id)
+    return render_template("teacher/review.html", course=c, items=items, levels=RUBRIC_LEVELS, form=ScoreForm(),
+                           problem_titles=problem_titles, keys=keys)
+
+
+@bp.route("/courses/<code>/gradebook")
+def gradebook_page(code):
+    s = db.session()
+    c = courses.course_for_instructor(s, current_user, code)
+    assignments, rows = gradebook.build(s, current_user, c)
+    return render_template("teacher/gradebook.html", course=c, assignments=assignments, rows=rows)
+
+
+@bp.route("/courses/<code>/gradebook.csv")
+def gradebook_csv(code):
+    s = db.session()
+    c = courses.course_for_instructor(s, current_user, code)
+    fmt = request.args.get("format", "plain")
+    try:
+        body = gradebook.export_csv(s, current_user, c, fmt)
+    except ServiceError as exc:
+        _flash_error(exc)
+        return redirect(url_for("teacher.gradebook_page", code=c.code))
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{c.code}-gradebook-{fmt}.csv"'})
+
+
+@bp.route("/courses/<code>/audit")
+def audit_log(code):
+    s = db.session()
+    c = courses.course_for_instructor(s, current_user, code)
+    entries = audit.entries(s, c.id)
+    actors = {u.id: u for u in (s.get(User, e.actor_id) for e in entries if e.actor_id) if u}
+    return render_template("teacher/audit.html", course=c, entries=entries, actors=actors)
