@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -20,12 +19,9 @@ from classroom.services import accounts, assignments, courses, problems
 from classroom.services.assignments import AssignmentDraft
 from classroom.services.problems import ProblemDraft
 
-PG_URL = os.environ.get("TEST_DATABASE_URL")
-REDIS_URL = os.environ.get("TEST_REDIS_URL")
-SHARED_DATA = Path(os.environ.get("CLASSROOM_SHARED_DATA",
-                                  Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+from support import PASSWORD, PG_URL, REDIS_URL, login  # noqa: F401  (login re-exported for tests)
+
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
-PASSWORD = "correct-horse-battery"
 
 
 def pytest_report_header(config):
@@ -110,10 +106,11 @@ def app(app_config):
 
 @pytest.fixture
 def dbs(app):
-    """A database session for test code (separate from the requests' sessions)."""
-    with app.app_context():
-        with Session(app.extensions["db_engine"], expire_on_commit=False) as s:
-            yield s
+    """A database session for test code (separate from the requests' sessions).
+
+    No app context is held open: requests must each get their own, as on a server."""
+    with Session(app.extensions["db_engine"], expire_on_commit=False) as s:
+        yield s
 
 
 class World:
@@ -180,12 +177,6 @@ class World:
 @pytest.fixture
 def world(app, dbs):
     return World(app, dbs)
-
-
-def login(client, user, password=PASSWORD):
-    resp = client.post("/login", data={"email": user.email, "password": password})
-    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
-    return client
 
 
 @pytest.fixture

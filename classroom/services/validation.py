@@ -85,3 +85,6 @@ def to_local(dt: datetime | None, tz_name: str) -> datetime | None:
     if dt.tzinfo is None:  # SQLite hands back what it stored; it is UTC
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(ZoneInfo(tz_name))
+
+# WTForms message for the same limits, so a form and a service say the same thing.
+TOO_LONG = "Too long: at most %(max)d characters."

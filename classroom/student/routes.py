@@ -108,8 +108,9 @@ def problem(assignment_id, problem_id):
                 return redirect(url_for("student.submission", submission_id=sub.id))
         else:
             for field, errors in form.errors.items():
+                label = getattr(form, field).label.text
                 for e in errors:
-                    flash(e if field != "csrf_token" else
+                    flash((f"{label}: {e}" if e.startswith("Too long") else e) if field != "csrf_token" else
                           "This page was open too long, so it was not sent. Your text is still here: submit again.",
                           "error")
             status_code = 400

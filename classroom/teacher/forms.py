@@ -7,13 +7,13 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..models import ERROR_KINDS
-from ..services.validation import LIMITS
+from ..services.validation import LIMITS, TOO_LONG
 
 
 class CourseForm(FlaskForm):
-    title = StringField("Course title", validators=[DataRequired(), Length(max=LIMITS["title"])])
+    title = StringField("Course title", validators=[DataRequired(), Length(max=LIMITS["title"], message=TOO_LONG)])
     code = StringField("Course code (optional: leave empty for a generated one)",
-                       validators=[Optional(), Length(max=LIMITS["course_code"])])
+                       validators=[Optional(), Length(max=LIMITS["course_code"], message=TOO_LONG)])
 
 
 class RosterForm(FlaskForm):
@@ -21,23 +21,23 @@ class RosterForm(FlaskForm):
 
 
 class ProblemForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=LIMITS["title"])])
+    title = StringField("Title", validators=[DataRequired(), Length(max=LIMITS["title"], message=TOO_LONG)])
     statement = TextAreaField("Problem statement (Markdown and LaTeX)",
-                              validators=[DataRequired(), Length(max=LIMITS["statement"])])
-    reference_solution = TextAreaField("Reference solution", validators=[Length(max=LIMITS["reference_solution"])])
+                              validators=[DataRequired(), Length(max=LIMITS["statement"], message=TOO_LONG)])
+    reference_solution = TextAreaField("Reference solution", validators=[Length(max=LIMITS["reference_solution"], message=TOO_LONG)])
     reference_answer = StringField("Reference final answer (checked exactly)",
-                                   validators=[Length(max=LIMITS["final_answer"])])
-    steps = FieldList(TextAreaField("Step", validators=[Length(max=LIMITS["step"])]), min_entries=4,
+                                   validators=[Length(max=LIMITS["final_answer"], message=TOO_LONG)])
+    steps = FieldList(TextAreaField("Step", validators=[Length(max=LIMITS["step"], message=TOO_LONG)]), min_entries=4,
                       max_entries=LIMITS["steps"])
     flawed_final_answer = StringField("Final answer of the flawed solution",
-                                      validators=[Length(max=LIMITS["final_answer"])])
+                                      validators=[Length(max=LIMITS["final_answer"], message=TOO_LONG)])
     first_wrong_step = IntegerField("First wrong step (number)", validators=[DataRequired(message="Enter a step number.")])
     reason = TextAreaField("Why that step is wrong (never shown to students)",
-                           validators=[DataRequired(), Length(max=LIMITS["reason"])])
+                           validators=[DataRequired(), Length(max=LIMITS["reason"], message=TOO_LONG)])
     error_kind = SelectField("Kind of error", choices=list(ERROR_KINDS.items()))
-    lean_header = TextAreaField("Lean header (imports and opens; optional)", validators=[Length(max=LIMITS["lean"])])
+    lean_header = TextAreaField("Lean header (imports and opens; optional)", validators=[Length(max=LIMITS["lean"], message=TOO_LONG)])
     lean_statement = TextAreaField("Lean theorem statement (optional; students write only the proof)",
-                                   validators=[Length(max=LIMITS["lean"])])
+                                   validators=[Length(max=LIMITS["lean"], message=TOO_LONG)])
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -46,12 +46,12 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class AssignmentForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=LIMITS["title"])])
+    title = StringField("Title", validators=[DataRequired(), Length(max=LIMITS["title"], message=TOO_LONG)])
     instructions = TextAreaField("Instructions for students (optional)",
-                                 validators=[Length(max=LIMITS["instructions"])])
+                                 validators=[Length(max=LIMITS["instructions"], message=TOO_LONG)])
     # Plain text fields so a malformed date reaches the service and gets its clear message.
-    opens_at = StringField("Opens", render_kw={"type": "datetime-local"}, validators=[Length(max=40)])
-    due_at = StringField("Due", render_kw={"type": "datetime-local"}, validators=[Length(max=40)])
+    opens_at = StringField("Opens", render_kw={"type": "datetime-local"}, validators=[Length(max=40, message=TOO_LONG)])
+    due_at = StringField("Due", render_kw={"type": "datetime-local"}, validators=[Length(max=40, message=TOO_LONG)])
     problem_ids = MultiCheckboxField("Problems", coerce=int)
     points = IntegerField("Points", default=100, validators=[NumberRange(min=1, max=10000)])
     weight_location = IntegerField("Weight: first wrong step", default=30, validators=[NumberRange(min=0, max=1000)])
@@ -66,8 +66,8 @@ class AssignmentForm(FlaskForm):
 
 
 class ScoreForm(FlaskForm):
-    score = StringField("Score (percent)", validators=[DataRequired(), Length(max=10)])
-    comment = TextAreaField("Comment for the student", validators=[Length(max=LIMITS["comment"])])
+    score = StringField("Score (percent)", validators=[DataRequired(), Length(max=10, message=TOO_LONG)])
+    comment = TextAreaField("Comment for the student", validators=[Length(max=LIMITS["comment"], message=TOO_LONG)])
 
 
 class PlainForm(FlaskForm):
