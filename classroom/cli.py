@@ -12,8 +12,10 @@ from . import db
 
 
 def register_commands(app: Flask) -> None:
+    from .grading.evaluation_command import evaluate_grader_command
+
     for command in (init_db_command, seed_demo_command, export_gradebook_command, create_token_command,
-                    worker_command, serve_command):
+                    worker_command, serve_command, evaluate_grader_command):
         app.cli.add_command(command)
 
 

@@ -60,6 +60,7 @@ def load_config(instance_dir: Path) -> dict:
         "GRADER_MODEL": os.environ.get("GRADER_MODEL") or None,
         "GRADER_TIMEOUT": _float("GRADER_TIMEOUT", 60.0),
         "GRADER_MAX_ATTEMPTS": _int("GRADER_MAX_ATTEMPTS", 4),
+        "GRADER_BACKOFF_BASE": _float("GRADER_BACKOFF_BASE", 1.0),
         # Lean (optional).
         "LEAN_CMD": os.environ.get("LEAN_CMD") or None,
         "LEAN_PROJECT_DIR": os.environ.get("LEAN_PROJECT_DIR") or None,

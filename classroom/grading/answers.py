@@ -72,6 +72,10 @@ def parse_value(text: str) -> sympy.Expr:
             "Could not read this answer. Write a number, a fraction such as 3/4 or \\frac{3}{4}, "
             "or a simple expression."
         )
+    # Powers are evaluated eagerly, so 9^9^9^9 would never finish: allow one small power at most.
+    powers = s.replace("**", "^")
+    if powers.count("^") > 1 or re.search(r"\^\s*\(*\s*[-+]?\s*\d{4,}", powers):
+        raise UnreadableAnswer("Could not read this answer: powers are limited to one small exponent.")
     # parse_expr evaluates Python: only numbers, operators and a few known names get through.
     unknown = set(re.findall(r"[a-zA-Z]+", s)) - set(_NAMES)
     if unknown:

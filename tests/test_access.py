@@ -1,0 +1,154 @@
+"""Every route, as every kind of visitor.
+
+The routes are discovered from the app: a new route without an entry in
+ACCESS fails `test_every_route_has_an_access_entry`.
+"""
+import pytest
+from sqlmodel import select
+
+from classroom.models import Grade, GradingJob
+from classroom.services import accounts, submissions
+from classroom.services.submissions import CritiqueDraft
+
+ROLES = ("anonymous", "student", "other_student", "other_instructor", "instructor")
+
+# Expected status per role. "login" = redirect to the login page; "api401" = JSON 401.
+TEACH_COURSE = {"anonymous": "login", "student": 403, "other_student": 403, "other_instructor": 404,
+                "instructor": 200}
+TEACH_POST = {**TEACH_COURSE, "instructor": 302}
+TEACH_GLOBAL = {"anonymous": "login", "student": 403, "other_student": 403, "other_instructor": 200,
+                "instructor": 200}
+LEARN_COURSE = {"anonymous": "login", "student": 200, "other_student": 404, "other_instructor": 403,
+                "instructor": 403}
+LEARN_OWN = {**LEARN_COURSE}
+API_MEMBER = {"anonymous": 401, "student": 200, "other_student": 404, "other_instructor": 404, "instructor": 200}
+API_OWN = {"anonymous": 401, "student": 200, "other_student": 404, "other_instructor": 404, "instructor": 200}
+API_TEACH = {"anonymous": 401, "student": 403, "other_student": 404, "other_instructor": 404, "instructor": 200}
+PUBLIC = {r: 200 for r in ROLES}
+ANY_USER = {"anonymous": "login", **{r: 200 for r in ROLES[1:]}}
+
+# rule -> (method, url template, expected, form data or json)
+ACCESS = {
+    "/": ("GET", "/", {"anonymous": 200, "student": 302, "other_student": 302, "other_instructor": 302,
+                       "instructor": 302}, None),
+    "/healthz": ("GET", "/healthz", PUBLIC, None),
+    "/static/<path:filename>": ("GET", "/static/css/app.css", PUBLIC, None),
+    "/login": ("GET", "/login", {"anonymous": 200, **{r: 302 for r in ROLES[1:]}}, None),
+    "/signup": ("GET", "/signup", {"anonymous": 200, **{r: 302 for r in ROLES[1:]}}, None),
+    "/logout": ("POST", "/logout", {"anonymous": "login", **{r: 302 for r in ROLES[1:]}}, {}),
+    "/preview": ("POST", "/preview", ANY_USER, {"text": "$x$"}),
+    "/teach/": ("GET", "/teach/", TEACH_GLOBAL, None),
+    "/teach/courses": ("POST", "/teach/courses", {**TEACH_GLOBAL, "other_instructor": 302, "instructor": 302},
+                       {"title": "New one"}),
+    "/teach/courses/<code>": ("GET", "/teach/courses/{code}", TEACH_COURSE, None),
+    "/teach/courses/<code>/roster": ("POST", "/teach/courses/{code}/roster", TEACH_POST, {}),
+    "/teach/courses/<code>/problems/new": ("GET", "/teach/courses/{code}/problems/new", TEACH_COURSE, None),
+    "/teach/courses/<code>/assignments/new": ("GET", "/teach/courses/{code}/assignments/new", TEACH_COURSE, None),
+    "/teach/courses/<code>/review": ("GET", "/teach/courses/{code}/review", TEACH_COURSE, None),
+    "/teach/courses/<code>/gradebook": ("GET", "/teach/courses/{code}/gradebook", TEACH_COURSE, None),
+    "/teach/courses/<code>/gradebook.csv": ("GET", "/teach/courses/{code}/gradebook.csv", TEACH_COURSE, None),
+    "/teach/courses/<code>/audit": ("GET", "/teach/courses/{code}/audit", TEACH_COURSE, None),
+    "/teach/problems/<int:problem_id>": ("GET", "/teach/problems/{problem}", TEACH_COURSE, None),
+    "/teach/problems/<int:problem_id>/edit": ("GET", "/teach/problems/{problem}/edit", TEACH_COURSE, None),
+    "/teach/assignments/<int:assignment_id>": ("GET", "/teach/assignments/{assignment}", TEACH_COURSE, None),
+    "/teach/assignments/<int:assignment_id>/edit": ("GET", "/teach/assignments/{assignment}/edit",
+                                                    TEACH_COURSE, None),
+    "/teach/assignments/<int:assignment_id>/progress.json": ("GET", "/teach/assignments/{assignment}/progress.json",
+                                                             TEACH_COURSE, None),
+    "/teach/assignments/<int:assignment_id>/release": ("POST", "/teach/assignments/{assignment}/release",
+                                                       TEACH_POST, {"action": "release"}),
+    "/teach/submissions/<int:submission_id>": ("GET", "/teach/submissions/{submission}", TEACH_COURSE, None),
+    "/teach/grades/<int:grade_id>/score": ("POST", "/teach/grades/{grade}/score", TEACH_POST, {"score": "100"}),
+    "/teach/grades/<int:grade_id>/clear": ("POST", "/teach/grades/{grade}/clear", TEACH_POST, {}),
+    "/teach/jobs/<int:job_id>/retry": ("POST", "/teach/jobs/{job}/retry", TEACH_POST, {}),
+    "/learn/": ("GET", "/learn/", {"anonymous": "login", "student": 200, "other_student": 200,
+                                   "other_instructor": 403, "instructor": 403}, None),
+    "/learn/join": ("POST", "/learn/join", {"anonymous": "login", "student": 302, "other_student": 302,
+                                            "other_instructor": 403, "instructor": 403}, {"code": "ZZZ999"}),
+    "/learn/courses/<code>": ("GET", "/learn/courses/{code}", LEARN_COURSE, None),
+    "/learn/assignments/<int:assignment_id>": ("GET", "/learn/assignments/{assignment}", LEARN_COURSE, None),
+    "/learn/assignments/<int:assignment_id>/problems/<int:problem_id>": (
+        "GET", "/learn/assignments/{assignment}/problems/{problem}", LEARN_COURSE, None),
+    "/learn/submissions/<int:submission_id>": ("GET", "/learn/submissions/{submission}", LEARN_OWN, None),
+    "/learn/submissions/<int:submission_id>/state.json": ("GET", "/learn/submissions/{submission}/state.json",
+                                                          LEARN_OWN, None),
+    "/api/v1/courses/<code>/assignments": ("GET", "/api/v1/courses/{code}/assignments", API_MEMBER, None),
+    "/api/v1/assignments/<int:assignment_id>/problems/<int:problem_id>/submissions": (
+        "POST", "/api/v1/assignments/{assignment}/problems/{problem}/submissions",
+        {"anonymous": 401, "student": 201, "other_student": 404, "other_instructor": 404, "instructor": 403},
+        {"json": {"error_step": 1, "explanation": "e"}}),
+    "/api/v1/submissions/<int:submission_id>": ("GET", "/api/v1/submissions/{submission}", API_OWN, None),
+    "/api/v1/courses/<code>/gradebook.csv": ("GET", "/api/v1/courses/{code}/gradebook.csv", API_TEACH, None),
+}
+
+
+def test_every_route_has_an_access_entry(app):
+    rules = {r.rule for r in app.url_map.iter_rules()}
+    missing = sorted(rules - set(ACCESS))
+    assert not missing, f"routes without an access-control entry: {missing}"
+    stale = sorted(set(ACCESS) - rules)
+    assert not stale, f"entries for routes that no longer exist: {stale}"
+
+
+@pytest.fixture
+def scene(world, dbs):
+    from classroom import jobs
+    w = world.classroom()
+    other_teacher = world.instructor()
+    other_course = world.course(other_teacher, title="Elsewhere")
+    other_student = world.student(other_course)
+    with world.app.app_context():
+        sub, job = submissions.submit(dbs, w["alice"], w["assignment"].id, w["problem"].id,
+                                      CritiqueDraft(2, "found it", "fix", "168"))
+        jobs.run_job(job.id)
+        # A failed job, so retry has something to act on.
+        dbs.exec(select(GradingJob).where(GradingJob.id == job.id)).one()
+    grade = dbs.exec(select(Grade).where(Grade.submission_id == sub.id, Grade.component == "location")).one()
+    dbs.get(GradingJob, job.id).state = "failed"
+    dbs.commit()
+    with world.app.app_context():
+        tokens = {name: accounts.create_token(dbs, u.email) for name, u in (
+            ("student", w["alice"]), ("other_student", other_student), ("other_instructor", other_teacher),
+            ("instructor", w["teacher"]))}
+    users = {"student": w["alice"], "other_student": other_student, "other_instructor": other_teacher,
+             "instructor": w["teacher"]}
+    ids = {"code": w["course"].code, "problem": w["problem"].id, "assignment": w["assignment"].id,
+           "submission": sub.id, "grade": grade.id, "job": job.id}
+    return users, tokens, ids
+
+
+@pytest.mark.parametrize("rule", sorted(ACCESS))
+def test_route_access(rule, make_client, scene):
+    users, tokens, ids = scene
+    method, template, expected, payload = ACCESS[rule]
+    url = template.format(**ids)
+    for role in ROLES:
+        client = make_client(users.get(role)) if not rule.startswith("/api/") else make_client()
+        headers = {"Authorization": f"Bearer {tokens[role]}"} if rule.startswith("/api/") and role in tokens else {}
+        kwargs = {"headers": headers}
+        if payload is not None:
+            if "json" in payload:
+                kwargs["json"] = payload["json"]
+            else:
+                kwargs["data"] = payload
+        resp = client.open(url, method=method, **kwargs)
+        want = expected[role]
+        if want == "login":
+            assert resp.status_code == 302 and "/login" in resp.headers["Location"], (role, url, resp.status_code)
+        else:
+            assert resp.status_code == want, (role, url, resp.status_code, resp.get_data(as_text=True)[:300])
+        body = resp.get_data(as_text=True)
+        if role != "instructor":
+            assert "found it" not in body or role == "student", (role, url, "another student's work leaked")
+            assert "28 × 6 = 168, not 158." not in body, (role, url, "the answer key leaked")
+
+
+def test_guessed_ids_do_not_leak_other_courses(make_client, world, dbs, scene):
+    users, tokens, ids = scene
+    c = make_client(users["other_instructor"])
+    for url in (f"/teach/submissions/{ids['submission']}", f"/teach/problems/{ids['problem']}",
+                f"/teach/assignments/{ids['assignment']}", f"/teach/courses/{ids['code']}/gradebook.csv"):
+        resp = c.get(url)
+        assert resp.status_code == 404 and "found it" not in resp.get_data(as_text=True)
+    c = make_client(users["other_student"])
+    assert c.get(f"/learn/submissions/{ids['submission']}").status_code == 404
