@@ -1,0 +1,314 @@
+"""Check proofs through long-running Lean REPL servers (leanprover-community/repl).
+
+Importing Mathlib takes far longer than checking a short proof, so at scale a
+server keeps the imports loaded: the problem's header is sent once as
+`{"cmd": header}` and the environment number it answers with is reused for every
+proof with that header, `{"cmd": statement + proof + "#print axioms", "env": n}`.
+Requests and replies are JSON separated by blank lines. Some REPL versions echo
+the command's text to stdout before the reply; the proof is indented so it never
+starts a line with `{`, and each check is followed by `#print "<random nonce>"`:
+the check's reply is the last one before the reply naming the nonce.
+
+Each check has its own wall-clock deadline; a server that misses it, dies, or
+floods its output is killed (with its process group) and started afresh on the
+next check. Memory, process and file-size limits apply to the whole server. A
+CPU-time rlimit would add up over the server's life, so only the wall clock
+limits CPU here. Servers are restarted after LEAN_REPL_MAX_CHECKS checks because
+the REPL keeps every environment it has produced.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import queue
+import re
+import secrets
+import selectors
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .assemble import LeanInputError, assemble, find_refusal
+from .checker import LeanResult, LeanSettings, evaluate, seconds_text
+from .local import not_checked, refused_before_lean
+from .messages import ReplReply, parse_repl_reply
+from .sandbox import PrivateTempDir, clean_env, kill_group, looks_out_of_memory, spawn
+
+STDERR_TAIL = 64 * 1024
+
+
+@dataclass
+class _Failure:
+    kind: str  # timeout | died | too_long | protocol
+    detail: str = ""
+    out_of_memory: bool = False
+
+
+class ReplProcess:
+    """One REPL server process and the header environments it has loaded."""
+
+    def __init__(self, settings: LeanSettings) -> None:
+        self.settings = settings
+        self.proc: subprocess.Popen | None = None
+        self.envs: dict[str, int] = {}
+        self.checks = 0
+        self.starts = 0
+        self._tmp: PrivateTempDir | None = None
+        self._out = bytearray()
+        self._err = bytearray()
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self) -> None:
+        self.stop()
+        self._tmp = PrivateTempDir(prefix="lean-repl-")
+        argv = list(self.settings.repl_cmd or ())
+        argv[0] = shutil.which(argv[0]) or argv[0]
+        self.proc, _ = spawn(
+            argv,
+            limits=self.settings.limits(),
+            cwd=self.settings.project_dir or self._tmp.path,
+            env=clean_env(self._tmp.path),
+            cpu_limit=False,
+            stdin=subprocess.PIPE,
+        )
+        self.envs.clear()
+        self.checks = 0
+        self.starts += 1
+        self._out.clear()
+        self._err.clear()
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            kill_group(self.proc)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+            for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+                try:
+                    if stream:
+                        stream.close()
+                except OSError:
+                    pass
+            self.proc = None
+        if self._tmp is not None:
+            self._tmp.__exit__()
+            self._tmp = None
+        self.envs.clear()
+
+    def _died(self) -> _Failure:
+        assert self.proc is not None
+        try:
+            code = self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            code = None
+        stderr = self._err.decode("utf-8", errors="replace")
+        oom = looks_out_of_memory(code, stderr)
+        detail = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit status {code}"
+        return _Failure("died", detail, out_of_memory=oom)
+
+    def request(
+        self,
+        payloads: list[dict[str, Any]],
+        timeout: float,
+        done: Callable[[dict[str, Any]], bool],
+    ) -> list[dict[str, Any]] | _Failure:
+        """Send commands; collect reply objects until `done(obj)`, at most `timeout` seconds."""
+        assert self.proc is not None and self.proc.stdin and self.proc.stdout and self.proc.stderr
+        deadline = time.monotonic() + timeout
+        data = "".join(json.dumps(p, ensure_ascii=False) + "\n\n" for p in payloads).encode("utf-8")
+        limit = self.settings.limits().max_output_bytes
+        received = 0
+        replies: list[dict[str, Any]] = []
+        sel = selectors.DefaultSelector()
+        try:
+            sel.register(self.proc.stdout, selectors.EVENT_READ, "out")
+            sel.register(self.proc.stderr, selectors.EVENT_READ, "err")
+            sel.register(self.proc.stdin, selectors.EVENT_WRITE, "in")
+            while True:
+                for obj in self._take_replies():
+                    replies.append(obj)
+                    if done(obj):
+                        return replies
+                if received > limit:
+                    return _Failure("too_long")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return _Failure("timeout")
+                events = sel.select(timeout=min(remaining, 0.5))
+                if not events and not self.alive:
+                    return self._died()
+                for key, _ in events:
+                    if key.data == "in":
+                        try:
+                            sent = os.write(key.fd, data)
+                        except (BrokenPipeError, ConnectionResetError):
+                            return self._died()
+                        data = data[sent:]
+                        if not data:
+                            sel.unregister(key.fileobj)
+                        continue
+                    chunk = os.read(key.fd, 65536)
+                    if not chunk:
+                        sel.unregister(key.fileobj)
+                        if key.data == "out":
+                            return self._died()
+                        continue
+                    if key.data == "out":
+                        self._out += chunk
+                        received += len(chunk)
+                    else:
+                        self._err += chunk
+                        del self._err[:-STDERR_TAIL]
+        finally:
+            sel.close()
+
+    def _take_replies(self) -> list[dict[str, Any]]:
+        """The JSON replies in the complete blank-line-separated blocks of stdout.
+
+        Some REPL versions print "Processing incremental state ...:" and the
+        command's text before the reply, so a block may start with text that is
+        not JSON (and that the student wrote). The reply is the JSON object that
+        ends the block, starting on a line that begins with `{`.
+        """
+        replies = []
+        while True:
+            cut = self._out.find(b"\n\n")
+            if cut < 0:
+                return replies
+            block = bytes(self._out[:cut]).decode("utf-8", errors="replace")
+            del self._out[: cut + 2]
+            obj = _trailing_json(block)
+            if obj is not None:
+                replies.append(obj)
+
+
+def _trailing_json(block: str) -> dict[str, Any] | None:
+    starts = [0] if block.startswith("{") else []
+    starts += [m.start() + 1 for m in re.finditer(r"\n\{", block)]
+    for start in starts:
+        try:
+            obj = json.loads(block[start:])
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            return obj
+    return None
+
+
+def _is_refusal(obj: dict[str, Any]) -> bool:
+    return "env" not in obj and isinstance(obj.get("message"), str)
+
+
+def _mentions(obj: dict[str, Any], nonce: str) -> bool:
+    return any(isinstance(m, dict) and m.get("data") == nonce for m in obj.get("messages") or [])
+
+
+class ReplLeanChecker:
+    """LeanChecker backed by a pool of REPL servers (LEAN_REPL_POOL, default 1)."""
+
+    backend = "repl"
+
+    def __init__(self, settings: LeanSettings) -> None:
+        self.settings = settings
+        self.processes = [ReplProcess(settings) for _ in range(max(1, settings.repl_pool))]
+        self._free: queue.Queue[ReplProcess] = queue.Queue()
+        for proc in self.processes:
+            self._free.put(proc)
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        for proc in self.processes:
+            proc.stop()
+
+    def check(self, header: str, statement: str, proof: str) -> LeanResult:
+        started = time.monotonic()
+        try:
+            assembled = assemble(header, statement, proof)
+        except LeanInputError as exc:
+            return not_checked(f"Not checked: {exc}", started, self.backend)
+        refusal = find_refusal(proof)
+        if refusal:
+            return refused_before_lean(refusal.reason, refusal.as_message(), started, self.backend)
+        proc = self._free.get()
+        try:
+            return self._check(proc, header, assembled, started)
+        finally:
+            self._free.put(proc)
+
+    def _result(self, reason: str, status: str, started: float, messages=None) -> LeanResult:
+        return LeanResult(False, reason, messages or [], [], int((time.monotonic() - started) * 1000), status, self.backend)
+
+    def _failure(self, proc: ReplProcess, failure: _Failure, started: float, during_header: bool) -> LeanResult:
+        # Whatever went wrong, the server's state is unknown now: start afresh next time.
+        proc.stop()
+        timeout = seconds_text(self.settings.timeout)
+        if failure.out_of_memory:
+            return self._result("Out of memory.", "out_of_memory", started)
+        if failure.kind == "timeout":
+            if during_header:
+                return self._result(f"Not checked: loading the problem's Lean header took more than {timeout}.", "error", started)
+            return self._result(f"Timed out after {timeout}.", "timeout", started)
+        if failure.kind == "too_long":
+            return self._result("Refused: Lean's output was longer than the size limit, so the check is incomplete.", "refused", started)
+        return self._result(f"Not checked: the Lean REPL stopped unexpectedly ({failure.detail}).", "error", started)
+
+    def _check(self, proc: ReplProcess, header: str, assembled, started: float) -> LeanResult:
+        if proc.checks >= self.settings.repl_max_checks:
+            proc.stop()
+        if not proc.alive:
+            try:
+                proc.start()
+            except (OSError, subprocess.SubprocessError) as exc:
+                proc.stop()
+                return self._result(f"Not checked: the Lean REPL could not be started ({exc}).", "error", started)
+        header_text = (header or "").replace("\r\n", "\n").strip()
+        env = proc.envs.get(header_text)
+        if env is None:
+            # The header is the instructor's text: its first reply is taken as is.
+            answers = proc.request([{"cmd": header_text}], self.settings.timeout, done=lambda obj: True)
+            if isinstance(answers, _Failure):
+                return self._failure(proc, answers, started, during_header=True)
+            reply: ReplReply = parse_repl_reply(answers[-1])
+            errors = [m for m in reply.messages if m.severity == "error"]
+            if reply.error or errors or reply.env is None:
+                detail = reply.error or (errors[0].text if errors else "no environment in the reply")
+                for m in errors:
+                    m.part = "header"
+                return self._result(f"Not checked: the problem's Lean header has an error: {detail.splitlines()[0]}", "error", started, errors)
+            env = proc.envs[header_text] = reply.env
+        # The proof's own text may be echoed before the reply, so a reply could be
+        # forged inside a comment. A second command with a fresh random nonce
+        # settles it: the true reply is the last one before the nonce's reply.
+        nonce = secrets.token_hex(16)
+        answers = proc.request(
+            [{"cmd": assembled.body, "env": env}, {"cmd": f'#print "{nonce}"', "env": env}],
+            self.settings.timeout,
+            done=lambda obj: _mentions(obj, nonce) or _is_refusal(obj),
+        )
+        if isinstance(answers, _Failure):
+            return self._failure(proc, answers, started, during_header=False)
+        proc.checks += 1
+        if not _mentions(answers[-1], nonce) or len(answers) < 2:
+            proc.stop()
+            detail = answers[-1].get("message") if _is_refusal(answers[-1]) else "replies out of step"
+            return self._result(f"Not checked: the Lean REPL refused the command ({detail}).", "error", started)
+        reply = parse_repl_reply(answers[-2])
+        if reply.error:
+            proc.stop()
+            return self._result(f"Not checked: the Lean REPL refused the command ({reply.error}).", "error", started)
+        return evaluate(
+            assembled,
+            reply.messages,
+            in_file=False,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            backend=self.backend,
+            sorries=reply.sorries,
+            exit_status=None,
+        )
