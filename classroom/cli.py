@@ -13,9 +13,10 @@ from . import db
 
 def register_commands(app: Flask) -> None:
     from .grading.evaluation_command import evaluate_grader_command
+    from .lean.command import lean_check_command
 
     for command in (init_db_command, seed_demo_command, export_gradebook_command, create_token_command,
-                    worker_command, serve_command, evaluate_grader_command):
+                    worker_command, serve_command, evaluate_grader_command, lean_check_command):
         app.cli.add_command(command)
 
 
@@ -103,11 +104,18 @@ def worker_command(workers: int):
 @click.option("--port", default=5000, show_default=True)
 def serve_command(host: str, port: int):
     """Run the web server and a grading worker together (one machine)."""
+    import signal
+
+    # SIGTERM (e.g. from a service manager) must also stop the worker: turn it into a normal exit.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     env = dict(os.environ)
     worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"], env=env)
     click.echo(f"Grading worker running (pid {worker.pid}). Open http://{host}:{port}/", err=True)
     try:
-        current_app.run(host=host, port=port, debug=False, use_reloader=False)
+        # Flask refuses app.run() inside a CLI command; run werkzeug's server directly.
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
     finally:
         worker.terminate()
         try:

@@ -27,7 +27,14 @@ def percent(value) -> str:
     return f"{round(value * 100):d}%"
 
 
+def lean_status_line() -> tuple[bool, str]:
+    from .lean import lean_status
+
+    return lean_status(current_app.config)
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.globals["lean_status"] = lean_status_line
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["input_time"] = input_time

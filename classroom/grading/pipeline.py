@@ -99,19 +99,21 @@ def lean_grade(submission: Submission, problem: Problem, config: Mapping) -> Opt
     if not submission.lean_proof.strip():
         return Grade(submission_id=submission.id, component="lean", status=GRADE_GRADED, decided_by=BY_LEAN,
                      score=0.0, feedback="No Lean proof was submitted.")
-    try:
-        from ..lean import get_checker
-    except ImportError:  # pragma: no cover - the package ships with the app
-        get_checker = None
-    checker = get_checker(config) if get_checker else None
+    from ..lean import get_checker, lean_status
+
+    checker = get_checker(config)
     if checker is None:
+        _enabled, how = lean_status(config)
         return Grade(submission_id=submission.id, component="lean", status=GRADE_NEEDS_REVIEW,
-                     feedback="Lean checking is off on this server; your instructor will review the proof.")
+                     feedback=f"{how} Your instructor will review the proof.")
     result = checker.check(problem.lean_header, problem.lean_statement, submission.lean_proof)
-    details = result.to_dict()
+    details = _json(result.to_dict())
+    if result.status == "error":
+        # The proof was not checked (server setup, a bad header): a person decides, not a zero.
+        return Grade(submission_id=submission.id, component="lean", status=GRADE_ERROR, decided_by=BY_LEAN,
+                     feedback=f"Lean could not check this proof: {result.reason}", raw_reply=details)
     return Grade(submission_id=submission.id, component="lean", status=GRADE_GRADED, decided_by=BY_LEAN,
-                 score=1.0 if result.accepted else 0.0, feedback=result.reason,
-                 raw_reply=_json(details))
+                 score=1.0 if result.accepted else 0.0, feedback=result.reason, raw_reply=details)
 
 
 def _json(value) -> str:

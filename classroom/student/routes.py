@@ -130,8 +130,27 @@ def submission(submission_id):
         grades = submissions.grades_of(s, sub.id)
         score = score_submission(a, len(assignment_service.problems_in(s, a.id)), sub, grades)
     steps = s.get(FlawedSolution, sub.flawed_solution_id).steps  # the version the student answered
+    lean = lean_check_of(submissions.grades_of(s, sub.id))
     return render_template("student/submission.html", submission=sub, assignment=a, problem=p, job=job,
-                           grades=grades, score=score, course=s.get(Course, a.course_id), steps=steps, view=view)
+                           grades=grades, score=score, course=s.get(Course, a.course_id), steps=steps, view=view,
+                           lean=lean)
+
+
+def lean_check_of(grades) -> dict | None:
+    """Lean's verdict and messages, shown at once like a compiler's output (scores wait for release)."""
+    import json
+
+    for g in grades:
+        if g.component == "lean":
+            details = {}
+            if g.raw_reply:
+                try:
+                    details = json.loads(g.raw_reply)
+                except ValueError:
+                    details = {}
+            return {"reason": g.feedback, "accepted": details.get("accepted"),
+                    "messages": details.get("messages", [])}
+    return None
 
 
 @bp.route("/submissions/<int:submission_id>/state.json")

@@ -93,10 +93,15 @@ def test_timeout_kills_the_server_and_the_next_check_starts_a_new_one(repl):
     assert repl.processes[0].starts == 2
 
 
-def test_out_of_memory(repl):
-    result = repl.check(HEADER, STATEMENT, "by\n  simp -- fake: eat-memory")
-    assert result.status == "out_of_memory" and result.reason == "Out of memory."
-    assert repl.check(HEADER, STATEMENT, "by simp").accepted
+def test_out_of_memory():
+    # A roomier timeout than the fixture's 1 s: on a loaded CI machine filling 512 MB can take longer.
+    repl = ReplLeanChecker(lean_settings_from_config(repl_config("--banner", "--echo", LEAN_TIMEOUT=15)))
+    try:
+        result = repl.check(HEADER, STATEMENT, "by\n  simp -- fake: eat-memory")
+        assert result.status == "out_of_memory" and result.reason == "Out of memory."
+        assert repl.check(HEADER, STATEMENT, "by simp").accepted
+    finally:
+        repl.close()
 
 
 def test_crash_is_not_checked_and_recovers(repl):
