@@ -17,18 +17,32 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def render_error(status: int, message: str | None = None):
+def render_error(status: int, message: str | None = None, kept: dict | None = None):
     message = message or MESSAGES.get(status, "Something went wrong.")
     if wants_json():
         return jsonify(error={"status": status, "message": message}), status
-    return render_template("error.html", status=status, message=message), status
+    return render_template("error.html", status=status, message=message, kept=kept or {}), status
+
+
+# Text fields worth handing back when a form could not be accepted (never passwords or tokens).
+_NOT_KEPT = {"csrf_token", "password", "back", "action"}
+
+
+def _typed_text() -> dict:
+    kept = {}
+    for name, value in request.form.items():
+        if name in _NOT_KEPT or not value.strip():
+            continue
+        kept[name] = value[:20_000]
+    return kept
 
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
         return render_error(400, "This form was open too long or was sent from elsewhere, so it was not saved. "
-                                 "Nothing you saved before is lost: go back, reload the page and send it again.")
+                                 "Nothing you saved before is lost: go back, reload the page and send it again.",
+                            kept=_typed_text())
 
     for status in (400, 403, 404, 405, 413, 500):
         app.register_error_handler(status, lambda exc, status=status: render_error(status))

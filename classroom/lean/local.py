@@ -30,6 +30,20 @@ def not_checked(reason: str, started: float, backend: str) -> LeanResult:
     return LeanResult(False, reason, [], [], int((time.monotonic() - started) * 1000), "error", backend)
 
 
+def prepare(header: str, statement: str, proof: str, started: float, backend: str):
+    """The checks every backend makes before Lean runs.
+
+    Returns (assembled file, None), or (None, the result to give back unchecked or refused)."""
+    try:
+        assembled = assemble(header, statement, proof)
+    except LeanInputError as exc:
+        return None, not_checked(f"Not checked: {exc}", started, backend)
+    refusal = find_refusal(proof)
+    if refusal:
+        return None, refused_before_lean(refusal.reason, refusal.as_message(), started, backend)
+    return assembled, None
+
+
 class LocalLeanChecker:
     """`lean --json Check.lean` (or `lake env lean --json ...` in LEAN_PROJECT_DIR) under limits."""
 
@@ -51,13 +65,9 @@ class LocalLeanChecker:
 
     def check(self, header: str, statement: str, proof: str) -> LeanResult:
         started = time.monotonic()
-        try:
-            assembled = assemble(header, statement, proof)
-        except LeanInputError as exc:
-            return not_checked(f"Not checked: {exc}", started, self.backend)
-        refusal = find_refusal(proof)
-        if refusal:
-            return refused_before_lean(refusal.reason, refusal.as_message(), started, self.backend)
+        assembled, early = prepare(header, statement, proof, started, self.backend)
+        if early is not None:
+            return early
         limits = self.settings.limits()
         with PrivateTempDir() as tmp:
             path = os.path.join(tmp, FILE_NAME)

@@ -31,9 +31,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .assemble import LeanInputError, assemble, find_refusal
 from .checker import LeanResult, LeanSettings, evaluate, seconds_text
-from .local import not_checked, refused_before_lean
+from .local import prepare
 from .messages import ReplReply, parse_repl_reply
 from .sandbox import PrivateTempDir, clean_env, kill_group, looks_out_of_memory, spawn
 
@@ -229,13 +228,9 @@ class ReplLeanChecker:
 
     def check(self, header: str, statement: str, proof: str) -> LeanResult:
         started = time.monotonic()
-        try:
-            assembled = assemble(header, statement, proof)
-        except LeanInputError as exc:
-            return not_checked(f"Not checked: {exc}", started, self.backend)
-        refusal = find_refusal(proof)
-        if refusal:
-            return refused_before_lean(refusal.reason, refusal.as_message(), started, self.backend)
+        assembled, early = prepare(header, statement, proof, started, self.backend)
+        if early is not None:
+            return early
         proc = self._free.get()
         try:
             return self._check(proc, header, assembled, started)

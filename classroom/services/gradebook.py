@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from ..models import Assignment, Course, Grade, User
 from . import assignments as assignment_service
 from . import courses, submissions
-from .scoring import SubmissionScore, score_submission
+from .scoring import score_submission
 
 
 @dataclass

@@ -8,7 +8,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ..models import (
-    BY_INSTRUCTOR, GRADE_ERROR, GRADE_NEEDS_REVIEW, JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, Assignment,
+    GRADE_ERROR, GRADE_NEEDS_REVIEW, JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, Assignment,
     Course, Grade, GradingJob, Submission, User, utcnow,
 )
 from . import audit, courses, submissions
