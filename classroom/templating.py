@@ -40,4 +40,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["input_time"] = input_time
     app.jinja_env.filters["percent"] = percent
     app.jinja_env.globals["COMPONENT_LABELS"] = LABELS
+    app.jinja_env.globals["SHORT_LABELS"] = {"location": "Step", "explanation": "Expl.", "final_answer": "Ans.",
+                                             "correction": "Corr.", "lean": "Lean"}
     app.jinja_env.globals["ERROR_KINDS"] = ERROR_KINDS
