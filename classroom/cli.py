@@ -95,8 +95,16 @@ def worker_command(workers: int):
     click.echo(f"Grading worker started with {workers} threads"
                f" ({'Redis' if current_app.config['REDIS_URL'] else 'SQLite'} queue); "
                f"{recovered} interrupted jobs put back on the queue.", err=True)
+    import threading
+
+    stop = threading.Event()
+    threading.Thread(target=jobs.recovery_loop, args=(current_app._get_current_object(), stop),
+                     name="job-recovery", daemon=True).start()
     consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
-    consumer.run()
+    try:
+        consumer.run()
+    finally:
+        stop.set()
 
 
 @click.command("serve")

@@ -67,6 +67,10 @@ def load_config(instance_dir: Path) -> dict:
         "LEAN_TIMEOUT": _float("LEAN_TIMEOUT", 60.0),
         # A job whose worker died is taken up again after this many seconds.
         "JOB_LEASE_SECONDS": _int("JOB_LEASE_SECONDS", 300),
+        # How often each worker looks for such jobs (and for queue messages that were lost).
+        "JOB_RECOVERY_SECONDS": _float("JOB_RECOVERY_SECONDS", 60.0),
+        # The queue's name in Redis, so several installations can share one Redis.
+        "JOB_QUEUE_NAME": os.environ.get("JOB_QUEUE_NAME") or "classroom",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),

@@ -2,10 +2,11 @@
 
 The GradingJob row in our database is the source of truth; the Huey message
 only says "look at job N". So a message lost with a killed worker costs
-nothing: `recover_jobs` (run when a worker starts and every minute) puts
-jobs whose lease ran out back on the queue, and the unique (submission,
-component) constraint on grades means a job that somehow runs twice still
-writes its grades once.
+nothing: `recover_jobs` (run when a worker starts and then every
+JOB_RECOVERY_SECONDS) puts jobs whose lease ran out back on the queue, and
+the unique (submission, component) constraint on grades means a job that
+somehow runs twice still writes its grades once. A running job's lease is
+renewed while it runs, so it runs out only when its worker is really gone.
 
 Storage: SQLite file by default, Redis when REDIS_URL is set, in-memory and
 immediate when the app is created with HUEY_IMMEDIATE (tests).
@@ -14,13 +15,15 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 import traceback
 from datetime import timedelta
 from typing import Optional
 
 from flask import Flask, current_app
-from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 from sqlalchemy import update
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -40,21 +43,17 @@ def init_app(app: Flask) -> None:
         with app.app_context():
             run_job(job_id)
 
-    @huey.periodic_task(crontab(minute="*"), name="recover_jobs")
-    def recover_jobs_periodically() -> None:
-        with app.app_context():
-            recover_jobs()
-
     app.extensions["huey"] = huey
     app.extensions["grade_task"] = grade_job
 
 
 def _make_huey(app: Flask) -> Huey:
+    name = app.config.get("JOB_QUEUE_NAME") or "classroom"
     if app.config.get("HUEY_IMMEDIATE"):
-        return MemoryHuey("classroom", immediate=True)
+        return MemoryHuey(name, immediate=True)
     if app.config.get("REDIS_URL"):
-        return RedisHuey("classroom", url=app.config["REDIS_URL"])
-    return SqliteHuey("classroom", filename=app.config["HUEY_SQLITE_PATH"])
+        return RedisHuey(name, url=app.config["REDIS_URL"])
+    return SqliteHuey(name, filename=app.config["HUEY_SQLITE_PATH"])
 
 
 def huey() -> Huey:
@@ -95,7 +94,8 @@ def run_job(job_id: int) -> str:
         job = s.get(GradingJob, job_id)
         submission = s.get(Submission, job.submission_id)
         try:
-            grades = _grade(s, submission, config)
+            with _LeaseKeeper(database.engine(), job_id, job.attempts, config["JOB_LEASE_SECONDS"]):
+                grades = _grade(s, submission, config)
         except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job
             s.rollback()
             reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
@@ -114,6 +114,45 @@ def run_job(job_id: int) -> str:
             s.rollback()
             _finish(s, job_id, JOB_DONE, None)
         return JOB_DONE
+
+
+class _LeaseKeeper:
+    """Renews a running job's lease from a side thread while it is graded.
+
+    A slow grader (model retries, Lean) then never loses its job to a second
+    worker, and the lease can be short, so a killed worker's job is taken up
+    again within about JOB_LEASE_SECONDS. Only the attempt that claimed the
+    job renews it: once another worker has taken it over, renewing stops.
+    """
+
+    def __init__(self, engine: Engine, job_id: int, attempt: int, lease_seconds: float) -> None:
+        self.engine, self.job_id, self.attempt, self.lease_seconds = engine, job_id, attempt, lease_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{job_id}", daemon=True)
+
+    def __enter__(self) -> "_LeaseKeeper":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=max(5.0, self.lease_seconds))
+
+    def _run(self) -> None:
+        interval = max(self.lease_seconds / 3, 0.2)
+        while not self._stop.wait(interval):
+            try:
+                with self.engine.begin() as conn:
+                    renewed = conn.execute(update(GradingJob).where(
+                        GradingJob.id == self.job_id, GradingJob.state == JOB_RUNNING,
+                        GradingJob.attempts == self.attempt,
+                    ).values(lease_until=utcnow() + timedelta(seconds=self.lease_seconds))).rowcount
+            except Exception:  # noqa: BLE001 - a missed renewal only risks a harmless second run
+                log.warning("could not renew the lease of grading job %s", self.job_id, exc_info=True)
+                continue
+            if renewed == 0:
+                log.warning("grading job %s was taken over by another worker", self.job_id)
+                return
 
 
 def _grade(s: Session, submission: Submission, config) -> list[Grade]:
@@ -146,6 +185,19 @@ def recover_jobs(now=None) -> int:
     if ids:
         log.info("recovered %d grading jobs on %s", len(ids), socket.gethostname())
     return len(ids)
+
+
+def recovery_loop(app: Flask, stop: threading.Event) -> None:
+    """Each worker process runs this in a thread: recover_jobs every JOB_RECOVERY_SECONDS.
+
+    A thread rather than a Huey periodic task, whose finest interval is a minute."""
+    interval = max(float(app.config["JOB_RECOVERY_SECONDS"]), 0.1)
+    while not stop.wait(interval):
+        try:
+            with app.app_context():
+                recover_jobs()
+        except Exception:  # noqa: BLE001 - the database may be briefly away; try again next time
+            log.exception("job recovery failed; trying again in %s seconds", interval)
 
 
 def retry_job(s: Session, job: GradingJob) -> None:
