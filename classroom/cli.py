@@ -16,7 +16,8 @@ def register_commands(app: Flask) -> None:
     from .lean.command import lean_check_command
 
     for command in (init_db_command, seed_demo_command, export_gradebook_command, create_token_command,
-                    worker_command, serve_command, evaluate_grader_command, lean_check_command):
+                    worker_command, serve_command, evaluate_grader_command, lean_check_command,
+                    import_bank_command, export_bank_command):
         app.cli.add_command(command)
 
 
@@ -130,3 +131,48 @@ def serve_command(host: str, port: int):
             worker.wait(timeout=10)
         except subprocess.TimeoutExpired:
             worker.kill()
+
+
+@click.command("import-bank")
+@click.argument("path", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--course", "code", required=True, help="Course code, e.g. DEMO101.")
+def import_bank_command(path: str, code: str):
+    """Import a problem bank (JSON Lines, the format of mr-gsm8k/problems.jsonl) into a course.
+
+    Every line is checked first: if any is wrong nothing is imported and each problem is
+    listed as "line N: field X: ...". Problems whose id is already in the course are skipped.
+    """
+    from .services import banks, courses
+    from .services.errors import ServiceError
+
+    try:
+        with click.open_file(path, "rb") as fh:
+            raw = fh.read(banks.MAX_BANK_BYTES + 1)
+    except OSError as exc:
+        raise click.ClickException(f"Cannot read {path}: {exc.strerror or exc}")
+    s = db.session()
+    try:
+        course = courses.get_course(s, code)
+        result = banks.import_bank(s, _an_instructor_of(s, course), course, raw)
+    except ServiceError as exc:
+        raise click.ClickException("\n".join([exc.message, *exc.errors]))
+    click.echo(result.summary())
+
+
+@click.command("export-bank")
+@click.option("--course", "code", required=True, help="Course code, e.g. DEMO101.")
+def export_bank_command(code: str):
+    """Write the course's problems as a bank (JSON Lines) to standard output."""
+    from .services import banks, courses
+    from .services.errors import ServiceError
+
+    s = db.session()
+    try:
+        course = courses.get_course(s, code)
+        result = banks.export_bank(s, _an_instructor_of(s, course), course)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message)
+    click.echo(result.text, nl=False)
+    if result.without_solution:
+        click.echo(f"Left out {len(result.without_solution)} problem(s) with no approved flawed solution yet: "
+                   + "; ".join(result.without_solution), err=True)

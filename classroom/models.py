@@ -126,6 +126,8 @@ class Problem(SQLModel, table=True):
     lean_statement: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     # Where the problem came from, to keep bank re-imports idempotent.
     external_id: Optional[str] = Field(default=None, max_length=200)
+    # The bank's question_type (MR-GSM8K: original, reversed, POT), kept so an export gives it back.
+    question_type: Optional[str] = Field(default=None, max_length=40)
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -61,6 +61,18 @@ ACCESS = {
     "/teach/grades/<int:grade_id>/score": ("POST", "/teach/grades/{grade}/score", TEACH_POST, {"score": "100"}),
     "/teach/grades/<int:grade_id>/clear": ("POST", "/teach/grades/{grade}/clear", TEACH_POST, {}),
     "/teach/jobs/<int:job_id>/retry": ("POST", "/teach/jobs/{job}/retry", TEACH_POST, {}),
+    # Authoring (classroom/teacher/authoring_routes.py).
+    "/teach/courses/<code>/bank": ("POST", "/teach/courses/{code}/bank", TEACH_POST, {}),
+    "/teach/courses/<code>/bank.jsonl": ("GET", "/teach/courses/{code}/bank.jsonl", TEACH_COURSE, None),
+    "/teach/courses/<code>/problems/generate": ("GET", "/teach/courses/{code}/problems/generate", TEACH_COURSE,
+                                                None),
+    "/teach/problems/<int:problem_id>/generate": ("GET", "/teach/problems/{problem}/generate", TEACH_COURSE, None),
+    "/teach/problems/<int:problem_id>/preview": ("GET", "/teach/problems/{problem}/preview", TEACH_COURSE, None),
+    "/teach/problems/<int:problem_id>/copy": ("POST", "/teach/problems/{problem}/copy", TEACH_POST,
+                                              {"course": "{code}"}),
+    "/teach/solutions/<int:solution_id>": ("GET", "/teach/solutions/{solution}", TEACH_COURSE, None),
+    "/teach/solutions/<int:solution_id>/approve": ("POST", "/teach/solutions/{solution}/approve", TEACH_POST, {}),
+    "/teach/solutions/<int:solution_id>/discard": ("POST", "/teach/solutions/{solution}/discard", TEACH_POST, {}),
     "/learn/": ("GET", "/learn/", {"anonymous": "login", "student": 200, "other_student": 200,
                                    "other_instructor": 403, "instructor": 403}, None),
     "/learn/join": ("POST", "/learn/join", {"anonymous": "login", "student": 302, "other_student": 302,
@@ -112,7 +124,13 @@ def scene(world, dbs):
             ("instructor", w["teacher"]))}
     users = {"student": w["alice"], "other_student": other_student, "other_instructor": other_teacher,
              "instructor": w["teacher"]}
+    with world.app.app_context():  # a generated draft waiting for review
+        from classroom.services import authoring
+        draft = authoring.add_draft(dbs, w["problem"], ["Step one.", "Step two."], "1", 2, "Draft key reason.",
+                                    "arithmetic", "test-model")
+        dbs.commit()
     ids = {"code": w["course"].code, "problem": w["problem"].id, "assignment": w["assignment"].id,
+           "solution": draft.id,
            "submission": sub.id, "grade": grade.id, "job": job.id}
     return users, tokens, ids
 
@@ -130,7 +148,7 @@ def test_route_access(rule, make_client, scene):
             if "json" in payload:
                 kwargs["json"] = payload["json"]
             else:
-                kwargs["data"] = payload
+                kwargs["data"] = {k: v.format(**ids) if isinstance(v, str) else v for k, v in payload.items()}
         resp = client.open(url, method=method, **kwargs)
         want = expected[role]
         if want == "login":
@@ -141,6 +159,7 @@ def test_route_access(rule, make_client, scene):
         if role != "instructor":
             assert "found it" not in body or role == "student", (role, url, "another student's work leaked")
             assert "28 × 6 = 168, not 158." not in body, (role, url, "the answer key leaked")
+            assert "Draft key reason." not in body, (role, url, "a draft's key leaked")
 
 
 def test_guessed_ids_do_not_leak_other_courses(make_client, world, dbs, scene):

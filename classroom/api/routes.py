@@ -3,7 +3,7 @@ from flask import Response, g, request
 from .. import db, jobs
 from ..models import FlawedSolution
 from ..services import assignments as assignment_service
-from ..services import courses, gradebook, problems, submissions
+from ..services import authoring, courses, gradebook, problems, submissions
 from ..services.errors import ServiceError
 from ..services.scoring import score_submission
 from ..services.submissions import CritiqueDraft
@@ -29,7 +29,9 @@ def list_assignments(code):
     teaches = courses.is_instructor_of(s, user, c.id)
     items = []
     for a in assignment_service.assignments_of(s, c.id, only_open_to_students=not teaches):
-        views = [problems.student_view(s, p) for p in assignment_service.problems_in(s, a.id)]
+        probs = assignment_service.problems_in(s, a.id)
+        ready = authoring.ready_problem_ids(s, [p.id for p in probs])  # drafts are never shown
+        views = [problems.student_view(s, p) for p in probs if p.id in ready]
         items.append(assignment_json(a, views))
     return {"course": {"code": c.code, "title": c.title}, "assignments": items}
 

@@ -428,6 +428,10 @@ class ModelGrader:
     """Grades one submission version with the configured model. Thread-safe."""
 
     _FORMAT_MODES = ("json_schema", "json_object", "plain")
+    # What the reply must look like; a subclass asking for another JSON object (generator.py) sets these.
+    RESPONSE_SCHEMA_NAME = "critique_grade"
+    RESPONSE_SCHEMA: dict = REPLY_SCHEMA
+    TEMPERATURE: float = 0
 
     def __init__(self, cfg: GraderConfig) -> None:
         self.cfg = cfg
@@ -448,11 +452,11 @@ class ModelGrader:
     def _request_kwargs(self, mode: str) -> dict:
         kwargs: dict = {}
         if self._send_temperature:
-            kwargs["temperature"] = 0
+            kwargs["temperature"] = self.TEMPERATURE
         if mode == "json_schema":
             kwargs["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": "critique_grade", "strict": True, "schema": REPLY_SCHEMA},
+                "json_schema": {"name": self.RESPONSE_SCHEMA_NAME, "strict": True, "schema": self.RESPONSE_SCHEMA},
             }
         elif mode == "json_object":
             kwargs["response_format"] = {"type": "json_object"}

@@ -7,7 +7,7 @@ from typing import Optional, Sequence
 
 from sqlmodel import Session, select
 
-from ..models import Assignment, AssignmentProblem, Course, Problem, User, utcnow
+from ..models import Assignment, AssignmentProblem, Course, FlawedSolution, Problem, User, utcnow
 from . import audit, courses
 from .errors import InvalidInput, NotFound
 from .validation import clean_text, parse_int, parse_local_datetime
@@ -55,6 +55,13 @@ def _validated(db: Session, course: Course, d: AssignmentDraft, tz: str) -> dict
     missing = [i for i in ids if i not in found]
     if missing:
         raise InvalidInput("Some chosen problems are not in this course.", field="problem_ids")
+    ready = set(db.exec(select(FlawedSolution.problem_id).where(
+        FlawedSolution.problem_id.in_(ids), FlawedSolution.approved == True)))  # noqa: E712
+    drafts_only = [i for i in ids if i not in ready]
+    if drafts_only:
+        titles = ", ".join(db.get(Problem, i).title for i in drafts_only)
+        raise InvalidInput(f"Students could not open these problems: they have no approved flawed solution yet "
+                           f"(approve a draft or write one first): {titles}.", field="problem_ids")
     return {
         "title": title,
         "instructions": clean_text(d.instructions, "Instructions", "instructions", required=False),

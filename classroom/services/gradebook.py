@@ -59,6 +59,12 @@ def _fmt(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
 
 
+def _text(value: str) -> str:
+    """A cell a spreadsheet shows as text: a leading = + - @ (or tab, CR) would make it a
+    formula that runs when the instructor opens the file, so such a cell gets a leading '."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def to_csv(assignments: list[Assignment], rows: list[StudentRow], fmt: str = "plain") -> str:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
@@ -66,18 +72,18 @@ def to_csv(assignments: list[Assignment], rows: list[StudentRow], fmt: str = "pl
         # Canvas's gradebook import: Student, ID, SIS User ID, SIS Login ID, Section, then
         # one column per assignment; the second row gives points possible.
         w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
-                   + [f"{a.title} ({a.id})" for a in assignments])
+                   + [_text(f"{a.title} ({a.id})") for a in assignments])
         w.writerow(["    Points Possible", "", "", "", ""] + [str(a.points) for a in assignments])
         for r in rows:
-            w.writerow([_sortable_name(r.student.name), "", "", r.student.email, ""]
+            w.writerow([_text(_sortable_name(r.student.name)), "", "", _text(r.student.email), ""]
                        + [_fmt(r.points.get(a.id, 0.0)) for a in assignments])
         return out.getvalue()
-    w.writerow(["Student", "Email"] + [f"{a.title} ({a.points} pts)" for a in assignments]
+    w.writerow(["Student", "Email"] + [_text(f"{a.title} ({a.points} pts)") for a in assignments]
                + ["Total", "Awaiting review"])
     for r in rows:
         notes = "; ".join(f"{a.title}: {r.pending[a.id]} undecided" for a in assignments if r.pending.get(a.id))
-        w.writerow([r.student.name, r.student.email] + [_fmt(r.points.get(a.id, 0.0)) for a in assignments]
-                   + [_fmt(r.total), notes])
+        w.writerow([_text(r.student.name), _text(r.student.email)]
+                   + [_fmt(r.points.get(a.id, 0.0)) for a in assignments] + [_fmt(r.total), _text(notes)])
     return out.getvalue()
 
 

@@ -74,15 +74,17 @@ def validate_draft(d: ProblemDraft) -> ProblemDraft:
 
 def create_problem(db: Session, actor: User, course: Course, draft: ProblemDraft, *, origin: str = "hand",
                    origin_model: Optional[str] = None, external_id: Optional[str] = None,
-                   commit: bool = True) -> Problem:
+                   commit: bool = True, approved: bool = True, question_type: Optional[str] = None) -> Problem:
+    """`approved=False` keeps the solution a draft (a generated one): students see it only once approved."""
     courses.require_instructor(db, actor, course)
     d = validate_draft(draft)
     problem = Problem(course_id=course.id, title=d.title, statement=d.statement,
                       reference_solution=d.reference_solution, reference_answer=d.reference_answer,
-                      lean_header=d.lean_header, lean_statement=d.lean_statement, external_id=external_id)
+                      lean_header=d.lean_header, lean_statement=d.lean_statement, external_id=external_id,
+                      question_type=question_type)
     db.add(problem)
     db.flush()
-    _add_solution(db, problem, d, origin, origin_model)
+    _add_solution(db, problem, d, origin, origin_model, approved=approved)
     audit.record(db, actor, course.id, "problem.create", f"problem {problem.id}", {"title": d.title})
     if commit:
         db.commit()
@@ -90,8 +92,9 @@ def create_problem(db: Session, actor: User, course: Course, draft: ProblemDraft
 
 
 def _add_solution(db: Session, problem: Problem, d: ProblemDraft, origin: str,
-                  origin_model: Optional[str]) -> FlawedSolution:
-    solution = FlawedSolution(problem_id=problem.id, steps=list(d.steps), final_answer=d.flawed_final_answer)
+                  origin_model: Optional[str], approved: bool = True) -> FlawedSolution:
+    solution = FlawedSolution(problem_id=problem.id, steps=list(d.steps), final_answer=d.flawed_final_answer,
+                              approved=approved)
     db.add(solution)
     db.flush()
     db.add(AnswerKey(flawed_solution_id=solution.id, first_wrong_step=d.first_wrong_step, reason=d.reason,
@@ -108,9 +111,10 @@ def update_problem(db: Session, actor: User, problem: Problem, draft: ProblemDra
     for name in ("title", "statement", "reference_solution", "reference_answer", "lean_header", "lean_statement"):
         setattr(problem, name, getattr(d, name))
     db.add(problem)
-    solution, key = current_solution_with_key(db, problem.id)
-    answered = db.exec(select(Submission.id).where(Submission.flawed_solution_id == solution.id)).first()
-    if answered is not None:
+    solution, key = approved_solution_with_key(db, problem.id)
+    if solution is None:  # only drafts so far: what the instructor typed becomes the approved solution
+        _add_solution(db, problem, d, "hand", None)
+    elif db.exec(select(Submission.id).where(Submission.flawed_solution_id == solution.id)).first() is not None:
         _add_solution(db, problem, d, key.origin, key.origin_model)
     else:
         solution.steps = list(d.steps)
@@ -141,6 +145,14 @@ def current_solution_with_key(db: Session, problem_id: int) -> tuple[FlawedSolut
     return solution, key_for(db, solution.id)
 
 
+def approved_solution_with_key(db: Session, problem_id: int) -> tuple[Optional[FlawedSolution], Optional[AnswerKey]]:
+    """Like current_solution_with_key, but (None, None) when the problem has only drafts."""
+    try:
+        return current_solution_with_key(db, problem_id)
+    except NotFound:
+        return None, None
+
+
 def key_for(db: Session, solution_id: int) -> AnswerKey:
     key = db.exec(select(AnswerKey).where(AnswerKey.flawed_solution_id == solution_id)).first()
     if key is None:  # pragma: no cover - created together with the solution
@@ -160,9 +172,12 @@ def problem_for_instructor(db: Session, actor: User, problem_id: int) -> Problem
     return problem
 
 
-def student_view(db: Session, problem: Problem) -> dict:
-    """What a student may see: statement and numbered steps, never the key."""
-    solution = current_solution(db, problem.id)
+def student_view(db: Session, problem: Problem, solution: Optional[FlawedSolution] = None) -> dict:
+    """What a student may see: statement and numbered steps, never the key.
+
+    `solution` (an instructor's preview of a draft) replaces the current approved one."""
+    if solution is None:
+        solution = current_solution(db, problem.id)
     return {
         "id": problem.id,
         "title": problem.title,

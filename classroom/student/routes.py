@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 from .. import db
 from ..models import Course, FlawedSolution
 from ..services import assignments as assignment_service
-from ..services import courses, problems, submissions
+from ..services import authoring, courses, problems, submissions
 from ..services.errors import ServiceError
 from ..services.scoring import score_submission
 from ..services.submissions import CritiqueDraft
@@ -68,8 +68,10 @@ def assignment(assignment_id):
     if a.released_at:
         for pid, sub in latest.items():
             scores[pid] = score_submission(a, len(probs), sub, submissions.grades_of(s, sub.id))
+    # A problem whose flawed solution is still a draft is listed, but cannot be opened yet.
+    ready = authoring.ready_problem_ids(s, [p.id for p in probs])
     return render_template("student/assignment.html", assignment=a, course=c, problems=probs, latest=latest,
-                           scores=scores, status=assignment_service.status(a))
+                           scores=scores, status=assignment_service.status(a), ready=ready)
 
 
 @bp.route("/assignments/<int:assignment_id>/problems/<int:problem_id>", methods=["GET", "POST"])

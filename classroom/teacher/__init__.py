@@ -4,3 +4,4 @@ from flask import Blueprint
 bp = Blueprint("teacher", __name__)
 
 from . import routes  # noqa: E402,F401
+from . import authoring_routes  # noqa: E402,F401  (banks, generated drafts, preview, copy)

@@ -7,6 +7,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..models import ERROR_KINDS
+from ..services.authoring import PASTE_LIMIT
 from ..services.validation import LIMITS, TOO_LONG
 
 
@@ -29,6 +30,9 @@ class ProblemForm(FlaskForm):
                                    validators=[Length(max=LIMITS["final_answer"], message=TOO_LONG)])
     steps = FieldList(TextAreaField("Step", validators=[Length(max=LIMITS["step"], message=TOO_LONG)]), min_entries=4,
                       max_entries=LIMITS["steps"])
+    # Not saved: the "Split into steps" button turns it into the step boxes (services/authoring.split_steps).
+    paste = TextAreaField("Paste a whole answer (one step per paragraph or numbered line)",
+                          validators=[Length(max=PASTE_LIMIT, message=TOO_LONG)])
     flawed_final_answer = StringField("Final answer of the flawed solution",
                                       validators=[Length(max=LIMITS["final_answer"], message=TOO_LONG)])
     first_wrong_step = IntegerField("First wrong step (number)", validators=[DataRequired(message="Enter a step number.")])

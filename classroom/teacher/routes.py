@@ -4,13 +4,13 @@ from flask_login import current_user, login_required
 from .. import db
 from ..models import Assignment, Course, FlawedSolution, User
 from ..services import assignments as assignment_service
-from ..services import audit, courses, gradebook, problems, reviews, submissions
+from ..services import audit, authoring, courses, gradebook, problems, reviews, submissions
 from ..services.assignments import AssignmentDraft
 from ..services.errors import ServiceError
 from ..services.problems import ProblemDraft
 from ..services.reviews import RUBRIC_LEVELS
 from ..services.scoring import score_submission
-from . import bp
+from . import authoring_routes, bp
 from .forms import AssignmentForm, CourseForm, PlainForm, ProblemForm, RosterForm, ScoreForm
 
 
@@ -65,6 +65,7 @@ def course(code):
         "teacher/course.html", course=c, problems=problems.problems_of(s, c.id),
         assignments=assignment_service.assignments_of(s, c.id), students=courses.students_of(s, c.id),
         queue=reviews.review_queue(s, c), roster_form=RosterForm(), status=assignment_service.status,
+        **authoring_routes.course_extras(s, c),
     )
 
 
@@ -115,6 +116,8 @@ def new_problem(code):
     s = db.session()
     c = courses.course_for_instructor(s, current_user, code)
     form = ProblemForm()
+    if request.method == "POST" and authoring_routes.apply_split(form):
+        return render_template("teacher/problem_form.html", form=form, course=c, problem=None)
     if form.validate_on_submit():
         try:
             p = problems.create_problem(s, current_user, c, _problem_draft(form))
@@ -133,9 +136,9 @@ def new_problem(code):
 def problem(problem_id):
     s = db.session()
     p = problems.problem_for_instructor(s, current_user, problem_id)
-    solution, key = problems.current_solution_with_key(s, p.id)
+    solution, key = problems.approved_solution_with_key(s, p.id)  # None while only drafts exist
     return render_template("teacher/problem.html", problem=p, course=s.get(Course, p.course_id), solution=solution,
-                           key=key)
+                           key=key, **authoring_routes.problem_extras(s, p))
 
 
 @bp.route("/problems/<int:problem_id>/edit", methods=["GET", "POST"])
@@ -143,18 +146,22 @@ def edit_problem(problem_id):
     s = db.session()
     p = problems.problem_for_instructor(s, current_user, problem_id)
     c = s.get(Course, p.course_id)
-    solution, key = problems.current_solution_with_key(s, p.id)
+    solution, key = problems.approved_solution_with_key(s, p.id)  # None while only drafts exist
     if request.method == "GET":
         form = ProblemForm(obj=p)
         form.steps.entries = []
-        for step in solution.steps + [""]:
+        form.steps.last_index = -1  # so the boxes are steps-0, steps-1, ... again
+        for step in (solution.steps if solution else ["", "", ""]) + [""]:
             form.steps.append_entry(step)
-        form.flawed_final_answer.data = solution.final_answer
-        form.first_wrong_step.data = key.first_wrong_step
-        form.reason.data = key.reason
-        form.error_kind.data = key.error_kind
+        if solution is not None:
+            form.flawed_final_answer.data = solution.final_answer
+            form.first_wrong_step.data = key.first_wrong_step
+            form.reason.data = key.reason
+            form.error_kind.data = key.error_kind
     else:
         form = ProblemForm()
+        if authoring_routes.apply_split(form):
+            return render_template("teacher/problem_form.html", form=form, course=c, problem=p)
         if form.validate_on_submit():
             try:
                 problems.update_problem(s, current_user, p, _problem_draft(form))
@@ -171,7 +178,10 @@ def edit_problem(problem_id):
 
 def _assignment_form(s, course: Course, obj: Assignment | None = None) -> AssignmentForm:
     form = AssignmentForm(obj=obj) if obj is not None and request.method == "GET" else AssignmentForm()
-    form.problem_ids.choices = [(p.id, p.title) for p in problems.problems_of(s, course.id)]
+    probs = problems.problems_of(s, course.id)
+    ready = authoring.ready_problem_ids(s, [p.id for p in probs])
+    form.problem_ids.choices = [(p.id, p.title if p.id in ready else f"{p.title} (draft only: approve it first)")
+                                for p in probs]
     return form
 
 

@@ -1,4 +1,4 @@
-// Small behaviours: live preview, adding steps, polling grading state, confirm buttons.
+// Small behaviours: live preview, the step editor, polling grading state, confirm buttons.
 (function () {
   "use strict";
   var csrf = document.querySelector('meta[name="csrf-token"]');
@@ -14,6 +14,10 @@
       var text = textarea.value;
       if (text === last) return;
       last = text;
+      if (!text.trim() && target.classList.contains("step-preview")) {
+        target.innerHTML = "";  // an empty step shows no preview box at all
+        return;
+      }
       var body = new URLSearchParams();
       body.set("text", text);
       fetch("/preview", {
@@ -44,25 +48,125 @@
     update();
   }
 
-  // The step editor: add another empty step box.
-  function attachAddStep(button) {
-    button.addEventListener("click", function () {
-      var list = document.getElementById(button.dataset.list);
-      var items = list.querySelectorAll("li");
-      var n = items.length;
-      var li = document.createElement("li");
-      var label = document.createElement("label");
-      label.setAttribute("for", "steps-" + n);
-      label.textContent = "Step " + (n + 1);
-      var ta = document.createElement("textarea");
-      ta.id = "steps-" + n;
-      ta.name = "steps-" + n;
-      ta.rows = 2;
-      li.appendChild(label);
-      li.appendChild(ta);
-      list.appendChild(li);
-      ta.focus();
+  // The step editor: each step a box with its own preview; add, remove, move up and down, and mark
+  // the first wrong step. Boxes are renamed steps-0, steps-1, ... after every change, so the form
+  // posts them in their new order; without JavaScript the plain boxes still work.
+  function attachStepEditor(list) {
+    var status = document.getElementById("step-status");
+    var keyInput = document.getElementById(list.dataset.keyInput || "first_wrong_step");
+    var addButton = document.querySelector('button[data-add-step][data-list="' + list.id + '"]');
+    var template = list.querySelector("li.step-item");
+    if (!template) return;
+    template = template.cloneNode(true);
+
+    function items() { return Array.prototype.slice.call(list.querySelectorAll(":scope > li.step-item")); }
+    function say(text) { if (status) status.textContent = text; }
+
+    function renumber() {
+      var all = items();
+      all.forEach(function (li, i) {
+        var n = i + 1;
+        var label = li.querySelector("label");
+        var ta = li.querySelector("textarea");
+        var preview = li.querySelector(".step-preview");
+        label.textContent = "Step " + n;
+        label.setAttribute("for", "steps-" + i);
+        ta.id = "steps-" + i;
+        ta.name = "steps-" + i;
+        if (preview) { preview.id = "steps-" + i + "-preview"; ta.dataset.preview = preview.id; }
+        li.querySelectorAll("button[data-step-action]").forEach(function (b) {
+          var action = b.dataset.stepAction;
+          var text = {
+            key: "Mark step " + n + " as the first wrong step", up: "Move step " + n + " up",
+            down: "Move step " + n + " down", remove: "Remove step " + n,
+          }[action];
+          b.setAttribute("aria-label", text);
+          if (action === "up") b.setAttribute("aria-disabled", String(i === 0));
+          if (action === "down") b.setAttribute("aria-disabled", String(i === all.length - 1));
+        });
+        var marked = li.classList.contains("key");
+        li.querySelector('button[data-step-action="key"]').setAttribute("aria-pressed", String(marked));
+        if (marked && keyInput && keyInput.value !== String(n)) keyInput.value = String(n);
+      });
+    }
+
+    function markFromInput() {
+      var n = keyInput ? parseInt(keyInput.value, 10) : NaN;
+      items().forEach(function (li, i) { li.classList.toggle("key", i + 1 === n); });
+      renumber();
+    }
+
+    function setUp(li) {
+      li.querySelector(".step-tools").hidden = false;
+      var ta = li.querySelector("textarea");
+      if (ta && ta.dataset.preview && !ta.dataset.previewAttached) {
+        ta.dataset.previewAttached = "1";
+        attachPreview(ta);
+      }
+    }
+
+    function newItem() {
+      var li = template.cloneNode(true);
+      li.classList.remove("key");
+      var ta = li.querySelector("textarea");
+      ta.value = "";
+      ta.textContent = "";
+      delete ta.dataset.previewAttached;
+      var preview = li.querySelector(".step-preview");
+      if (preview) preview.innerHTML = "";
+      li.querySelectorAll(".field-error").forEach(function (e) { e.remove(); });
+      return li;
+    }
+
+    list.addEventListener("click", function (e) {
+      var button = e.target.closest("button[data-step-action]");
+      if (!button || !list.contains(button)) return;
+      var li = button.closest("li.step-item");
+      var all = items();
+      var i = all.indexOf(li);
+      var action = button.dataset.stepAction;
+      if (action === "up" || action === "down") {
+        var j = action === "up" ? i - 1 : i + 1;
+        if (j < 0 || j >= all.length) return;
+        if (action === "up") list.insertBefore(li, all[j]); else list.insertBefore(all[j], li);
+        renumber();
+        button.focus();
+        say("Step " + (i + 1) + " is now step " + (j + 1) + ".");
+      } else if (action === "remove") {
+        if (all.length === 1) {
+          li.querySelector("textarea").value = "";
+          li.querySelector("textarea").dispatchEvent(new Event("input"));
+          say("Step 1 cleared.");
+          return;
+        }
+        var wasKey = li.classList.contains("key");
+        var next = all[i + 1] || all[i - 1];
+        li.remove();
+        if (wasKey && keyInput) keyInput.value = "";
+        renumber();
+        next.querySelector("textarea").focus();
+        say("Step " + (i + 1) + " removed; the steps after it moved up.");
+      } else if (action === "key") {
+        all.forEach(function (other) { other.classList.toggle("key", other === li); });
+        if (keyInput) keyInput.value = String(i + 1);
+        renumber();
+        say("Step " + (i + 1) + " is marked as the first wrong step.");
+      }
     });
+
+    if (addButton) {
+      addButton.addEventListener("click", function () {
+        var li = newItem();
+        list.appendChild(li);
+        renumber();
+        setUp(li);
+        li.querySelector("textarea").focus();
+        say("Step " + items().length + " added.");
+      });
+    }
+    if (keyInput) keyInput.addEventListener("input", markFromInput);
+    items().forEach(setUp);
+    markFromInput();
   }
 
   // Polls a JSON URL until grading has finished, then reloads to show the result.
@@ -88,6 +192,21 @@
     setTimeout(tick, 1000);
   }
 
+  // A slow request (asking the model): say so on the button, and stop a second click sending it twice.
+  function attachBusy(form) {
+    form.addEventListener("submit", function () {
+      var button = form.querySelector("button[data-busy-text]");
+      if (!button) return;
+      button.dataset.idleText = button.textContent;
+      button.textContent = button.dataset.busyText;
+      setTimeout(function () { button.disabled = true; }, 0);
+    });
+    window.addEventListener("pageshow", function () {
+      var button = form.querySelector("button[data-busy-text]");
+      if (button && button.dataset.idleText) { button.textContent = button.dataset.idleText; button.disabled = false; }
+    });
+  }
+
   function attachConfirm(form) {
     form.addEventListener("submit", function (e) {
       if (!window.confirm(form.dataset.confirm)) e.preventDefault();
@@ -95,9 +214,12 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("textarea[data-preview]").forEach(attachPreview);
-    document.querySelectorAll("button[data-add-step]").forEach(attachAddStep);
+    document.querySelectorAll("ol[data-step-editor]").forEach(attachStepEditor);
+    document.querySelectorAll("textarea[data-preview]").forEach(function (ta) {
+      if (!ta.dataset.previewAttached) { ta.dataset.previewAttached = "1"; attachPreview(ta); }
+    });
     document.querySelectorAll("[data-poll]").forEach(attachPoll);
     document.querySelectorAll("form[data-confirm]").forEach(attachConfirm);
+    document.querySelectorAll("form[data-busy]").forEach(attachBusy);
   });
 })();

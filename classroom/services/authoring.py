@@ -1,0 +1,408 @@
+"""Authoring flawed solutions: splitting a pasted answer into steps, drafts made by a
+model (generate, approve, discard), the student's-eye preview, and copying a problem
+to another course.
+
+Web views and commands call these; the rules live here, not in a route or a template.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+from sqlmodel import Session, select
+
+from ..models import ERROR_KINDS, AnswerKey, Course, FlawedSolution, Problem, Submission, User
+from . import audit, courses, problems
+from .errors import Conflict, InvalidInput, NotFound, ServiceError
+from .problems import ProblemDraft
+from .validation import LIMITS, clean_text
+
+# A pasted answer may be long (a whole model answer), but not unbounded.
+PASTE_LIMIT = 50_000
+
+# --------------------------------------------------------------------------- splitting
+
+# A step number at the start of a line: "1." "1)" "(1)" "Step 1:" "Step 1." "Step 1 -" "**Step 1:**".
+_NUMBERED = re.compile(
+    r"^\s*(?:[*_]{2})?\s*(?:"
+    r"step\s+(?P<a>\d{1,3})\s*(?:[:.)\-–—]|(?=\s*[*_]{2}))"
+    r"|\((?P<b>\d{1,3})\)"
+    r"|(?P<c>\d{1,3})[.)](?!\d)"
+    r")\s*(?:[*_]{2}(?:\s|$))?\s*",
+    re.IGNORECASE,
+)
+
+
+def _marker(line: str) -> Optional[tuple[int, str]]:
+    """(number, the line without its marker) when the line starts with a step number."""
+    m = _NUMBERED.match(line)
+    if not m:
+        return None
+    number = int(m.group("a") or m.group("b") or m.group("c"))
+    return number, line[m.end():]
+
+
+def strip_step_number(text: str) -> str:
+    """'Step 3: x = 2' -> 'x = 2'; text without a leading step number is returned as it is."""
+    found = _marker(text)
+    return found[1].strip() if found and found[1].strip() else text.strip()
+
+
+def _split_numbered(lines: list[str]) -> Optional[list[str]]:
+    """Steps at numbered lines 1, 2, 3, ... (in that order); None when there are fewer than two.
+
+    A line whose number is not the next one expected (a year, "3. Note that") continues the
+    step above; text before step 1 becomes a step of its own.
+    """
+    starts = []
+    expected = 1
+    for i, line in enumerate(lines):
+        found = _marker(line)
+        if found and found[0] == expected:
+            starts.append(i)
+            expected += 1
+    if len(starts) < 2:
+        return None
+    steps = []
+    preamble = "\n".join(lines[:starts[0]]).strip()
+    if preamble:
+        steps.append(preamble)
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(lines)
+        first = _marker(lines[start])[1]
+        body = "\n".join([first] + lines[start + 1:end]).strip()
+        if body:
+            steps.append(body)
+    return steps
+
+
+def _paragraphs(text: str) -> list[str]:
+    """Blocks separated by blank lines; a $$ display block is never cut in two."""
+    out: list[str] = []
+    current = ""
+    for block in re.split(r"\n[ \t]*\n", text):
+        current = f"{current}\n\n{block}" if current else block
+        if current.count("$$") % 2 == 0:
+            if current.strip():
+                out.append(current.strip())
+            current = ""
+    if current.strip():
+        out.append(current.strip())
+    return out
+
+
+def split_steps(text: str) -> list[str]:
+    """Split a pasted answer into steps. The one rule, used by the web form and by generation:
+
+    1. numbered lines ("1." "1)" "(1)" "Step 1:"), when at least steps 1 and 2 are numbered:
+       one step per number, the lines below a number belong to it, the number is dropped;
+    2. otherwise paragraphs (separated by a blank line), when there are at least two;
+    3. otherwise one step per non-empty line.
+    Raises InvalidInput for an empty or oversized paste, or more steps than a solution may have.
+    """
+    text = "" if text is None else str(text)
+    text = text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
+    if len(text) > PASTE_LIMIT:
+        raise InvalidInput(f"The pasted answer is too long ({len(text):,} characters; the limit is "
+                           f"{PASTE_LIMIT:,}).", field="paste")
+    if not text.strip():
+        raise InvalidInput("Paste the whole answer into the box first, then split it into steps.", field="paste")
+    lines = text.strip().split("\n")
+    steps = _split_numbered(lines)
+    if steps is None:
+        steps = _paragraphs(text)
+        if len(steps) < 2:
+            steps = [line.strip() for line in lines if line.strip()]
+    if len(steps) > LIMITS["steps"]:
+        raise InvalidInput(f"That answer splits into {len(steps)} steps; a flawed solution can have at most "
+                           f"{LIMITS['steps']}. Join some of them and split again.", field="paste")
+    for n, step in enumerate(steps, start=1):
+        if len(step) > LIMITS["step"]:
+            raise InvalidInput(f"Step {n} of the pasted answer is too long ({len(step):,} characters; the limit "
+                               f"is {LIMITS['step']:,}). Put blank lines or step numbers into it.", field="paste")
+    return steps
+
+
+# --------------------------------------------------------------------------- solutions and drafts
+
+def solution_for_instructor(db: Session, actor: User, solution_id: int) -> tuple[FlawedSolution, Problem, Course]:
+    solution = db.get(FlawedSolution, solution_id)
+    if solution is None:
+        raise NotFound("That solution does not exist.")
+    problem = db.get(Problem, solution.problem_id)
+    course = db.get(Course, problem.course_id)
+    courses.require_instructor(db, actor, course)
+    return solution, problem, course
+
+
+def drafts_of(db: Session, problem_id: int) -> list[FlawedSolution]:
+    """Solutions waiting for the instructor's approval, newest first."""
+    return list(db.exec(select(FlawedSolution).where(
+        FlawedSolution.problem_id == problem_id, FlawedSolution.approved == False)  # noqa: E712
+        .order_by(FlawedSolution.id.desc())))
+
+
+def ready_problem_ids(db: Session, problem_ids) -> set[int]:
+    """Which of these problems have an approved solution (students can open only those)."""
+    ids = list(problem_ids)
+    if not ids:
+        return set()
+    return set(db.exec(select(FlawedSolution.problem_id).where(
+        FlawedSolution.problem_id.in_(ids), FlawedSolution.approved == True)).all())  # noqa: E712
+
+
+def draft_counts(db: Session, problem_ids) -> dict[int, int]:
+    ids = list(problem_ids)
+    counts: dict[int, int] = {}
+    if ids:
+        for pid in db.exec(select(FlawedSolution.problem_id).where(
+                FlawedSolution.problem_id.in_(ids), FlawedSolution.approved == False)).all():  # noqa: E712
+            counts[pid] = counts.get(pid, 0) + 1
+    return counts
+
+
+def add_draft(db: Session, problem: Problem, steps: list[str], final_answer: str, first_wrong_step: int,
+              reason: str, error_kind: str, origin_model: str) -> FlawedSolution:
+    """A model-made solution waiting for approval (students never see it). The caller commits."""
+    solution = FlawedSolution(problem_id=problem.id, steps=list(steps), final_answer=final_answer, approved=False)
+    db.add(solution)
+    db.flush()
+    db.add(AnswerKey(flawed_solution_id=solution.id, first_wrong_step=first_wrong_step, reason=reason,
+                     error_kind=error_kind, origin="model", origin_model=origin_model))
+    return solution
+
+
+def approve_draft(db: Session, actor: User, solution_id: int) -> FlawedSolution:
+    """The draft becomes the problem's current solution, the one students see from now on."""
+    solution, problem, course = solution_for_instructor(db, actor, solution_id)
+    if solution.approved:
+        raise Conflict("This solution is already approved.")
+    newer = db.exec(select(FlawedSolution.id).where(FlawedSolution.problem_id == problem.id,
+                                                    FlawedSolution.id > solution.id,
+                                                    FlawedSolution.approved == True)).first()  # noqa: E712
+    if newer is not None:
+        # The current solution is the newest approved one: approve a fresh copy, so this one wins.
+        key = problems.key_for(db, solution.id)
+        copy = FlawedSolution(problem_id=problem.id, steps=list(solution.steps), final_answer=solution.final_answer,
+                              approved=True)
+        db.add(copy)
+        db.flush()
+        db.add(AnswerKey(flawed_solution_id=copy.id, first_wrong_step=key.first_wrong_step, reason=key.reason,
+                         error_kind=key.error_kind, origin=key.origin, origin_model=key.origin_model))
+        db.delete(key)
+        db.flush()
+        db.delete(solution)
+        solution = copy
+    else:
+        solution.approved = True
+        db.add(solution)
+    audit.record(db, actor, course.id, "solution.approve", f"problem {problem.id}", {"solution": solution.id})
+    db.commit()
+    return solution
+
+
+def discard_draft(db: Session, actor: User, solution_id: int) -> Problem:
+    solution, problem, course = solution_for_instructor(db, actor, solution_id)
+    if solution.approved:
+        raise Conflict("An approved solution is kept: students may have answered it. Edit the problem instead.")
+    used = db.exec(select(Submission.id).where(Submission.flawed_solution_id == solution.id)).first()
+    if used is not None:  # pragma: no cover - drafts are never shown to students
+        raise Conflict("Students answered this solution, so it is kept.")
+    key = db.exec(select(AnswerKey).where(AnswerKey.flawed_solution_id == solution.id)).first()
+    if key is not None:
+        db.delete(key)
+        db.flush()
+    db.delete(solution)
+    audit.record(db, actor, course.id, "solution.discard", f"problem {problem.id}", {"solution": solution_id})
+    db.commit()
+    return problem
+
+
+def preview_view(db: Session, actor: User, problem: Problem, solution_id: Optional[int] = None) -> dict:
+    """Exactly what a student gets for this problem (problems.student_view: never the key).
+
+    With `solution_id`, a draft is shown as students would see it once approved.
+    """
+    courses.require_instructor(db, actor, db.get(Course, problem.course_id))
+    if solution_id is None:
+        return problems.student_view(db, problem)
+    solution = db.get(FlawedSolution, solution_id)
+    if solution is None or solution.problem_id != problem.id:
+        raise NotFound("That solution does not belong to this problem.")
+    return problems.student_view(db, problem, solution=solution)
+
+
+# --------------------------------------------------------------------------- generation
+
+class ModelNotConfigured(ServiceError):
+    """No grader model: the page explains how to configure one."""
+    status = 409
+
+
+NOT_CONFIGURED = ("No grader model is configured, so solutions cannot be generated. Set GRADER_MODEL to the "
+                  "model's name and OPENAI_BASE_URL to any OpenAI-compatible endpoint (OpenAI, Azure, vLLM, "
+                  "Ollama, llama.cpp server), plus OPENAI_API_KEY if it needs one, then restart the server. "
+                  "Until then, write the flawed solution by hand or import a bank.")
+
+GENERATABLE_KINDS = {k: v for k, v in ERROR_KINDS.items() if k != "other"}
+
+
+def generation_available(config: Mapping) -> bool:
+    from ..grading.model_grader import GraderConfig
+
+    try:
+        return GraderConfig.from_mapping(config) is not None
+    except ValueError:
+        return False
+
+
+def _generate(problem_fields: dict, error_kind: str, config: Mapping):
+    """Ask the model; returns (GeneratedSolution, model name). ServiceError with a readable reason."""
+    from ..grading import generator
+    from ..grading.model_grader import GraderConfig, GraderError
+
+    if error_kind not in GENERATABLE_KINDS:
+        raise InvalidInput("Choose the kind of error the model should plant.", field="error_kind")
+    try:
+        cfg = GraderConfig.from_mapping(config)
+    except ValueError as exc:
+        raise ModelNotConfigured(f"The grader model settings are wrong: {exc}.") from None
+    if cfg is None:
+        raise ModelNotConfigured(NOT_CONFIGURED)
+    inp = generator.GenerationInput(statement=problem_fields["statement"],
+                                    reference_solution=problem_fields["reference_solution"],
+                                    reference_answer=problem_fields["reference_answer"], error_kind=error_kind)
+    try:
+        return generator.generate(cfg, inp), cfg.model
+    except generator.GenerationRejected as exc:
+        raise InvalidInput(f"The model's solution was not kept: {exc.reason} Ask again, or choose another "
+                           "kind of error.", field="generation") from None
+    except GraderError as exc:
+        raise InvalidInput(f"The model could not make a solution: {exc.reason}.", field="generation") from None
+
+
+def _require_reference(problem_fields: dict) -> None:
+    if not problem_fields["reference_solution"]:
+        raise InvalidInput("Write the reference solution first: the model builds its flawed solution from it, "
+                           "and the checks compare the two.", field="reference_solution")
+
+
+def generate_draft(db: Session, actor: User, problem: Problem, error_kind: str, config: Mapping) -> FlawedSolution:
+    """A model-made flawed solution for an existing problem, kept as a draft once it passes the checks."""
+    course = db.get(Course, problem.course_id)
+    courses.require_instructor(db, actor, course)
+    fields = {"statement": problem.statement, "reference_solution": problem.reference_solution.strip(),
+              "reference_answer": problem.reference_answer}
+    _require_reference(fields)
+    problem_id, course_id = problem.id, course.id
+    db.rollback()  # hold no transaction open while the model thinks
+    generated, model = _generate(fields, error_kind, config)
+    problem = db.get(Problem, problem_id)
+    if problem is None:  # deleted meanwhile
+        raise NotFound("That problem does not exist any more.")
+    solution = add_draft(db, problem, generated.steps, generated.final_answer, generated.first_wrong_step,
+                         generated.reason, generated.error_kind, model)
+    audit.record(db, actor, course_id, "solution.generate", f"problem {problem_id}",
+                 {"solution": solution.id, "model": model, "error_kind": generated.error_kind})
+    db.commit()
+    return solution
+
+
+@dataclass
+class NewProblemRequest:
+    """A problem typed by the instructor whose flawed solution the model writes."""
+    title: str
+    statement: str
+    reference_solution: str
+    reference_answer: str
+    error_kind: str
+
+
+def generate_problem(db: Session, actor: User, course: Course, req: NewProblemRequest,
+                     config: Mapping) -> tuple[Problem, FlawedSolution]:
+    """Create a problem together with a generated draft; nothing is saved if generation fails."""
+    courses.require_instructor(db, actor, course)
+    fields = {
+        "title": clean_text(req.title, "Title", "title", field="title"),
+        "statement": clean_text(req.statement, "The problem statement", "statement", field="statement"),
+        "reference_solution": clean_text(req.reference_solution, "The reference solution", "reference_solution",
+                                         required=False, field="reference_solution"),
+        "reference_answer": clean_text(req.reference_answer, "The reference answer", "final_answer",
+                                       required=False, field="reference_answer"),
+    }
+    _require_reference(fields)
+    course_id = course.id
+    db.rollback()
+    generated, model = _generate(fields, req.error_kind, config)
+    course = db.get(Course, course_id)
+    problem = problems.create_problem(
+        db, actor, course, ProblemDraft(
+            title=fields["title"], statement=fields["statement"], reference_solution=fields["reference_solution"],
+            reference_answer=fields["reference_answer"], steps=generated.steps,
+            flawed_final_answer=generated.final_answer, first_wrong_step=generated.first_wrong_step,
+            reason=generated.reason, error_kind=generated.error_kind),
+        origin="model", origin_model=model, approved=False, commit=False)
+    solution = db.exec(select(FlawedSolution).where(FlawedSolution.problem_id == problem.id)).one()
+    audit.record(db, actor, course_id, "solution.generate", f"problem {problem.id}",
+                 {"solution": solution.id, "model": model, "error_kind": generated.error_kind})
+    db.commit()
+    return problem, solution
+
+
+def checks_for(db: Session, solution: FlawedSolution):
+    """The generation checks, run again on a stored solution (shown on the review page)."""
+    from ..grading import generator
+
+    problem = db.get(Problem, solution.problem_id)
+    key = problems.key_for(db, solution.id)
+    return generator.run_checks(
+        generator.GenerationInput(statement=problem.statement, reference_solution=problem.reference_solution,
+                                  reference_answer=problem.reference_answer, error_kind=key.error_kind),
+        steps=list(solution.steps), final_answer=solution.final_answer, first_wrong_step=key.first_wrong_step,
+        error_kind=key.error_kind)
+
+
+# --------------------------------------------------------------------------- copying
+
+def copy_targets(db: Session, actor: User) -> list[Course]:
+    return courses.courses_of(db, actor, role="instructor")
+
+
+def copy_problem(db: Session, actor: User, problem: Problem, target_code: str) -> Problem:
+    """Copy a problem with its current solution and key to a course the instructor teaches.
+
+    Drafts stay behind. A problem from a bank keeps its bank id, so importing the same bank
+    into the target later does not add it twice; a target that already holds it refuses.
+    """
+    source = db.get(Course, problem.course_id)
+    courses.require_instructor(db, actor, source)
+    if not (target_code or "").strip():
+        raise InvalidInput("Choose the course to copy the problem to.", field="course")
+    target = courses.get_course(db, target_code)
+    if not courses.is_instructor_of(db, actor, target.id):
+        raise NotFound("You do not teach a course with that code, so the problem was not copied.", field="course")
+    solution, key = problems.current_solution_with_key(db, problem.id)
+    external_id = problem.external_id if target.id != source.id else None
+    if external_id is not None and db.exec(select(Problem.id).where(
+            Problem.course_id == target.id, Problem.external_id == external_id)).first() is not None:
+        raise Conflict(f"{target.title} already has this problem (bank id {external_id}).", field="course")
+    title = problem.title
+    if target.id == source.id:
+        title = (title[:LIMITS["title"] - 7] + " (copy)")
+    copy = Problem(course_id=target.id, title=title, statement=problem.statement,
+                   reference_solution=problem.reference_solution, reference_answer=problem.reference_answer,
+                   lean_header=problem.lean_header, lean_statement=problem.lean_statement,
+                   external_id=external_id, question_type=problem.question_type)
+    db.add(copy)
+    db.flush()
+    new_solution = FlawedSolution(problem_id=copy.id, steps=list(solution.steps), final_answer=solution.final_answer,
+                                  approved=True)
+    db.add(new_solution)
+    db.flush()
+    db.add(AnswerKey(flawed_solution_id=new_solution.id, first_wrong_step=key.first_wrong_step, reason=key.reason,
+                     error_kind=key.error_kind, origin=key.origin, origin_model=key.origin_model))
+    audit.record(db, actor, target.id, "problem.copy", f"problem {copy.id}",
+                 {"from_course": source.code, "from_problem": problem.id})
+    db.commit()
+    return copy

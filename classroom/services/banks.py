@@ -1,0 +1,349 @@
+"""Problem banks: JSON Lines files of problems with a flawed solution and its key.
+
+The format is MR-GSM8K's (../shared/data/mr-gsm8k/problems.jsonl): one JSON object per
+line with the fields in BANK_FIELDS; OPTIONAL_FIELDS may be added. `export_bank` writes
+the same format, so a bank made in one course imports into another.
+
+Importing checks every line before writing anything: a file with any bad line imports
+nothing and each problem is reported as "line N: field X: what is wrong". A problem whose
+id is already in the course is left as it is, so importing the same file twice adds
+nothing the second time.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from ..models import ERROR_KINDS, Course, Problem, User
+from . import audit, courses, problems
+from .errors import Conflict, InvalidInput
+from .problems import ProblemDraft
+from .validation import LIMITS
+
+# Required, in the order an export writes them.
+BANK_FIELDS = ("id", "question_type", "question", "reference_solution", "reference_answer", "flawed_steps",
+               "first_error_step", "error_reason")
+# May be present; written by an export when they say something.
+OPTIONAL_FIELDS = ("title", "error_kind", "flawed_final_answer", "lean_header", "lean_statement")
+
+MAX_BANK_BYTES = 10 * 1024 * 1024
+MAX_BANK_PROBLEMS = 5000
+MAX_ERRORS_LISTED = 30
+ID_LIMIT = 200
+QUESTION_TYPE_LIMIT = 40
+TITLE_WORDS = 8
+DEFAULT_QUESTION_TYPE = "original"
+
+
+class BankInvalid(InvalidInput):
+    """Nothing was imported; `errors` holds one "line N: field X: ..." per problem found."""
+
+
+@dataclass
+class BankEntry:
+    line: int
+    external_id: str
+    question_type: str
+    draft: ProblemDraft
+
+
+@dataclass
+class ImportResult:
+    imported: int
+    skipped: int  # already in the course (same id)
+    total: int
+    skipped_ids: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = f"imported {self.imported} problem{'' if self.imported == 1 else 's'}"
+        if self.skipped:
+            text += f"; {self.skipped} already in the course (same id), left as they were"
+        return text
+
+
+# --------------------------------------------------------------------------- parsing
+
+def title_from(question: str) -> str:
+    """The question's first words, as a title: "To make a profit of $2000, Isaias has to…"."""
+    words = question.split()
+    title = " ".join(words[:TITLE_WORDS])
+    if len(words) > TITLE_WORDS:
+        title = title.rstrip(",;:.!?") + "…"
+    if len(title) > 80:
+        title = title[:79].rstrip() + "…"
+    return title or "Untitled problem"
+
+
+_FINAL_PATTERNS = (re.compile(r"^\s*####\s*(.+?)\s*$"), re.compile(r"^\s*the answer is:?\s*(.+?)\s*\.?\s*$", re.I))
+
+
+def final_answer_from(steps: list[str]) -> str:
+    """The flawed solution's final answer from its last steps ("#### 140", "The answer is: 140")."""
+    for step in reversed(steps[-2:]):
+        for pattern in _FINAL_PATTERNS:
+            m = pattern.match(step.strip())
+            if m and len(m.group(1)) <= LIMITS["final_answer"]:
+                return m.group(1).strip()
+    return ""
+
+
+class _LineProblem(Exception):
+    def __init__(self, field: Optional[str], message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _text(obj: dict, name: str, limit: int, *, required: bool = True, allow_empty: bool = False,
+          allow_number: bool = False) -> str:
+    """A text field; `required` means present and not null, `allow_empty` lets it be ""."""
+    value = obj.get(name)
+    if value is None:
+        if required:
+            raise _LineProblem(name, "is missing" if name not in obj else "is null; it must be text")
+        return ""
+    if allow_number and isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        kind = "a number or text" if allow_number else "text"
+        raise _LineProblem(name, f"must be {kind}, not {_json_type(value)}")
+    value = value.replace("\x00", "").replace("\r\n", "\n").strip()
+    if required and not value and not allow_empty:
+        raise _LineProblem(name, "is empty")
+    if len(value) > limit:
+        raise _LineProblem(name, f"is too long ({len(value):,} characters; the limit is {limit:,})")
+    return value
+
+
+def _json_type(value) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    return {dict: "an object", list: "a list", str: "text", int: "a number", float: "a number"}.get(
+        type(value), "null")
+
+
+def _entry(obj, line: int) -> BankEntry:
+    if not isinstance(obj, dict):
+        raise _LineProblem(None, f"is {_json_type(obj)}, not a JSON object with the fields {', '.join(BANK_FIELDS)}")
+    for name in BANK_FIELDS:
+        if name not in obj:
+            raise _LineProblem(name, "is missing")
+    external_id = _text(obj, "id", ID_LIMIT, allow_number=True)
+    question_type = _text(obj, "question_type", QUESTION_TYPE_LIMIT)
+    question = _text(obj, "question", LIMITS["statement"])
+    reference_solution = _text(obj, "reference_solution", LIMITS["reference_solution"], allow_empty=True)
+    reference_answer = _text(obj, "reference_answer", LIMITS["final_answer"], allow_empty=True, allow_number=True)
+
+    steps = obj["flawed_steps"]
+    if not isinstance(steps, list):
+        raise _LineProblem("flawed_steps", f"must be a list of steps (text), not {_json_type(steps)}")
+    if not steps:
+        raise _LineProblem("flawed_steps", "is empty; a flawed solution needs at least one step")
+    if len(steps) > LIMITS["steps"]:
+        raise _LineProblem("flawed_steps", f"has {len(steps)} steps; at most {LIMITS['steps']} are allowed")
+    clean_steps = []
+    for n, step in enumerate(steps, start=1):
+        if not isinstance(step, str):
+            raise _LineProblem("flawed_steps", f"step {n} is {_json_type(step)}, not text")
+        step = step.replace("\x00", "").replace("\r\n", "\n").strip()
+        if not step:
+            raise _LineProblem("flawed_steps", f"step {n} is empty")
+        if len(step) > LIMITS["step"]:
+            raise _LineProblem("flawed_steps", f"step {n} is too long ({len(step):,} characters; the limit is "
+                                               f"{LIMITS['step']:,})")
+        clean_steps.append(step)
+
+    first = obj["first_error_step"]
+    if isinstance(first, float) and first.is_integer():
+        first = int(first)
+    if isinstance(first, bool) or not isinstance(first, int):
+        raise _LineProblem("first_error_step", f"must be a whole number (a step number), not {_json_type(first)}")
+    if not 1 <= first <= len(clean_steps):
+        raise _LineProblem("first_error_step", f"step {first} is outside the {len(clean_steps)} steps")
+
+    reason = _text(obj, "error_reason", LIMITS["reason"])
+    kind = _text(obj, "error_kind", 40, required=False) or "other"
+    if kind not in ERROR_KINDS:
+        raise _LineProblem("error_kind", f"{kind[:40]!r} is not one of {', '.join(ERROR_KINDS)}")
+    title = _text(obj, "title", LIMITS["title"], required=False) or title_from(question)
+    if "flawed_final_answer" in obj:
+        flawed_final = _text(obj, "flawed_final_answer", LIMITS["final_answer"], required=False, allow_number=True)
+    else:
+        flawed_final = final_answer_from(clean_steps)
+    draft = ProblemDraft(
+        title=title, statement=question, reference_solution=reference_solution, reference_answer=reference_answer,
+        steps=clean_steps, flawed_final_answer=flawed_final, first_wrong_step=first, reason=reason,
+        error_kind=kind, lean_header=_text(obj, "lean_header", LIMITS["lean"], required=False),
+        lean_statement=_text(obj, "lean_statement", LIMITS["lean"], required=False),
+    )
+    return BankEntry(line=line, external_id=external_id, question_type=question_type, draft=draft)
+
+
+def _field_near(raw: str, pos: int) -> Optional[str]:
+    """The field whose value a JSON syntax error sits in (the last "name": before it)."""
+    names = re.findall(r'"([A-Za-z_][A-Za-z0-9_]*)"\s*:', raw[:pos])
+    return names[-1] if names else None
+
+
+def _undecodable_line(raw: bytes) -> tuple[int, Optional[str], str]:
+    for lineno, chunk in enumerate(raw.split(b"\n"), start=1):
+        try:
+            chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            text = chunk.decode("utf-8", errors="replace")
+            where = None
+            try:
+                obj = json.loads(text)
+            except ValueError:
+                obj = None
+            if isinstance(obj, dict):
+                where = next((k for k, v in obj.items() if "\ufffd" in json.dumps(v, ensure_ascii=False)), None)
+            if where is None:
+                where = _field_near(text, exc.start)
+            return lineno, where, f"is not UTF-8 text (byte 0x{chunk[exc.start]:02x} at column {exc.start + 1})"
+    return 1, None, "is not UTF-8 text"  # pragma: no cover - decode failed, so some line fails
+
+
+def _say(line: int, field_name: Optional[str], message: str) -> str:
+    return f"line {line}: field {field_name}: {message}" if field_name else f"line {line}: {message}"
+
+
+def parse_bank(raw: bytes | str) -> list[BankEntry]:
+    """Every line checked; BankInvalid lists what is wrong, line by line, and nothing is returned."""
+    if isinstance(raw, bytes):
+        if len(raw) > MAX_BANK_BYTES:
+            raise BankInvalid(f"The bank is too large ({len(raw):,} bytes; the limit is {MAX_BANK_BYTES:,}). "
+                              "Split it into smaller files.", field="bank")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            line, where, message = _undecodable_line(raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw)
+            raise BankInvalid("Nothing was imported: the bank is not UTF-8 text. Save it as UTF-8 and try again.",
+                              field="bank", errors=[_say(line, where, message)]) from None
+    else:
+        text = raw
+        if len(text.encode("utf-8", errors="replace")) > MAX_BANK_BYTES:
+            raise BankInvalid(f"The bank is too large (the limit is {MAX_BANK_BYTES:,} bytes). "
+                              "Split it into smaller files.", field="bank")
+    errors: list[str] = []
+    entries: list[BankEntry] = []
+    seen: dict[str, int] = {}
+    lines = text.split("\n")
+    count = 0
+    for lineno, raw_line in enumerate(lines, start=1):
+        line = raw_line.strip()
+        if not line:
+            continue
+        count += 1
+        if count > MAX_BANK_PROBLEMS:
+            errors.append(f"line {lineno}: the bank has more than {MAX_BANK_PROBLEMS:,} problems; "
+                          "split it into smaller files")
+            break
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            near = _field_near(line, exc.pos)
+            where = f"field {near}: " if near else ""
+            errors.append(f"line {lineno}: {where}not valid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        try:
+            entry = _entry(obj, lineno)
+        except _LineProblem as exc:
+            errors.append(_say(lineno, exc.field, exc.message))
+            continue
+        if entry.external_id in seen:
+            errors.append(_say(lineno, "id", f"{entry.external_id!r} is also on line {seen[entry.external_id]}; "
+                                             "each problem needs its own id"))
+            continue
+        seen[entry.external_id] = lineno
+        entries.append(entry)
+    if not errors and not entries:
+        raise BankInvalid("Nothing was imported: the file is empty.", field="bank",
+                          errors=["line 1: no problems found; a bank has one JSON object per line with the fields "
+                                  + ", ".join(BANK_FIELDS)])
+    if errors:
+        shown = errors[:MAX_ERRORS_LISTED]
+        if len(errors) > MAX_ERRORS_LISTED:
+            shown.append(f"… and {len(errors) - MAX_ERRORS_LISTED} more")
+        raise BankInvalid(f"Nothing was imported: {len(errors)} line{'' if len(errors) == 1 else 's'} of the bank "
+                          f"{'needs' if len(errors) == 1 else 'need'} fixing.", field="bank", errors=shown)
+    return entries
+
+
+# --------------------------------------------------------------------------- import and export
+
+def import_bank(db: Session, actor: User, course: Course, raw: bytes | str) -> ImportResult:
+    """All or nothing: every line is checked, then every new problem is written in one transaction."""
+    courses.require_instructor(db, actor, course)
+    entries = parse_bank(raw)
+    existing = set(db.exec(select(Problem.external_id).where(Problem.course_id == course.id,
+                                                             Problem.external_id.is_not(None))).all())
+    imported = 0
+    skipped_ids = []
+    try:
+        for entry in entries:
+            if entry.external_id in existing:
+                skipped_ids.append(entry.external_id)
+                continue
+            problems.create_problem(db, actor, course, entry.draft, origin="bank", external_id=entry.external_id,
+                                    question_type=entry.question_type, commit=False)
+            imported += 1
+        audit.record(db, actor, course.id, "bank.import", f"course {course.code}",
+                     {"imported": imported, "skipped": len(skipped_ids), "lines": len(entries)})
+        db.commit()
+    except InvalidInput as exc:  # pragma: no cover - parse_bank applies the same limits
+        db.rollback()
+        raise BankInvalid("Nothing was imported.", errors=[f"line {entry.line}: {exc.message}"]) from None
+    except IntegrityError:
+        db.rollback()
+        raise Conflict("Another import into this course ran at the same time, so nothing was imported. "
+                       "Run it again: problems already there are skipped.") from None
+    except Exception:
+        db.rollback()
+        raise
+    return ImportResult(imported=imported, skipped=len(skipped_ids), total=len(entries), skipped_ids=skipped_ids)
+
+
+@dataclass
+class ExportResult:
+    text: str
+    exported: int
+    without_solution: list[str]  # titles of problems left out: no approved solution yet
+
+
+def export_bank(db: Session, actor: User, course: Course) -> ExportResult:
+    """The course's problems with their current (approved) solution and key, one JSON object per line.
+
+    A problem from a bank keeps its id; one written in the course gets COURSECODE-<number>."""
+    courses.require_instructor(db, actor, course)
+    lines = []
+    left_out = []
+    for p in problems.problems_of(db, course.id):
+        solution, key = problems.approved_solution_with_key(db, p.id)
+        if solution is None:
+            left_out.append(p.title)
+            continue
+        record = {
+            "id": p.external_id or f"{course.code}-{p.id}",
+            "question_type": p.question_type or DEFAULT_QUESTION_TYPE,
+            "question": p.statement,
+            "reference_solution": p.reference_solution,
+            "reference_answer": p.reference_answer,
+            "flawed_steps": list(solution.steps),
+            "first_error_step": key.first_wrong_step,
+            "error_reason": key.reason,
+            "title": p.title,
+            "error_kind": key.error_kind,
+            "flawed_final_answer": solution.final_answer,
+        }
+        if p.lean_header:
+            record["lean_header"] = p.lean_header
+        if p.lean_statement:
+            record["lean_statement"] = p.lean_statement
+        lines.append(json.dumps(record, ensure_ascii=False))
+    return ExportResult(text="".join(line + "\n" for line in lines), exported=len(lines), without_solution=left_out)

@@ -1,0 +1,37 @@
+"""Forms of the authoring pages: bank upload, generation, copying. All carry a CSRF token."""
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from ..services.authoring import GENERATABLE_KINDS
+from ..services.validation import LIMITS, TOO_LONG
+
+KIND_CHOICES = list(GENERATABLE_KINDS.items())
+
+
+class BankForm(FlaskForm):
+    bank = FileField("Problem bank (JSON Lines, .jsonl)")
+
+
+class GenerateForm(FlaskForm):
+    error_kind = SelectField("Kind of error to plant", choices=KIND_CHOICES)
+
+
+class GenerateProblemForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=LIMITS["title"], message=TOO_LONG)])
+    statement = TextAreaField("Problem statement (Markdown and LaTeX)",
+                              validators=[DataRequired(), Length(max=LIMITS["statement"], message=TOO_LONG)])
+    reference_solution = TextAreaField("Reference solution (the model starts from it)",
+                                       validators=[DataRequired(),
+                                                   Length(max=LIMITS["reference_solution"], message=TOO_LONG)])
+    reference_answer = StringField("Reference final answer (checked exactly)",
+                                   validators=[Length(max=LIMITS["final_answer"], message=TOO_LONG)])
+    error_kind = SelectField("Kind of error to plant", choices=KIND_CHOICES)
+
+
+class CopyForm(FlaskForm):
+    # Choices are the courses the instructor teaches, set by the view.
+    course = SelectField("Copy to course", choices=[], validate_choice=False,
+                         validators=[DataRequired(message="Choose a course."),
+                                     Length(max=LIMITS["course_code"], message=TOO_LONG)])

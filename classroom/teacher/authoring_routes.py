@@ -1,0 +1,234 @@
+"""Authoring pages: bank import and export, generated drafts, preview as a student, copying.
+
+The rules are in services/authoring.py and services/banks.py; these views only translate.
+"""
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from .. import db
+from ..models import Course
+from ..services import authoring, banks, courses, problems
+from ..services.errors import ServiceError
+from ..student.forms import CritiqueForm
+from . import bp
+from .authoring_forms import BankForm, CopyForm, GenerateForm, GenerateProblemForm
+from .forms import PlainForm
+
+
+def _flash_error(exc: ServiceError) -> None:
+    flash(exc.message, "error")
+    for line in exc.errors:
+        flash(line, "error")
+
+
+def apply_split(form) -> bool:
+    """When the problem form came from "Split into steps": put the pasted answer's steps into the
+    step boxes (nothing is saved) and return True, so the view shows the form again."""
+    if "split" not in request.form:
+        return False
+    try:
+        steps = authoring.split_steps(form.paste.data)
+    except ServiceError as exc:
+        _flash_error(exc)
+        return True
+    form.steps.entries = []
+    form.steps.last_index = -1
+    for step in steps + ([""] if len(steps) < form.steps.max_entries else []):
+        form.steps.append_entry(step)
+    form.paste.data = ""
+    flash(f"Split into {len(steps)} steps. Check them, then mark the first wrong step and write the key. "
+          "Nothing is saved until you press Save problem.", "success")
+    return True
+
+
+def course_extras(s, c: Course) -> dict:
+    """What the course page shows of authoring: the bank form, drafts and problems not ready for students."""
+    ids = [p.id for p in problems.problems_of(s, c.id)]
+    return {"bank_form": BankForm(), "ready_ids": authoring.ready_problem_ids(s, ids),
+            "draft_counts": authoring.draft_counts(s, ids), "model_ready": _model_ready()}
+
+
+def problem_extras(s, p) -> dict:
+    """The problem page's drafts, copy form and generation state."""
+    form = CopyForm()
+    form.course.choices = [(c.code, f"{c.title} ({c.code})") for c in authoring.copy_targets(s, current_user)]
+    form.course.data = next((code for code, _ in form.course.choices if code != s.get(Course, p.course_id).code),
+                            None)
+    return {"drafts": authoring.drafts_of(s, p.id), "copy_form": form, "plain_form": PlainForm(),
+            "model_ready": _model_ready()}
+
+
+# --------------------------------------------------------------------------- banks
+
+@bp.route("/courses/<code>/bank", methods=["POST"])
+def import_bank(code):
+    s = db.session()
+    c = courses.course_for_instructor(s, current_user, code)
+    form = BankForm()
+    if not form.validate_on_submit():
+        flash("The upload form expired. Reload the page and choose the file again.", "error")
+        return redirect(url_for("teacher.course", code=c.code))
+    upload = request.files.get("bank")
+    if upload is None or not upload.filename:
+        flash("Choose a bank file (.jsonl) to upload.", "error")
+        return redirect(url_for("teacher.course", code=c.code))
+    raw = upload.read(banks.MAX_BANK_BYTES + 1)
+    try:
+        result = banks.import_bank(s, current_user, c, raw)
+    except ServiceError as exc:
+        _flash_error(exc)
+    else:
+        summary = result.summary()
+        flash(summary[:1].upper() + summary[1:] + ".", "success")
+    return redirect(url_for("teacher.course", code=c.code))
+
+
+@bp.route("/courses/<code>/bank.jsonl")
+def export_bank(code):
+    s = db.session()
+    c = courses.course_for_instructor(s, current_user, code)
+    result = banks.export_bank(s, current_user, c)
+    return Response(result.text, mimetype="application/jsonl",
+                    headers={"Content-Disposition": f'attachment; filename="{c.code}-bank.jsonl"'})
+
+
+# --------------------------------------------------------------------------- generation
+
+def _model_ready() -> bool:
+    return authoring.generation_available(current_app.config)
+
+
+@bp.route("/courses/<code>/problems/generate", methods=["GET", "POST"])
+def generate_problem(code):
+    s = db.session()
+    c = courses.course_for_instructor(s, current_user, code)
+    form = GenerateProblemForm()
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if not _model_ready():
+            flash(authoring.NOT_CONFIGURED, "error")
+        elif form.validate_on_submit():
+            req = authoring.NewProblemRequest(
+                title=form.title.data, statement=form.statement.data, reference_solution=form.reference_solution.data,
+                reference_answer=form.reference_answer.data, error_kind=form.error_kind.data)
+            try:
+                _problem, solution = authoring.generate_problem(s, current_user, c, req, current_app.config)
+            except ServiceError as exc:
+                _flash_error(exc)
+            else:
+                flash("The model's flawed solution passed the checks. Review it: students see it only after you "
+                      "approve it.", "success")
+                return redirect(url_for("teacher.solution", solution_id=solution.id))
+        else:
+            for name, errors in form.errors.items():
+                label = getattr(getattr(form, name, None), "label", None)
+                for e in errors:
+                    flash(f"{label.text if label else name}: {e}", "error")
+    return render_template("teacher/generate.html", form=form, course=c, problem=None,
+                           model_ready=_model_ready(), not_configured=authoring.NOT_CONFIGURED), status
+
+
+@bp.route("/problems/<int:problem_id>/generate", methods=["GET", "POST"])
+def generate_solution(problem_id):
+    s = db.session()
+    p = problems.problem_for_instructor(s, current_user, problem_id)
+    c = s.get(Course, p.course_id)
+    form = GenerateForm()
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if not _model_ready():
+            flash(authoring.NOT_CONFIGURED, "error")
+        elif form.validate_on_submit():
+            try:
+                solution = authoring.generate_draft(s, current_user, p, form.error_kind.data, current_app.config)
+            except ServiceError as exc:
+                _flash_error(exc)
+                p = problems.problem_for_instructor(s, current_user, problem_id)
+                c = s.get(Course, p.course_id)
+            else:
+                flash("The model's flawed solution passed the checks. Review it: students see it only after you "
+                      "approve it.", "success")
+                return redirect(url_for("teacher.solution", solution_id=solution.id))
+        else:
+            flash("Choose the kind of error from the list.", "error")
+    return render_template("teacher/generate.html", form=form, course=c, problem=p, model_ready=_model_ready(),
+                           not_configured=authoring.NOT_CONFIGURED), status
+
+
+# --------------------------------------------------------------------------- drafts
+
+@bp.route("/solutions/<int:solution_id>")
+def solution(solution_id):
+    s = db.session()
+    sol, p, c = authoring.solution_for_instructor(s, current_user, solution_id)
+    key = problems.key_for(s, sol.id)
+    checks = authoring.checks_for(s, sol) if key.origin == "model" else []
+    current, _ = problems.approved_solution_with_key(s, p.id)
+    return render_template("teacher/solution.html", solution=sol, key=key, problem=p, course=c, checks=checks,
+                           current=current, form=PlainForm())
+
+
+@bp.route("/solutions/<int:solution_id>/approve", methods=["POST"])
+def approve_solution(solution_id):
+    s = db.session()
+    sol, p, _c = authoring.solution_for_instructor(s, current_user, solution_id)
+    if not PlainForm().validate_on_submit():
+        flash("The form expired. Reload the page and try again.", "error")
+        return redirect(url_for("teacher.solution", solution_id=sol.id))
+    try:
+        authoring.approve_draft(s, current_user, sol.id)
+    except ServiceError as exc:
+        _flash_error(exc)
+    else:
+        flash("Approved: this is now the flawed solution students see.", "success")
+    return redirect(url_for("teacher.problem", problem_id=p.id))
+
+
+@bp.route("/solutions/<int:solution_id>/discard", methods=["POST"])
+def discard_solution(solution_id):
+    s = db.session()
+    sol, p, _c = authoring.solution_for_instructor(s, current_user, solution_id)
+    if not PlainForm().validate_on_submit():
+        flash("The form expired. Reload the page and try again.", "error")
+        return redirect(url_for("teacher.solution", solution_id=sol.id))
+    try:
+        authoring.discard_draft(s, current_user, sol.id)
+    except ServiceError as exc:
+        _flash_error(exc)
+        return redirect(url_for("teacher.solution", solution_id=sol.id))
+    flash("Draft discarded.", "success")
+    return redirect(url_for("teacher.problem", problem_id=p.id))
+
+
+# --------------------------------------------------------------------------- preview and copy
+
+@bp.route("/problems/<int:problem_id>/preview")
+def preview_problem(problem_id):
+    s = db.session()
+    p = problems.problem_for_instructor(s, current_user, problem_id)
+    solution_id = request.args.get("solution", type=int)
+    view = authoring.preview_view(s, current_user, p, solution_id)
+    form = CritiqueForm()
+    form.error_step.choices = [(str(step["number"]), f"Step {step['number']}") for step in view["steps"]]
+    return render_template("teacher/preview.html", problem=p, course=s.get(Course, p.course_id), view=view,
+                           form=form, draft_id=solution_id)
+
+
+@bp.route("/problems/<int:problem_id>/copy", methods=["POST"])
+def copy_problem(problem_id):
+    s = db.session()
+    p = problems.problem_for_instructor(s, current_user, problem_id)
+    form = CopyForm()
+    if not form.validate_on_submit():
+        flash("Choose the course to copy the problem to.", "error")
+        return redirect(url_for("teacher.problem", problem_id=p.id))
+    try:
+        copy = authoring.copy_problem(s, current_user, p, form.course.data)
+    except ServiceError as exc:
+        _flash_error(exc)
+        return redirect(url_for("teacher.problem", problem_id=p.id))
+    target = s.get(Course, copy.course_id)
+    flash(f"Copied to {target.title}.", "success")
+    return redirect(url_for("teacher.problem", problem_id=copy.id))
