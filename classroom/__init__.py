@@ -28,6 +28,13 @@ def create_app(overrides: Optional[Mapping[str, Any]] = None) -> Flask:
     if overrides:
         app.config.update(overrides)
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind a proxy every request comes from the proxy's address; take the client's address
+        # (for the per-address login limit) and scheme from the headers the trusted proxies set.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     db.init_app(app)
     _init_extensions(app)

@@ -12,6 +12,7 @@ from . import db
 
 
 def register_commands(app: Flask) -> None:
+    from .backup import backup_command
     from .grading.evaluation_command import evaluate_grader_command
     from .lean.command import lean_check_command
 
@@ -19,6 +20,7 @@ def register_commands(app: Flask) -> None:
                     worker_command, serve_command, evaluate_grader_command, lean_check_command,
                     import_bank_command, export_bank_command):
         app.cli.add_command(command)
+    app.cli.add_command(backup_command)
 
 
 @click.command("init-db")

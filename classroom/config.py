@@ -71,6 +71,9 @@ def load_config(instance_dir: Path) -> dict:
         "JOB_RECOVERY_SECONDS": _float("JOB_RECOVERY_SECONDS", 60.0),
         # The queue's name in Redis, so several installations can share one Redis.
         "JOB_QUEUE_NAME": os.environ.get("JOB_QUEUE_NAME") or "classroom",
+        # Proxies in front of the app that set X-Forwarded-For/-Proto (0 = none: the headers are ignored,
+        # so nobody can fake their address to dodge the per-address login limit).
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),

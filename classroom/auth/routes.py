@@ -25,10 +25,15 @@ def _login_key() -> str:
     return (request.form.get("email") or "").strip().lower()[:254] or "anonymous"
 
 
+def _login_failed(response) -> bool:
+    # Only failures count: a class behind one school address logging in together is not an attack.
+    return response.status_code != 302
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"], key_func=_login_key,
+@limiter.limit("10 per minute", methods=["POST"], key_func=_login_key, deduct_when=_login_failed,
                error_message="Too many login attempts for this account. Wait a minute and try again.")
-@limiter.limit("30 per minute", methods=["POST"],
+@limiter.limit("30 per minute", methods=["POST"], deduct_when=_login_failed,
                error_message="Too many login attempts from your network. Wait a minute and try again.")
 def login():
     if current_user.is_authenticated:

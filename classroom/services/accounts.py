@@ -25,7 +25,10 @@ def normalise_email(value) -> str:
 
 
 def find_user(db: Session, email: str) -> Optional[User]:
-    return db.exec(select(User).where(User.email == email.strip().lower())).first()
+    email = email.strip().lower()
+    if "\x00" in email:  # no stored address has one, and PostgreSQL refuses to compare it
+        return None
+    return db.exec(select(User).where(User.email == email)).first()
 
 
 def create_user(db: Session, *, email, name, password, role: str = ROLE_STUDENT, commit: bool = True) -> User:

@@ -96,20 +96,30 @@ def update_assignment(db: Session, actor: User, assignment: Assignment, draft: A
     courses.require_instructor(db, actor, course)
     values = _validated(db, course, draft, tz)
     ids = values.pop("problem_ids")
+    # Points, weights and the problem set change every student's score: the log says how.
+    changed = {name: [getattr(assignment, name), values[name]] for name in _SCORE_FIELDS
+               if getattr(assignment, name) != values[name]}
     for name, value in values.items():
         setattr(assignment, name, value)
     db.add(assignment)
     current = {ap.problem_id: ap for ap in db.exec(
         select(AssignmentProblem).where(AssignmentProblem.assignment_id == assignment.id))}
+    details = {"title": values["title"], **changed}
+    if set(ids) != set(current):
+        details["problems_added"] = sorted(set(ids) - set(current))
+        details["problems_removed"] = sorted(set(current) - set(ids))
     for pos, pid in enumerate(ids):
         ap = current.pop(pid, None) or AssignmentProblem(assignment_id=assignment.id, problem_id=pid)
         ap.position = pos
         db.add(ap)
     for ap in current.values():  # unticked problems; their submissions stay stored
         db.delete(ap)
-    audit.record(db, actor, course.id, "assignment.update", f"assignment {assignment.id}", {"title": values["title"]})
+    audit.record(db, actor, course.id, "assignment.update", f"assignment {assignment.id}", details)
     db.commit()
     return assignment
+
+
+_SCORE_FIELDS = ("points", "weight_location", "weight_explanation", "weight_correction", "weight_lean")
 
 
 def problems_in(db: Session, assignment_id: int) -> list[Problem]:

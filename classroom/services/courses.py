@@ -57,7 +57,10 @@ def create_course(db: Session, actor: User, *, title, code=None) -> Course:
 
 
 def get_course(db: Session, code: str) -> Course:
-    course = db.exec(select(Course).where(Course.code == normalise_code(code))).first()
+    code = normalise_code(code)
+    # Something that cannot be a code names no course; it never reaches the database
+    # (PostgreSQL refuses to even compare text holding a NUL byte).
+    course = db.exec(select(Course).where(Course.code == code)).first() if CODE_RE.match(code) else None
     if course is None:
         raise NotFound("No course has that code.")
     return course
@@ -111,7 +114,7 @@ def join_course(db: Session, user: User, code) -> Course:
     code = normalise_code(code)
     if not code:
         raise InvalidInput("Type the course code your instructor gave you.", field="code")
-    course = db.exec(select(Course).where(Course.code == code)).first()
+    course = db.exec(select(Course).where(Course.code == code)).first() if CODE_RE.match(code) else None
     if course is None:
         raise NotFound(f"No course has the code {code[:20]}. Check it with your instructor.", field="code")
     if enrollment(db, user, course.id):
@@ -151,7 +154,14 @@ def import_roster(db: Session, actor: User, course: Course, raw: bytes | str) ->
             raw = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise InvalidInput("The roster is not UTF-8 text. Save it as 'CSV UTF-8' and upload it again.")
-    reader = csv.DictReader(io.StringIO(raw))
+    try:
+        return _import_rows(db, actor, course, csv.DictReader(io.StringIO(raw)))
+    except csv.Error as exc:  # e.g. a field longer than the csv module's limit
+        raise InvalidInput(f"The roster could not be read as CSV ({exc}). Save it as 'CSV UTF-8' with the "
+                           "columns email,name[,password] and upload it again.")
+
+
+def _import_rows(db: Session, actor: User, course: Course, reader: csv.DictReader) -> dict:
     fields = [f.strip().lower() for f in (reader.fieldnames or [])]
     if "email" not in fields or "name" not in fields:
         raise InvalidInput("The roster needs a header row with the columns email and name (password is optional).")

@@ -1,0 +1,69 @@
+"""Every instructor action that changes a score leaves an audit entry, readable only by the course's instructors."""
+from sqlmodel import select
+
+from classroom import jobs
+from classroom.models import AuditLog, Grade, GradingJob
+from classroom.services import submissions
+from classroom.services.submissions import CritiqueDraft
+
+
+def _entries(dbs, course_id):
+    dbs.expire_all()
+    return list(dbs.exec(select(AuditLog).where(AuditLog.course_id == course_id).order_by(AuditLog.id)))
+
+
+def test_every_score_changing_action_is_logged(world, dbs, make_client):
+    w = world.classroom()
+    with world.app.app_context():
+        sub, job = submissions.submit(dbs, w["alice"], w["assignment"].id, w["problem"].id,
+                                      CritiqueDraft(3, "It multiplies wrong.", "fixed", "168"))
+        jobs.run_job(job.id)
+    tc = make_client(w["teacher"])
+    course_id, a_id = w["course"].id, w["assignment"].id
+    start = len(_entries(dbs, course_id))
+    loc = dbs.exec(select(Grade).where(Grade.submission_id == sub.id, Grade.component == "location")).one()
+    expl = dbs.exec(select(Grade).where(Grade.submission_id == sub.id, Grade.component == "explanation")).one()
+
+    assert tc.post(f"/teach/grades/{expl.id}/score", data={"score": "50"}).status_code == 302  # review
+    assert tc.post(f"/teach/grades/{loc.id}/score", data={"score": "100", "comment": "fair"}).status_code == 302
+    assert tc.post(f"/teach/grades/{loc.id}/clear").status_code == 302
+    assert tc.post(f"/teach/assignments/{a_id}/release", data={"action": "release"}).status_code == 302
+    assert tc.post(f"/teach/assignments/{a_id}/release", data={"action": "withdraw"}).status_code == 302
+    dbs.get(GradingJob, job.id).state = "failed"
+    dbs.commit()
+    assert tc.post(f"/teach/jobs/{job.id}/retry").status_code == 302
+    edit = tc.post(f"/teach/assignments/{a_id}/edit", data={
+        "title": "Week 1", "opens_at": "2020-01-01 09:00", "due_at": "2099-01-01 09:00",
+        "problem_ids": str(w["problem"].id), "points": "50", "weight_location": "50", "weight_explanation": "40",
+        "weight_correction": "10", "weight_lean": "0", "late_penalty_percent": "0"})
+    assert edit.status_code == 302, edit.get_data(as_text=True)[:500]
+
+    new = _entries(dbs, course_id)[start:]
+    actions = [e.action for e in new]
+    assert actions == ["grade.review", "grade.override", "grade.override_cleared", "grades.release",
+                       "grades.withdraw", "job.retry", "assignment.update"], actions
+    assert all(e.actor_id == w["teacher"].id for e in new)
+    review, override, cleared = new[0], new[1], new[2]
+    assert review.details["new_score"] == 0.5 and review.details["student_id"] == w["alice"].id
+    assert override.details == {**override.details, "machine_score": 0.0, "new_score": 1.0, "comment": "fair"}
+    assert cleared.details["previous_override"] == 1.0
+    update = new[-1].details
+    assert update["points"] == [100, 50] and update["weight_location"] == [30, 50]
+    assert update["weight_correction"] == [30, 10] and "weight_explanation" not in update  # only what changed
+
+    page = tc.get(f"/teach/courses/{w['course'].code}/audit").get_data(as_text=True)
+    for action in actions:
+        assert action in page
+    assert "points: [100, 50]" in page
+
+
+def test_only_the_course_instructors_read_the_audit_log(world, make_client):
+    w = world.classroom()
+    other = world.instructor()
+    world.course(other, title="Another course")
+    url = f"/teach/courses/{w['course'].code}/audit"
+    assert make_client(w["teacher"]).get(url).status_code == 200
+    resp = make_client(other).get(url)
+    assert resp.status_code == 404 and "course.create" not in resp.get_data(as_text=True)
+    assert make_client(w["alice"]).get(url).status_code == 403
+    assert make_client().get(url).status_code == 302
