@@ -36,7 +36,7 @@ from ..services.validation import LIMITS
 from . import ANSWER_ABSENT, ANSWER_CORRECT, ANSWER_INCORRECT
 from .answers import check_answer
 from .model_grader import (
-    MAX_REPLY_CHARS, GraderConfig, GraderError, ModelGrader, ReplyInvalid, _no_duplicates, _strip_code_fence,
+    MAX_REPLY_CHARS, GraderConfig, ModelGrader, ReplyInvalid, _no_duplicates, _strip_code_fence,
 )
 
 PROMPT_VERSION = "flawed-solution-v1"
@@ -368,34 +368,20 @@ class SolutionGenerator(ModelGrader):
     def generate(self, inp: GenerationInput) -> GeneratedSolution:
         """A checked solution, or GenerationRejected (a check failed) or GraderError (no usable reply)."""
         started = time.monotonic()
-        messages = build_messages(inp)
-        tokens_in = tokens_out = 0
-        for round_no in (1, 2):
-            text, tin, tout = self._complete(messages)
-            tokens_in += tin
-            tokens_out += tout
-            try:
-                reply = validate_generation(text, inp.error_kind)
-            except ReplyInvalid as exc:
-                if round_no == 2:
-                    raise GraderError(f"the model's reply was unusable twice: {exc}", raw_reply=text) from exc
-                messages = messages + [
-                    {"role": "assistant", "content": text[:MAX_REPLY_CHARS * 5]},
-                    {"role": "user", "content": RETRY_PROMPT.format(error=exc)},
-                ]
-                continue
-            checks = run_checks(inp, steps=reply["steps"], final_answer=reply["final_answer"],
-                                first_wrong_step=reply["first_wrong_step"], error_kind=reply["error_kind"])
-            failed = next((c for c in checks if not c.passed), None)
-            if failed is not None:
-                raise GenerationRejected(failed.message, failed.name,
-                                         raw_reply=text, reply=reply)
-            return GeneratedSolution(
-                steps=reply["steps"], final_answer=reply["final_answer"],
-                first_wrong_step=reply["first_wrong_step"], reason=reply["reason"], error_kind=reply["error_kind"],
-                checks=checks, model_name=self.cfg.model, tokens_in=tokens_in, tokens_out=tokens_out,
-                latency_ms=int(round((time.monotonic() - started) * 1000)), raw_reply=text)
-        raise AssertionError("unreachable")
+        reply, text, tokens_in, tokens_out = self._ask_validated(
+            build_messages(inp), lambda text: validate_generation(text, inp.error_kind), "the model's reply",
+            echo_chars=MAX_REPLY_CHARS * 5)
+        checks = run_checks(inp, steps=reply["steps"], final_answer=reply["final_answer"],
+                            first_wrong_step=reply["first_wrong_step"], error_kind=reply["error_kind"])
+        failed = next((c for c in checks if not c.passed), None)
+        if failed is not None:
+            raise GenerationRejected(failed.message, failed.name,
+                                     raw_reply=text, reply=reply)
+        return GeneratedSolution(
+            steps=reply["steps"], final_answer=reply["final_answer"],
+            first_wrong_step=reply["first_wrong_step"], reason=reply["reason"], error_kind=reply["error_kind"],
+            checks=checks, model_name=self.cfg.model, tokens_in=tokens_in, tokens_out=tokens_out,
+            latency_ms=int(round((time.monotonic() - started) * 1000)), raw_reply=text)
 
 
 _generators: dict[tuple, SolutionGenerator] = {}

@@ -544,41 +544,43 @@ class ModelGrader:
                 self._backoff(attempt, err)
         raise GraderError(last_reason, retryable=True, attempts=attempt, status_code=last_status)
 
-    def grade(self, inp: GradingInput) -> ModelVerdict:
-        """Validated, reconciled verdict with provenance; raises GraderError otherwise."""
-        started = time.monotonic()
-        messages = build_messages(inp)
+    def _ask_validated(self, messages: list[dict], validate, what: str, echo_chars: int = MAX_REPLY_CHARS):
+        """(validated reply, raw text, tokens in, tokens out). An invalid reply is shown back to the
+        model once with what is wrong with it; a second invalid reply raises GraderError."""
         tokens_in = tokens_out = 0
         for round_no in (1, 2):
             text, tin, tout = self._complete(messages)
             tokens_in += tin
             tokens_out += tout
             try:
-                reply = validate_reply(text)
+                return validate(text), text, tokens_in, tokens_out
             except ReplyInvalid as exc:
                 if round_no == 2:
-                    raise GraderError(f"the grader model's reply was invalid twice: {exc}",
-                                      retryable=False, raw_reply=text) from exc
-                # Show the model its own reply and what is wrong with it, once.
+                    raise GraderError(f"{what} was invalid twice: {exc}", retryable=False, raw_reply=text) from exc
                 messages = messages + [
-                    {"role": "assistant", "content": text[:MAX_REPLY_CHARS]},
+                    {"role": "assistant", "content": text[:echo_chars]},
                     {"role": "user", "content": RETRY_PROMPT.format(error=exc)},
                 ]
-                continue
-            final, _added = reconcile(reply, inp)
-            return ModelVerdict(
-                location_correct=final["location_correct"],
-                explanation_verdict=final["explanation_verdict"],
-                explanation_score=final["explanation_score"],
-                correction_verdict=final["correction_verdict"],
-                correction_score=final["correction_score"],
-                feedback=final["feedback"],
-                flags=final["flags"],
-                model_name=self.cfg.model,
-                prompt_version=PROMPT_VERSION,
-                tokens_in=tokens_in,
-                tokens_out=tokens_out,
-                latency_ms=int(round((time.monotonic() - started) * 1000)),
-                raw_reply=text,
-            )
         raise AssertionError("unreachable")
+
+    def grade(self, inp: GradingInput) -> ModelVerdict:
+        """Validated, reconciled verdict with provenance; raises GraderError otherwise."""
+        started = time.monotonic()
+        reply, text, tokens_in, tokens_out = self._ask_validated(
+            build_messages(inp), validate_reply, "the grader model's reply")
+        final, _added = reconcile(reply, inp)
+        return ModelVerdict(
+            location_correct=final["location_correct"],
+            explanation_verdict=final["explanation_verdict"],
+            explanation_score=final["explanation_score"],
+            correction_verdict=final["correction_verdict"],
+            correction_score=final["correction_score"],
+            feedback=final["feedback"],
+            flags=final["flags"],
+            model_name=self.cfg.model,
+            prompt_version=PROMPT_VERSION,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            latency_ms=int(round((time.monotonic() - started) * 1000)),
+            raw_reply=text,
+        )
