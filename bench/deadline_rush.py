@@ -1,0 +1,414 @@
+"""Deadline rush: many students submit through the API within one window while an instructor
+exports the gradebook over and over. Loopback only.
+
+What it does, all on this machine:
+  1. creates a fresh PostgreSQL database (dropped at the end) and builds the schema with
+     `flask --app app init-db`;
+  2. seeds a course with N students and their API tokens (in-process, through the services; the
+     students' rows are inserted in bulk with one shared password hash, to be fast);
+  3. starts gunicorn (4 workers x 4 threads) and one `flask --app app worker`, with the job queue in
+     a scratch Redis database under a queue name of its own (only its keys are deleted afterwards);
+  4. each student lists the assignments and submits at a random moment of the window (a quarter
+     submit a second version a little later), while the instructor downloads the gradebook CSV;
+  5. reports p50/p95/p99 latency per route and every error, then proves that each accepted (201)
+     submission is in the database exactly once (by id and by a unique marker in its text) and
+     that every grading job reaches 'done'.
+
+    python bench/deadline_rush.py                       # 300 students, 60 s
+    python bench/deadline_rush.py --short               # 40 students, 10 s (what CI runs)
+    python bench/deadline_rush.py --students 500 --window 90 --json result.json
+
+Exit status 0 only when there were no errors and every check passed.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+HOST = "127.0.0.1"  # everything stays on loopback
+REQUEST_TIMEOUT = 30.0
+
+
+# -- processes -------------------------------------------------------------------------------------
+
+def _start(args: list[str], env: dict, log: Path) -> subprocess.Popen:
+    with open(log, "ab") as fh:
+        return subprocess.Popen(args, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def _stop(proc: subprocess.Popen | None) -> None:
+    """SIGTERM the process group, then SIGKILL whatever is left of it."""
+    if proc is None:
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(port: int, timeout: float, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"gunicorn exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
+        try:
+            conn = http.client.HTTPConnection(HOST, port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"gunicorn did not answer within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+# -- database --------------------------------------------------------------------------------------
+
+def _create_database(admin_url: str) -> tuple[str, str]:
+    import psycopg
+
+    name = f"classroom_rush_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(admin_url)
+    return name, parts._replace(path="/" + name).geturl()
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def _seed(env: dict, students: int) -> dict:
+    """Course, problem, open assignment, N students with tokens; returns what the clients need."""
+    from datetime import timedelta
+
+    from sqlmodel import Session
+    from werkzeug.security import generate_password_hash
+
+    from classroom import create_app
+    from classroom.models import User, utcnow
+    from classroom.services import accounts, assignments, courses, problems
+    from classroom.services.assignments import AssignmentDraft
+    from classroom.services.problems import ProblemDraft
+
+    app = create_app({"DATABASE_URL": env["DATABASE_URL"], "INSTANCE_DIR": env["CLASSROOM_INSTANCE_DIR"],
+                      "SECRET_KEY": env["SECRET_KEY"], "HUEY_IMMEDIATE": True, "REDIS_URL": None})
+    with app.app_context(), Session(app.extensions["db_engine"], expire_on_commit=False) as s:
+        teacher = accounts.create_user(s, email="teacher@rush.test", name="Rush Teacher",
+                                       password="rush-password", role="instructor")
+        course = courses.create_course(s, teacher, title="Deadline rush", code="RUSH01")
+        problem = problems.create_problem(s, teacher, course, ProblemDraft(
+            title="Tickets", statement="Tickets cost \\$6 each for $n=28$ students. What is the total?",
+            reference_solution="28 × 6 = 168", reference_answer="168",
+            steps=["Multiply $28 \\times 6$.", "That is $158$.", "So the total is 158 dollars."],
+            flawed_final_answer="158", first_wrong_step=2, reason="28 × 6 = 168, not 158.",
+            error_kind="arithmetic"))
+        now = utcnow()
+        assignment = assignments.create_assignment(s, teacher, course, AssignmentDraft(
+            title="Due tonight", opens_at=now - timedelta(days=1), due_at=now + timedelta(days=1),
+            problem_ids=[problem.id]))
+        shared_hash = generate_password_hash("rush-password")  # one hash for all: seeding must be fast
+        users = [User(email=f"s{n:04d}@rush.test", name=f"Student {n:04d}", role="student",
+                      password_hash=shared_hash) for n in range(students)]
+        s.add_all(users)
+        s.commit()
+        tokens = []
+        for u in users:
+            courses.join_course(s, u, course.code)
+            tokens.append(accounts.create_token(s, u.email, "rush"))
+        teacher_token = accounts.create_token(s, teacher.email, "rush")
+    app.extensions["db_engine"].dispose()
+    return {"course": course.code, "assignment_id": assignment.id, "problem_id": problem.id,
+            "tokens": tokens, "teacher_token": teacher_token}
+
+
+# -- load ------------------------------------------------------------------------------------------
+
+class Recorder:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.latencies: dict[str, list[float]] = defaultdict(list)
+        self.errors: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.accepted: list[tuple[int, str, int]] = []  # (submission id, marker, student index)
+
+    def request(self, port: int, route: str, method: str, path: str, token: str, body: dict | None = None,
+                expect: int = 200):
+        headers = {"Authorization": f"Bearer {token}"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        started = time.perf_counter()
+        try:
+            conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
+            conn.request(method, path, body=data, headers=headers)
+            resp = conn.getresponse()
+            payload = resp.read()
+            status = resp.status
+            conn.close()
+        except (OSError, http.client.HTTPException) as exc:
+            with self.lock:
+                self.errors[route][type(exc).__name__] += 1
+            return None, None
+        elapsed = time.perf_counter() - started
+        with self.lock:
+            self.latencies[route].append(elapsed)
+            if status != expect:
+                self.errors[route][str(status)] += 1
+        return status, payload
+
+
+def _student(rec: Recorder, port: int, seed: dict, n: int, at: float, again: float | None, t0: float) -> None:
+    token = seed["tokens"][n]
+    time.sleep(max(0.0, t0 + at - time.monotonic()))
+    status, payload = rec.request(port, "GET /api/v1/courses/<code>/assignments", "GET",
+                                  f"/api/v1/courses/{seed['course']}/assignments", token)
+    if status == 200:
+        problem_id = json.loads(payload)["assignments"][0]["problems"][0]["id"]
+    else:
+        problem_id = seed["problem_id"]  # still try: the deadline does not wait
+    path = f"/api/v1/assignments/{seed['assignment_id']}/problems/{problem_id}/submissions"
+    for attempt, when in enumerate([at] + ([again] if again is not None else [])):
+        time.sleep(max(0.0, t0 + when - time.monotonic()))
+        marker = f"rush-{n}-{attempt}-{uuid.uuid4().hex[:8]}"
+        status, payload = rec.request(port, "POST .../submissions", "POST", path, token, {
+            "error_step": 2, "explanation": f"{marker}: step 2 says 28 × 6 = 158, but it is 168.",
+            "correction": "28 × 6 = 168, so the total is 168 dollars.", "final_answer": "168"}, expect=201)
+        if status == 201:
+            with rec.lock:
+                rec.accepted.append((json.loads(payload)["id"], marker, n))
+
+
+def _instructor(rec: Recorder, port: int, seed: dict, until: float, every: float) -> int:
+    n = 0
+    while time.monotonic() < until:
+        rec.request(port, "GET /api/v1/courses/<code>/gradebook.csv", "GET",
+                    f"/api/v1/courses/{seed['course']}/gradebook.csv", seed["teacher_token"])
+        n += 1
+        time.sleep(every)
+    return n
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+# -- checks ----------------------------------------------------------------------------------------
+
+def _verify(db_url: str, rec: Recorder, drain_timeout: float) -> dict:
+    import psycopg
+
+    result: dict = {}
+    with psycopg.connect(_libpq(db_url), autocommit=True) as conn:
+        rows = conn.execute("SELECT id, student_id, explanation FROM submission").fetchall()
+        by_marker: dict[str, list[int]] = defaultdict(list)
+        for sub_id, _student_id, explanation in rows:
+            by_marker[explanation.split(":", 1)[0]].append(sub_id)
+        db_ids = {r[0] for r in rows}
+        returned = [a[0] for a in rec.accepted]
+        missing = [a for a in rec.accepted if a[0] not in db_ids]
+        not_once = [a for a in rec.accepted if by_marker.get(a[1]) != [a[0]]]
+        unreported = len(db_ids - set(returned))  # saved, but the client never heard (e.g. a timeout)
+        versions = conn.execute(
+            "SELECT count(*) FROM (SELECT student_id, problem_id, count(*) AS n, max(version) AS v "
+            "FROM submission GROUP BY student_id, problem_id) t WHERE n <> v").fetchone()[0]
+        result.update(accepted=len(returned), in_database=len(db_ids), duplicate_ids=len(returned) - len(set(returned)),
+                      missing=len(missing), not_exactly_once=len(not_once), saved_but_unreported=unreported,
+                      version_gaps=versions)
+        started = time.monotonic()
+        while True:
+            states = dict(conn.execute("SELECT state, count(*) FROM grading_job GROUP BY state").fetchall())
+            jobs = sum(states.values())
+            if states.get("done", 0) == jobs and jobs == len(db_ids) or time.monotonic() - started > drain_timeout:
+                break
+            time.sleep(0.5)
+        result.update(jobs=jobs, job_states=states, jobs_done_after_s=round(time.monotonic() - started, 1))
+    return result
+
+
+# -- main ------------------------------------------------------------------------------------------
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--students", type=int, default=300)
+    p.add_argument("--window", type=float, default=60.0, help="seconds in which every student submits")
+    p.add_argument("--short", action="store_true", help="40 students in 10 s (for CI)")
+    p.add_argument("--resubmit", type=float, default=0.25, help="share of students who send a second version")
+    p.add_argument("--export-every", type=float, default=1.0, help="seconds between gradebook downloads")
+    p.add_argument("--admin-url", default=os.environ.get("TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1/postgres",
+                   help="a PostgreSQL URL allowed to CREATE DATABASE (default: TEST_DATABASE_URL)")
+    p.add_argument("--redis-url", default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+                   help="scratch Redis for the job queue; empty = the SQLite queue")
+    p.add_argument("--gunicorn-workers", type=int, default=4)
+    p.add_argument("--threads", type=int, default=4)
+    p.add_argument("--drain-timeout", type=float, default=180.0, help="seconds to wait for grading to finish")
+    p.add_argument("--seed", type=int, default=None, help="random seed for the arrival times")
+    p.add_argument("--json", help="also write the results to this file")
+    args = p.parse_args(argv)
+    if args.short:
+        args.students, args.window = 40, 10.0
+    if not 1 <= args.students <= 5000 or not 1 <= args.window <= 600:
+        p.error("--students must be 1..5000 and --window 1..600 seconds")
+    if urlsplit(args.admin_url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        p.error("the benchmark only talks to a database on loopback")
+    rng = random.Random(args.seed)
+
+    workdir = Path(tempfile.mkdtemp(prefix="deadline-rush-"))
+    queue_name = f"rush-{uuid.uuid4().hex[:8]}"
+    db_name = db_url = None
+    gunicorn = worker = None
+    report: dict = {"students": args.students, "window_s": args.window}
+    try:
+        db_name, db_url = _create_database(args.admin_url)
+        env = {k: v for k, v in os.environ.items() if k not in ("FLASK_APP", "GRADER_MODEL", "OPENAI_BASE_URL")}
+        env.update(DATABASE_URL=db_url, CLASSROOM_INSTANCE_DIR=str(workdir), SECRET_KEY=uuid.uuid4().hex,
+                   HUEY_SQLITE_PATH=str(workdir / "jobs.sqlite3"), JOB_QUEUE_NAME=queue_name,
+                   REDIS_URL=args.redis_url or "", PYTHONUNBUFFERED="1")
+        t = time.monotonic()
+        init = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "init-db"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+        if init.returncode != 0:
+            raise SystemExit(f"init-db failed:\n{init.stdout}{init.stderr}")
+        seed = _seed(env, args.students)
+        report["seed_s"] = round(time.monotonic() - t, 1)
+        print(f"database {db_name}: schema and {args.students} students with tokens in {report['seed_s']} s; "
+              f"queue: {'Redis ' + args.redis_url if args.redis_url else 'SQLite'}", flush=True)
+
+        worker = _start([sys.executable, "-m", "flask", "--app", "app", "worker", "--workers", "4"], env,
+                        workdir / "worker.log")
+        port = _free_port()
+        gunicorn = _start([sys.executable, "-m", "gunicorn", "-w", str(args.gunicorn_workers), "-k", "gthread",
+                           "--threads", str(args.threads), "-b", f"{HOST}:{port}", "--timeout", "60",
+                           "app:create_app()"], env, workdir / "gunicorn.log")
+        _wait_http(port, 60, gunicorn, workdir / "gunicorn.log")
+        print(f"gunicorn on {HOST}:{port} ({args.gunicorn_workers} workers x {args.threads} threads) "
+              f"and one grading worker; {args.students} students submit within {args.window:.0f} s", flush=True)
+
+        rec = Recorder()
+        t0 = time.monotonic() + 0.5
+        plans = []
+        for n in range(args.students):
+            at = rng.uniform(0, args.window)
+            again = min(args.window, at + rng.uniform(1, 10)) if rng.random() < args.resubmit else None
+            plans.append((n, at, again))
+        threads = [threading.Thread(target=_student, args=(rec, port, seed, n, at, again, t0), daemon=True)
+                   for n, at, again in plans]
+        exports = [0]
+        teacher = threading.Thread(target=lambda: exports.__setitem__(0, _instructor(
+            rec, port, seed, t0 + args.window, args.export_every)), daemon=True)
+        for th in threads:
+            th.start()
+        teacher.start()
+        hard_stop = t0 + args.window + 2 * REQUEST_TIMEOUT + 30
+        for th in threads + [teacher]:
+            th.join(timeout=max(0.0, hard_stop - time.monotonic()))
+        stuck = sum(th.is_alive() for th in threads + [teacher])
+        elapsed = time.monotonic() - t0
+        expected = args.students + sum(1 for _n, _at, again in plans if again is not None)
+
+        routes = {}
+        for route, values in sorted(rec.latencies.items()):
+            values = sorted(values)
+            routes[route] = {"count": len(values), "p50_ms": round(1000 * _percentile(values, 50), 1),
+                             "p95_ms": round(1000 * _percentile(values, 95), 1),
+                             "p99_ms": round(1000 * _percentile(values, 99), 1),
+                             "max_ms": round(1000 * values[-1], 1),
+                             "errors": dict(rec.errors.get(route, {}))}
+        for route, errs in rec.errors.items():
+            routes.setdefault(route, {"count": 0, "errors": dict(errs)})
+        report.update(routes=routes, submissions_sent=expected, gradebook_exports=exports[0],
+                      load_s=round(elapsed, 1), stuck_clients=stuck,
+                      errors=sum(sum(e.values()) for e in rec.errors.values()))
+        report["checks"] = _verify(db_url, rec, args.drain_timeout)
+        _print(report)
+        c = report["checks"]
+        ok = (report["errors"] == 0 and stuck == 0 and c["accepted"] == expected and c["missing"] == 0
+              and c["not_exactly_once"] == 0 and c["duplicate_ids"] == 0 and c["version_gaps"] == 0
+              and c["in_database"] == c["accepted"] and c["jobs"] == c["in_database"]
+              and c["job_states"].get("done", 0) == c["jobs"])
+        report["ok"] = ok
+        if not ok:
+            print("FAILED: see the numbers above; logs in " + str(workdir), flush=True)
+        return 0 if ok else 1
+    finally:
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=2))
+        _stop(gunicorn)
+        _stop(worker)
+        if db_name:
+            try:
+                _drop_database(args.admin_url, db_name)
+            except Exception as exc:  # noqa: BLE001 - report, then go on cleaning
+                print(f"could not drop database {db_name}: {exc}", file=sys.stderr)
+        if args.redis_url:
+            try:
+                import redis
+
+                client = redis.Redis.from_url(args.redis_url)
+                keys = list(client.scan_iter(match=f"*{queue_name}*"))
+                if keys:
+                    client.delete(*keys)
+                client.close()
+            except Exception as exc:  # noqa: BLE001
+                print(f"could not delete the queue's Redis keys: {exc}", file=sys.stderr)
+        if report.get("ok"):
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _print(report: dict) -> None:
+    print(f"\n{report['students']} students, {report['submissions_sent']} submissions in {report['window_s']:.0f} s "
+          f"(load ran {report['load_s']} s); {report['gradebook_exports']} gradebook exports meanwhile")
+    print(f"{'route':44} {'count':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}  errors")
+    for route, r in report["routes"].items():
+        print(f"{route:44} {r['count']:>6} {r.get('p50_ms', 0):>8} {r.get('p95_ms', 0):>8} {r.get('p99_ms', 0):>8} "
+              f"{r.get('max_ms', 0):>8}  {r['errors'] or 0}")
+    c = report["checks"]
+    print(f"accepted (201): {c['accepted']}; in the database: {c['in_database']}; each exactly once: "
+          f"{c['not_exactly_once'] == 0 and c['missing'] == 0 and c['duplicate_ids'] == 0}; version gaps: "
+          f"{c['version_gaps']}; saved but unreported: {c['saved_but_unreported']}")
+    print(f"grading jobs: {c['jobs']} {c['job_states']}; all done {c['jobs_done_after_s']} s after the load ended")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
