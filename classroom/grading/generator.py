@@ -36,7 +36,7 @@ from ..services.validation import LIMITS
 from . import ANSWER_ABSENT, ANSWER_CORRECT, ANSWER_INCORRECT
 from .answers import check_answer
 from .model_grader import (
-    MAX_REPLY_CHARS, GraderConfig, ModelGrader, ReplyInvalid, _no_duplicates, _strip_code_fence,
+    MAX_REPLY_CHARS, GraderConfig, ModelGrader, ReplyInvalid, parse_reply_object,
 )
 
 PROMPT_VERSION = "flawed-solution-v1"
@@ -181,21 +181,7 @@ def validate_generation(text: Any, requested_kind: str) -> dict:
     """The reply's shape: a JSON object with usable steps, final answer, step number, reason and kind.
 
     Whether the step number is one of the steps is check 1, not a shape error."""
-    if not isinstance(text, str) or not text.strip():
-        raise ReplyInvalid("the reply was empty")
-    if len(text) > MAX_REPLY_CHARS * 5:
-        raise ReplyInvalid(f"the reply is longer than {MAX_REPLY_CHARS * 5} characters")
-    body = _strip_code_fence(text.strip())
-
-    def _reject_constant(name):
-        raise ReplyInvalid(f"the reply contains {name}, which is not a JSON number")
-
-    try:
-        obj = json.loads(body, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise ReplyInvalid(f"the reply is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
-    if not isinstance(obj, dict):
-        raise ReplyInvalid(f"the reply must be a JSON object, got {type(obj).__name__}")
+    obj = parse_reply_object(text, MAX_REPLY_CHARS * 5)
     missing = [k for k in ("steps", "final_answer", "first_wrong_step", "reason") if k not in obj]
     if missing:
         raise ReplyInvalid("the reply is missing " + ", ".join(f'"{k}"' for k in missing))

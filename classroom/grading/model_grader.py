@@ -279,12 +279,12 @@ def _score(obj: dict, key: str) -> float:
     return value
 
 
-def validate_reply(text: Any) -> dict:
-    """Parse and check the contract's JSON object; returns a clean dict."""
+def parse_reply_object(text: Any, max_chars: int = MAX_REPLY_CHARS) -> dict:
+    """A model's reply as one strict JSON object (no duplicate keys, no NaN), or ReplyInvalid."""
     if not isinstance(text, str) or not text.strip():
         raise ReplyInvalid("the reply was empty")
-    if len(text) > MAX_REPLY_CHARS:
-        raise ReplyInvalid(f"the reply is longer than {MAX_REPLY_CHARS} characters")
+    if len(text) > max_chars:
+        raise ReplyInvalid(f"the reply is longer than {max_chars} characters")
     body = _strip_code_fence(text.strip())
 
     def _reject_constant(name):  # NaN and Infinity are not JSON numbers
@@ -296,6 +296,12 @@ def validate_reply(text: Any) -> dict:
         raise ReplyInvalid(f"the reply is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     if not isinstance(obj, dict):
         raise ReplyInvalid(f"the reply must be a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def validate_reply(text: Any) -> dict:
+    """Parse and check the contract's JSON object; returns a clean dict."""
+    obj = parse_reply_object(text)
     missing = [k for k in REPLY_KEYS if k not in obj and k != "flags"]
     if missing:
         raise ReplyInvalid("the reply is missing " + ", ".join(f'"{k}"' for k in missing))
