@@ -173,6 +173,17 @@ def add_draft(db: Session, problem: Problem, steps: list[str], final_answer: str
     return solution
 
 
+def _approved_copy(db: Session, solution: FlawedSolution, key: AnswerKey, problem_id: int) -> FlawedSolution:
+    """A new approved solution for `problem_id` with the same steps and a copy of its key."""
+    copy = FlawedSolution(problem_id=problem_id, steps=list(solution.steps), final_answer=solution.final_answer,
+                          approved=True)
+    db.add(copy)
+    db.flush()
+    db.add(AnswerKey(flawed_solution_id=copy.id, first_wrong_step=key.first_wrong_step, reason=key.reason,
+                     error_kind=key.error_kind, origin=key.origin, origin_model=key.origin_model))
+    return copy
+
+
 def approve_draft(db: Session, actor: User, solution_id: int) -> FlawedSolution:
     """The draft becomes the problem's current solution, the one students see from now on."""
     solution, problem, course = solution_for_instructor(db, actor, solution_id)
@@ -184,12 +195,7 @@ def approve_draft(db: Session, actor: User, solution_id: int) -> FlawedSolution:
     if newer is not None:
         # The current solution is the newest approved one: approve a fresh copy, so this one wins.
         key = problems.key_for(db, solution.id)
-        copy = FlawedSolution(problem_id=problem.id, steps=list(solution.steps), final_answer=solution.final_answer,
-                              approved=True)
-        db.add(copy)
-        db.flush()
-        db.add(AnswerKey(flawed_solution_id=copy.id, first_wrong_step=key.first_wrong_step, reason=key.reason,
-                         error_kind=key.error_kind, origin=key.origin, origin_model=key.origin_model))
+        copy = _approved_copy(db, solution, key, problem.id)
         db.delete(key)
         db.flush()
         db.delete(solution)
@@ -396,12 +402,7 @@ def copy_problem(db: Session, actor: User, problem: Problem, target_code: str) -
                    external_id=external_id, question_type=problem.question_type)
     db.add(copy)
     db.flush()
-    new_solution = FlawedSolution(problem_id=copy.id, steps=list(solution.steps), final_answer=solution.final_answer,
-                                  approved=True)
-    db.add(new_solution)
-    db.flush()
-    db.add(AnswerKey(flawed_solution_id=new_solution.id, first_wrong_step=key.first_wrong_step, reason=key.reason,
-                     error_kind=key.error_kind, origin=key.origin, origin_model=key.origin_model))
+    _approved_copy(db, solution, key, copy.id)
     audit.record(db, actor, target.id, "problem.copy", f"problem {copy.id}",
                  {"from_course": source.code, "from_problem": problem.id})
     db.commit()
