@@ -13,12 +13,7 @@ from ..student.forms import CritiqueForm
 from . import bp
 from .authoring_forms import BankForm, CopyForm, GenerateForm, GenerateProblemForm
 from .forms import PlainForm
-
-
-def _flash_error(exc: ServiceError) -> None:
-    flash(exc.message, "error")
-    for line in exc.errors:
-        flash(line, "error")
+from .helpers import flash_error, uploaded_bytes
 
 
 def apply_split(form) -> bool:
@@ -29,7 +24,7 @@ def apply_split(form) -> bool:
     try:
         steps = authoring.split_steps(form.paste.data)
     except ServiceError as exc:
-        _flash_error(exc)
+        flash_error(exc)
         return True
     form.steps.entries = []
     form.steps.last_index = -1
@@ -64,19 +59,14 @@ def problem_extras(s, p) -> dict:
 def import_bank(code):
     s = db.session()
     c = courses.course_for_instructor(s, current_user, code)
-    form = BankForm()
-    if not form.validate_on_submit():
-        flash("The upload form expired. Reload the page and choose the file again.", "error")
+    raw = uploaded_bytes(BankForm(), "bank", "Choose a bank file (.jsonl) to upload.",
+                         limit=banks.MAX_BANK_BYTES + 1)
+    if raw is None:
         return redirect(url_for("teacher.course", code=c.code))
-    upload = request.files.get("bank")
-    if upload is None or not upload.filename:
-        flash("Choose a bank file (.jsonl) to upload.", "error")
-        return redirect(url_for("teacher.course", code=c.code))
-    raw = upload.read(banks.MAX_BANK_BYTES + 1)
     try:
         result = banks.import_bank(s, current_user, c, raw)
     except ServiceError as exc:
-        _flash_error(exc)
+        flash_error(exc)
     else:
         summary = result.summary()
         flash(summary[:1].upper() + summary[1:] + ".", "success")
@@ -115,7 +105,7 @@ def generate_problem(code):
             try:
                 _problem, solution = authoring.generate_problem(s, current_user, c, req, current_app.config)
             except ServiceError as exc:
-                _flash_error(exc)
+                flash_error(exc)
             else:
                 flash("The model's flawed solution passed the checks. Review it: students see it only after you "
                       "approve it.", "success")
@@ -144,7 +134,7 @@ def generate_solution(problem_id):
             try:
                 solution = authoring.generate_draft(s, current_user, p, form.error_kind.data, current_app.config)
             except ServiceError as exc:
-                _flash_error(exc)
+                flash_error(exc)
                 p = problems.problem_for_instructor(s, current_user, problem_id)
                 c = s.get(Course, p.course_id)
             else:
@@ -180,7 +170,7 @@ def approve_solution(solution_id):
     try:
         authoring.approve_draft(s, current_user, sol.id)
     except ServiceError as exc:
-        _flash_error(exc)
+        flash_error(exc)
     else:
         flash("Approved: this is now the flawed solution students see.", "success")
     return redirect(url_for("teacher.problem", problem_id=p.id))
@@ -196,7 +186,7 @@ def discard_solution(solution_id):
     try:
         authoring.discard_draft(s, current_user, sol.id)
     except ServiceError as exc:
-        _flash_error(exc)
+        flash_error(exc)
         return redirect(url_for("teacher.solution", solution_id=sol.id))
     flash("Draft discarded.", "success")
     return redirect(url_for("teacher.problem", problem_id=p.id))
@@ -227,7 +217,7 @@ def copy_problem(problem_id):
     try:
         copy = authoring.copy_problem(s, current_user, p, form.course.data)
     except ServiceError as exc:
-        _flash_error(exc)
+        flash_error(exc)
         return redirect(url_for("teacher.problem", problem_id=p.id))
     target = s.get(Course, copy.course_id)
     flash(f"Copied to {target.title}.", "success")

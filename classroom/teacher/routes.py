@@ -12,6 +12,7 @@ from ..services.reviews import RUBRIC_LEVELS
 from ..services.scoring import score_submission
 from . import authoring_routes, bp
 from .forms import AssignmentForm, CourseForm, PlainForm, ProblemForm, RosterForm, ScoreForm
+from .helpers import flash_error, uploaded_bytes
 
 
 @bp.before_request
@@ -23,12 +24,6 @@ def instructors_only():
 
 def _tz() -> str:
     return current_app.config["CLASSROOM_TIMEZONE"]
-
-
-def _flash_error(exc: ServiceError) -> None:
-    flash(exc.message, "error")
-    for line in exc.errors:
-        flash(line, "error")
 
 
 @bp.route("/")
@@ -47,7 +42,7 @@ def create_course():
         try:
             course = courses.create_course(s, current_user, title=form.title.data, code=form.code.data)
         except ServiceError as exc:
-            _flash_error(exc)
+            flash_error(exc)
         else:
             flash(f"Course created. Students join with the code {course.code}.", "success")
             return redirect(url_for("teacher.course", code=course.code))
@@ -73,18 +68,13 @@ def course(code):
 def import_roster(code):
     s = db.session()
     c = courses.course_for_instructor(s, current_user, code)
-    form = RosterForm()
-    if not form.validate_on_submit():
-        flash("The upload form expired. Reload the page and choose the file again.", "error")
-        return redirect(url_for("teacher.course", code=c.code))
-    upload = request.files.get("roster")
-    if upload is None or not upload.filename:
-        flash("Choose a CSV file to upload.", "error")
+    raw = uploaded_bytes(RosterForm(), "roster", "Choose a CSV file to upload.")
+    if raw is None:
         return redirect(url_for("teacher.course", code=c.code))
     try:
-        result = courses.import_roster(s, current_user, c, upload.read())
+        result = courses.import_roster(s, current_user, c, raw)
     except ServiceError as exc:
-        _flash_error(exc)
+        flash_error(exc)
     else:
         flash(f"Roster imported: {result['enrolled']} students enrolled ({result['created']} new accounts).",
               "success")
@@ -122,7 +112,7 @@ def new_problem(code):
         try:
             p = problems.create_problem(s, current_user, c, _problem_draft(form))
         except ServiceError as exc:
-            _flash_error(exc)
+            flash_error(exc)
         else:
             flash("Problem saved.", "success")
             return redirect(url_for("teacher.problem", problem_id=p.id))
@@ -166,7 +156,7 @@ def edit_problem(problem_id):
             try:
                 problems.update_problem(s, current_user, p, _problem_draft(form))
             except ServiceError as exc:
-                _flash_error(exc)
+                flash_error(exc)
             else:
                 flash("Problem updated.", "success")
                 return redirect(url_for("teacher.problem", problem_id=p.id))
@@ -204,7 +194,7 @@ def new_assignment(code):
         try:
             a = assignment_service.create_assignment(s, current_user, c, _assignment_draft(form), tz=_tz())
         except ServiceError as exc:
-            _flash_error(exc)
+            flash_error(exc)
         else:
             flash("Assignment created.", "success")
             return redirect(url_for("teacher.assignment", assignment_id=a.id))
@@ -228,7 +218,7 @@ def edit_assignment(assignment_id):
         try:
             assignment_service.update_assignment(s, current_user, a, _assignment_draft(form), tz=_tz())
         except ServiceError as exc:
-            _flash_error(exc)
+            flash_error(exc)
         else:
             flash("Assignment updated.", "success")
             return redirect(url_for("teacher.assignment", assignment_id=a.id))
@@ -312,7 +302,7 @@ def score_grade(grade_id):
         try:
             reviews.set_score(s, current_user, grade_id, form.score.data, form.comment.data)
         except ServiceError as exc:
-            _flash_error(exc)
+            flash_error(exc)
         else:
             flash("Score saved. The machine's score is kept beside yours.", "success")
     else:
@@ -340,7 +330,7 @@ def retry_job(job_id):
     except ServiceError as exc:
         if exc.status != 400:
             raise
-        _flash_error(exc)
+        flash_error(exc)
         job = reviews.job_for_instructor(s, current_user, job_id)
     else:
         flash("Grading queued again.", "success")
@@ -377,7 +367,7 @@ def gradebook_csv(code):
     try:
         body = gradebook.export_csv(s, current_user, c, fmt)
     except ServiceError as exc:
-        _flash_error(exc)
+        flash_error(exc)
         return redirect(url_for("teacher.gradebook_page", code=c.code))
     return Response(body, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{c.code}-gradebook-{fmt}.csv"'})
