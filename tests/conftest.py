@@ -5,6 +5,7 @@ Every test that takes `app` runs once per database backend available.
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from datetime import timedelta
 
@@ -20,6 +21,11 @@ from classroom.services.assignments import AssignmentDraft
 from classroom.services.problems import ProblemDraft
 
 from support import PASSWORD, PG_URL, REDIS_URL, login  # noqa: F401  (login re-exported for tests)
+from tests import openai_server as _openai_server_module
+
+# tests/ is on sys.path too: make `import openai_server` the very same module as
+# `tests.openai_server`, so Reply/Status/... are recognised whichever name a test used.
+sys.modules.setdefault("openai_server", _openai_server_module)
 
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
@@ -188,3 +194,13 @@ def make_client(app):
             login(c, user)
         return c
     return _make
+
+
+@pytest.fixture
+def openai_server():
+    """A loopback OpenAI-compatible endpoint, fresh per test, so slow handlers never answer the next test."""
+    server = _openai_server_module.FakeOpenAIServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

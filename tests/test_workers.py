@@ -18,7 +18,7 @@ from classroom import jobs
 from classroom.models import Grade, GradingJob, ModelGradeCache, Submission
 from classroom.services import submissions
 from classroom.services.submissions import CritiqueDraft
-from openai_server import FakeOpenAIServer, Sleep
+from openai_server import Sleep
 from process_support import app_env, delete_redis_keys, flask_args, kill_group, running, tail, wait_for
 from support import PG_URL, REDIS_URL
 
@@ -50,15 +50,6 @@ def app_config(app_config, queue, tmp_path):
     yield app_config
     if queue == "redis-queue":
         delete_redis_keys(REDIS_URL, name)
-
-
-@pytest.fixture
-def openai_server():
-    server = FakeOpenAIServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _grader_env(server) -> dict:
