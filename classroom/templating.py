@@ -3,6 +3,7 @@ from flask import Flask, current_app
 
 from .models import ERROR_KINDS
 from .rendering import render_markdown
+from .services import scoring
 from .services.scoring import LABELS
 from .services.validation import to_local
 
@@ -21,12 +22,6 @@ def input_time(dt) -> str:
     return to_local(dt, current_app.config["CLASSROOM_TIMEZONE"]).strftime("%Y-%m-%dT%H:%M")
 
 
-def percent(value) -> str:
-    if value is None:
-        return "—"
-    return f"{round(value * 100):d}%"
-
-
 def lean_status_line() -> tuple[bool, str]:
     from .lean import lean_status
 
@@ -38,7 +33,12 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["input_time"] = input_time
-    app.jinja_env.filters["percent"] = percent
+    # One way to write numbers and states on every page (and in the CSV): services/scoring.py.
+    app.jinja_env.filters["percent"] = scoring.format_percent
+    app.jinja_env.filters["points"] = scoring.format_points
+    app.jinja_env.filters["student_feedback"] = scoring.student_feedback
+    app.jinja_env.filters["machine_note"] = scoring.machine_note
+    app.jinja_env.filters["machine_feedback"] = scoring.machine_feedback
     app.jinja_env.globals["COMPONENT_LABELS"] = LABELS
     app.jinja_env.globals["SHORT_LABELS"] = {"location": "Step", "explanation": "Expl.", "final_answer": "Ans.",
                                              "correction": "Corr.", "lean": "Lean"}

@@ -61,7 +61,8 @@ def test_submit_is_graded_in_a_job_and_state_is_shown(make_client, world, dbs):
     assert grades["explanation"].status == "needs_review" and grades["explanation"].score is None
     assert grades["correction"].status == "needs_review"
     page = c.get(resp.headers["Location"]).get_data(as_text=True)
-    assert "Graded" in page
+    # Two components wait for a person: the page says so, not "Graded".
+    assert "Waiting for review (2)" in page and ">Graded<" not in page
     assert "Scores appear here when your instructor releases grades" in page
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timezone
 
 from ..models import Assignment, Grade, GradingJob, Submission
+from ..services.scoring import student_feedback
 
 
 def iso(dt) -> str | None:
@@ -55,7 +56,7 @@ def grade_json(g: Grade, teaches: bool) -> dict:
         "score": g.effective_score,
         "status": g.status if g.override_score is None else "graded",
         "decided_by": "instructor" if g.override_score is not None else g.decided_by,
-        "feedback": g.override_comment or g.feedback,
+        "feedback": student_feedback(g),
     }
     if teaches:
         body.update({

@@ -4,13 +4,14 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from typing import Optional
 
 from sqlmodel import Session, select
 
-from ..models import Assignment, Course, Grade, User
+from ..models import Assignment, Course, Grade, GradingJob, Submission, User
 from . import assignments as assignment_service
 from . import courses, submissions
-from .scoring import score_submission
+from .scoring import GradingState, SubmissionScore, format_points, grading_state, score_submission
 
 
 @dataclass
@@ -24,18 +25,52 @@ class StudentRow:
         return round(sum(self.points.values()), 2)
 
 
-def assignment_scores(db: Session, assignment: Assignment) -> dict[tuple[int, int], tuple]:
-    """(student id, problem id) -> (latest submission, its SubmissionScore)."""
-    problems = assignment_service.problems_in(db, assignment.id)
-    latest = submissions.latest_for_assignment(db, assignment.id)
+def _latest_with_grades(db: Session, assignment: Assignment, student_id: Optional[int] = None
+                        ) -> tuple[int, list[Submission], dict[int, list[Grade]]]:
+    """The number of problems, the counting versions and their grades, in three queries."""
+    n_problems = len(assignment_service.problems_in(db, assignment.id))
+    latest = submissions.latest_for_assignment(db, assignment.id, student_id)
     grades_by_sub: dict[int, list[Grade]] = {}
     if latest:
-        for g in db.exec(select(Grade).where(Grade.submission_id.in_([s.id for s in latest]))):
+        for g in db.exec(select(Grade).where(Grade.submission_id.in_([s.id for s in latest])).order_by(Grade.id)):
             grades_by_sub.setdefault(g.submission_id, []).append(g)
+    return n_problems, latest, grades_by_sub
+
+
+def assignment_scores(db: Session, assignment: Assignment) -> dict[tuple[int, int], tuple]:
+    """(student id, problem id) -> (latest submission, its SubmissionScore)."""
+    n_problems, latest, grades_by_sub = _latest_with_grades(db, assignment)
     return {
-        (s.student_id, s.problem_id): (s, score_submission(assignment, len(problems), s, grades_by_sub.get(s.id, [])))
+        (s.student_id, s.problem_id): (s, score_submission(assignment, n_problems, s, grades_by_sub.get(s.id, [])))
         for s in latest
     }
+
+
+@dataclass
+class Cell:
+    """One student's counting answer to one problem, as the assignment page shows it."""
+    submission: Submission
+    score: SubmissionScore
+    grades: dict[str, Grade]  # component -> grade
+    state: GradingState
+
+
+def assignment_cells(db: Session, assignment: Assignment, student_id: Optional[int] = None
+                     ) -> dict[tuple[int, int], Cell]:
+    """(student id, problem id) -> Cell, with the grading state, for everyone or one student; a fixed
+    number of queries."""
+    n_problems, latest, grades_by_sub = _latest_with_grades(db, assignment, student_id)
+    job_states = {}
+    if latest:
+        job_states = dict(db.exec(select(GradingJob.submission_id, GradingJob.state)
+                                  .where(GradingJob.submission_id.in_([s.id for s in latest]))).all())
+    cells = {}
+    for s in latest:
+        grades = grades_by_sub.get(s.id, [])
+        score = score_submission(assignment, n_problems, s, grades)
+        cells[(s.student_id, s.problem_id)] = Cell(s, score, {g.component: g for g in grades},
+                                                   grading_state(job_states.get(s.id), score))
+    return cells
 
 
 def build(db: Session, actor: User, course: Course) -> tuple[list[Assignment], list[StudentRow]]:
@@ -55,10 +90,6 @@ def build(db: Session, actor: User, course: Course) -> tuple[list[Assignment], l
     return assignments, list(rows.values())
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
-
-
 def _text(value: str) -> str:
     """A cell a spreadsheet shows as text: a leading = + - @ (or tab, CR) would make it a
     formula that runs when the instructor opens the file, so such a cell gets a leading '."""
@@ -76,14 +107,15 @@ def to_csv(assignments: list[Assignment], rows: list[StudentRow], fmt: str = "pl
         w.writerow(["    Points Possible", "", "", "", ""] + [str(a.points) for a in assignments])
         for r in rows:
             w.writerow([_text(_sortable_name(r.student.name)), "", "", _text(r.student.email), ""]
-                       + [_fmt(r.points.get(a.id, 0.0)) for a in assignments])
+                       + [format_points(r.points.get(a.id, 0.0)) for a in assignments])
         return out.getvalue()
     w.writerow(["Student", "Email"] + [_text(f"{a.title} ({a.points} pts)") for a in assignments]
                + ["Total", "Awaiting review"])
     for r in rows:
         notes = "; ".join(f"{a.title}: {r.pending[a.id]} undecided" for a in assignments if r.pending.get(a.id))
         w.writerow([_text(r.student.name), _text(r.student.email)]
-                   + [_fmt(r.points.get(a.id, 0.0)) for a in assignments] + [_fmt(r.total), _text(notes)])
+                   + [format_points(r.points.get(a.id, 0.0)) for a in assignments]
+                   + [format_points(r.total), _text(notes)])
     return out.getvalue()
 
 

@@ -4,13 +4,20 @@ The assignment's correction weight covers the exact final-answer check and
 the written correction, split equally when the problem has a reference
 answer. The Lean weight counts only for problems with a Lean statement.
 Pending components count as zero in points and are listed as pending.
+
+Also the one way numbers are written (format_points) and the words for where a submission stands
+(grading_state) and what each side reads under a score, so every page and the CSV agree.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from ..models import Assignment, Grade, Submission
+from ..grading.pipeline import REVIEW_NOTE
+from ..models import (
+    BY_EXACT, BY_INSTRUCTOR, BY_LEAN, BY_MODEL, GRADE_ERROR, GRADE_GRADED, GRADE_NEEDS_REVIEW, JOB_FAILED, JOB_RUNNING,
+    Assignment, Grade, Submission,
+)
 
 LABELS = {
     "location": "First wrong step",
@@ -70,3 +77,81 @@ def score_submission(assignment: Assignment, n_problems: int, submission: Option
     penalty = submission.late_penalty_percent / 100 if submission.is_late else 0.0
     points = round(max_points * fraction * (1 - penalty), 2)
     return SubmissionScore(fraction, points, max_points, pending=pending, graded=True)
+
+
+# --------------------------------------------------------------------------- one way to write numbers
+
+def format_points(value: Optional[float]) -> str:
+    """Points as every page and the gradebook CSV write them: whole numbers plain ("25"),
+    anything with a fraction to two decimals ("11.25", "92.50")."""
+    if value is None:
+        return "—"
+    value = round(float(value), 2) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return str(int(value)) if value == int(value) else f"{value:.2f}"
+
+
+def format_percent(fraction: Optional[float]) -> str:
+    """A component score (a fraction in [0, 1]) as a percentage, by the same rule: "100%", "37.50%"."""
+    return "—" if fraction is None else f"{format_points(fraction * 100)}%"
+
+
+# --------------------------------------------------------------------------- what state a submission is in
+
+@dataclass(frozen=True)
+class GradingState:
+    """Where one submission version stands, in words that are true on both sides."""
+    key: str  # queued | grading | failed | needs_review | graded
+    pending: int = 0  # components that wait for a person
+
+    @property
+    def label(self) -> str:
+        if self.key == "needs_review":
+            return f"Waiting for review ({self.pending})"
+        return _STATE_LABELS[self.key]
+
+
+_STATE_LABELS = {"queued": "Queued for grading", "grading": "Being graded", "failed": "Grading failed",
+                 "graded": "Graded"}
+
+
+def grading_state(job_state: Optional[str], score: SubmissionScore) -> GradingState:
+    """Queued, being graded, failed, waiting for review (n) or graded: from the job and the scores."""
+    if job_state == JOB_RUNNING:
+        return GradingState("grading")
+    if job_state == JOB_FAILED and not score.graded:
+        return GradingState("failed")
+    if not score.graded:  # queued, or done a moment ago and its grades not visible yet
+        return GradingState("queued")
+    if score.pending:
+        return GradingState("needs_review", len(score.pending))
+    return GradingState("graded")
+
+
+# --------------------------------------------------------------------------- what each side reads under a score
+
+DECIDED_BY = {BY_EXACT: "exact check", BY_MODEL: "grader model", BY_LEAN: "Lean", BY_INSTRUCTOR: "instructor"}
+
+
+def student_feedback(grade: Grade) -> str:
+    """What a student reads under a component: the instructor's comment once they scored it, else the
+    machine's feedback. Never the note that a component waits for review (that is the state's job, and
+    it is false once someone scored it), nor why a machine could not decide (that stays with staff)."""
+    if grade.override_score is not None:
+        return grade.override_comment
+    return grade.feedback if grade.status == GRADE_GRADED else ""
+
+
+def machine_note(grade: Grade) -> str:
+    """What the instructor reads about the machine's part in a component."""
+    if grade.status == GRADE_GRADED and grade.score is not None:
+        who = DECIDED_BY.get(grade.decided_by or "", grade.decided_by or "the machine")
+        return f"{format_percent(grade.score)} by the {who}"
+    if grade.status == GRADE_ERROR:
+        return "could not decide"
+    return "no score; a person decides"
+
+
+def machine_feedback(grade: Grade) -> str:
+    """The machine's own words for the instructor: feedback or the reason it could not decide, but not
+    the waiting note written for students (the instructor is the one it waits for)."""
+    return "" if grade.status == GRADE_NEEDS_REVIEW and grade.feedback == REVIEW_NOTE else grade.feedback

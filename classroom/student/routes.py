@@ -4,9 +4,9 @@ from flask_login import current_user, login_required
 from .. import db
 from ..models import Course, FlawedSolution
 from ..services import assignments as assignment_service
-from ..services import authoring, courses, problems, submissions
+from ..services import authoring, courses, gradebook, problems, submissions
 from ..services.errors import ServiceError
-from ..services.scoring import score_submission
+from ..services.scoring import grading_state, score_submission
 from ..services.submissions import CritiqueDraft
 from . import bp
 from .forms import CritiqueForm, JoinForm
@@ -63,15 +63,11 @@ def assignment(assignment_id):
     s = db.session()
     a, c, _teaches = assignment_service.assignment_for(s, current_user, assignment_id)
     probs = assignment_service.problems_in(s, a.id)
-    latest = {sub.problem_id: sub for sub in submissions.latest_for_assignment(s, a.id, current_user.id)}
-    scores = {}
-    if a.released_at:
-        for pid, sub in latest.items():
-            scores[pid] = score_submission(a, len(probs), sub, submissions.grades_of(s, sub.id))
+    cells = {pid: cell for (_sid, pid), cell in gradebook.assignment_cells(s, a, current_user.id).items()}
     # A problem whose flawed solution is still a draft is listed, but cannot be opened yet.
     ready = authoring.ready_problem_ids(s, [p.id for p in probs])
-    return render_template("student/assignment.html", assignment=a, course=c, problems=probs, latest=latest,
-                           scores=scores, status=assignment_service.status(a), ready=ready)
+    return render_template("student/assignment.html", assignment=a, course=c, problems=probs, cells=cells,
+                           status=assignment_service.status(a), ready=ready)
 
 
 @bp.route("/assignments/<int:assignment_id>/problems/<int:problem_id>", methods=["GET", "POST"])
@@ -127,15 +123,14 @@ def submission(submission_id):
     p = submissions.problem_of(s, sub)
     view = problems.student_view(s, p)
     job = submissions.job_of(s, sub.id)
-    grades, score = [], None
-    if a.released_at:
-        grades = submissions.grades_of(s, sub.id)
-        score = score_submission(a, len(assignment_service.problems_in(s, a.id)), sub, grades)
+    grades = submissions.grades_of(s, sub.id)
+    score = score_submission(a, len(assignment_service.problems_in(s, a.id)), sub, grades)
+    state = grading_state(job.state if job else None, score)  # shown at once; scores wait for release
     steps = s.get(FlawedSolution, sub.flawed_solution_id).steps  # the version the student answered
-    lean = lean_check_of(submissions.grades_of(s, sub.id))
+    lean = lean_check_of(grades)
     return render_template("student/submission.html", submission=sub, assignment=a, problem=p, job=job,
-                           grades=grades, score=score, course=s.get(Course, a.course_id), steps=steps, view=view,
-                           lean=lean)
+                           grades=grades if a.released_at else [], score=score if a.released_at else None,
+                           state=state, course=s.get(Course, a.course_id), steps=steps, view=view, lean=lean)
 
 
 def lean_check_of(grades) -> dict | None:

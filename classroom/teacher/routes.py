@@ -9,7 +9,7 @@ from ..services.assignments import AssignmentDraft
 from ..services.errors import ServiceError
 from ..services.problems import ProblemDraft
 from ..services.reviews import RUBRIC_LEVELS
-from ..services.scoring import score_submission
+from ..services.scoring import grading_state, score_submission
 from . import authoring_routes, bp
 from .forms import AssignmentForm, CourseForm, PlainForm, ProblemForm, RosterForm, ScoreForm
 from .helpers import flash_error, uploaded_bytes
@@ -240,14 +240,11 @@ def assignment(assignment_id):
     s = db.session()
     a, c = _assignment(s, assignment_id)
     probs = assignment_service.problems_in(s, a.id)
-    scores = gradebook.assignment_scores(s, a)
     students = courses.students_of(s, c.id)
-    jobs = {sub.id: submissions.job_of(s, sub.id) for (sub, _score) in scores.values()}
     return render_template(
-        "teacher/assignment.html", assignment=a, course=c, problems=probs, students=students, scores=scores,
-        jobs=jobs, progress=reviews.job_progress(s, a.id), failed=reviews.failed_jobs(s, a.id),
-        status=assignment_service.status(a), form=PlainForm(),
-        grades_of=lambda sub_id: {g.component: g for g in submissions.grades_of(s, sub_id)},
+        "teacher/assignment.html", assignment=a, course=c, problems=probs, students=students,
+        cells=gradebook.assignment_cells(s, a), progress=reviews.job_progress(s, a.id),
+        failed=reviews.failed_jobs(s, a.id), status=assignment_service.status(a), form=PlainForm(),
     )
 
 
@@ -282,9 +279,11 @@ def submission(submission_id):
     key = problems.key_for(s, solution.id)
     grades = submissions.grades_of(s, sub.id)
     score = score_submission(a, len(assignment_service.problems_in(s, a.id)), sub, grades)
+    job = submissions.job_of(s, sub.id)
     return render_template(
         "teacher/submission.html", submission=sub, assignment=a, problem=problem, solution=solution, key=key,
-        grades=grades, score=score, student=s.get(User, sub.student_id), job=submissions.job_of(s, sub.id),
+        grades=grades, score=score, student=s.get(User, sub.student_id), job=job,
+        state=grading_state(job.state if job else None, score),
         versions=submissions.versions(s, a.id, problem.id, sub.student_id), levels=RUBRIC_LEVELS,
         form=ScoreForm(), plain_form=PlainForm(),
     )
@@ -316,7 +315,8 @@ def clear_grade(grade_id):
     if not PlainForm().validate_on_submit():
         abort(400)
     grade = reviews.clear_override(s, current_user, grade_id)
-    flash("Your score was removed; the machine's score counts again.", "success")
+    flash("Your score was removed; " + ("the machine's score counts again." if grade.score is not None
+                                         else "the component waits for review again."), "success")
     return redirect(url_for("teacher.submission", submission_id=grade.submission_id))
 
 
@@ -342,13 +342,13 @@ def review(code):
     s = db.session()
     c = courses.course_for_instructor(s, current_user, code)
     items = reviews.review_queue(s, c)
-    problem_titles = {p.id: p.title for p in problems.problems_of(s, c.id)}
+    problems_by_id = {p.id: p for p in problems.problems_of(s, c.id)}
     keys = {}
     for item in items:
         if item.submission.flawed_solution_id not in keys:
             keys[item.submission.flawed_solution_id] = problems.key_for(s, item.submission.flawed_solution_id)
     return render_template("teacher/review.html", course=c, items=items, levels=RUBRIC_LEVELS, form=ScoreForm(),
-                           problem_titles=problem_titles, keys=keys)
+                           problems_by_id=problems_by_id, keys=keys)
 
 
 @bp.route("/courses/<code>/gradebook")

@@ -100,7 +100,8 @@ def test_course_to_gradebook(new_page):
     student.get_by_label("Your final answer").fill("168")
     student.get_by_role("button", name="Submit").click()
     expect(student).to_have_url(re.compile(r"/learn/submissions/\d+$"))
-    expect(student.locator(".badge.done")).to_have_text("Graded")
+    # The step and the answer are checked; the explanation and correction wait for the instructor.
+    expect(student.locator("[data-grading-state]")).to_have_text("Waiting for review (2)")
     expect(student.locator(".rendered .katex").first).to_be_visible()
     student_submission_url = student.url
 
@@ -125,7 +126,7 @@ def test_course_to_gradebook(new_page):
     expect(component).to_contain_text("75% (instructor)")
     expect(component).to_contain_text("Right answer; show the multiplication.")
     # location 30 + explanation 40 + final answer 15 + written correction 15 × 75% = 96.25
-    expect(teacher.get_by_text("96.25 / 100.00 points")).to_be_visible()
+    expect(teacher.get_by_text("96.25 / 100 points")).to_be_visible()
 
     # Release (the page asks for confirmation) and download the gradebook.
     teacher.goto(assignment_url)
@@ -148,7 +149,7 @@ def test_course_to_gradebook(new_page):
 
     # The student now sees the score and the comment.
     student.goto(student_submission_url)
-    expect(student.get_by_text("96.25 / 100.00 points")).to_be_visible()
+    expect(student.get_by_text("96.25 / 100 points")).to_be_visible()
     expect(student.locator(".component", has_text="Written correction")).to_contain_text(
         "Right answer; show the multiplication.")
     assert_healthy(teacher, student)
