@@ -11,7 +11,7 @@ from typing import Any, Mapping, Optional
 from flask import Flask
 
 from . import db
-from .config import load_config
+from .config import lean_settings, load_config
 from .extensions import csrf, limiter, login_manager
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +27,8 @@ def create_app(overrides: Optional[Mapping[str, Any]] = None) -> Flask:
     app.config.update(load_config(Path(app.instance_path)))
     if overrides:
         app.config.update(overrides)
+    # After the overrides, so a test or an embedding app can set LEAN_* like the environment does.
+    app.config["LEAN"] = lean_settings(app.config)
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     if app.config.get("TRUSTED_PROXIES"):
         # Behind a proxy every request comes from the proxy's address; take the client's address

@@ -48,6 +48,27 @@ FORBIDDEN_WORDS = frozenset(
     """.split()
 )
 FORBIDDEN_PREFIXES = ("declare_", "register_", "builtin_")
+# Ways of making Lean compile and run code while it checks a proof. Compared with
+# every part of a dotted name (`Lean.ofReduceBool`, `open Lean in ofReduceBool`,
+# `decide +native`, `decide (config := {native := true})` all name one of them):
+# native evaluation and the axioms that trust it; tactics that evaluate the goal
+# with compiled code (`plausible`, `slim_check`) or call an external program
+# (`bv_decide` runs a SAT solver and trusts it through `Lean.ofReduceBool`,
+# `polyrith` calls a web service); and the IO types and unsafe casts that would
+# let such code have effects. A proof of a mathematical statement needs none.
+FORBIDDEN_NAME_PARTS = frozenset(
+    """
+    native native_decide nativeDecide ofReduceBool ofReduceNat reduceBool reduceNat
+    trustCompiler implemented_by extern export
+    plausible slim_check bv_decide bv_check bv_decide? polyrith
+    IO EIO BaseIO RealWorld IOError ST EST unsafeIO unsafeEIO unsafeBaseIO unsafeCast
+    unsafeST runST evalExpr evalTerm evalConst
+    """.split()
+)
+# Parts starting with these are refused too (`unsafeCast`, `unsafePerformIO`-like helpers).
+FORBIDDEN_PART_PREFIXES = ("unsafe",)
+# Term elaborators written `name%` that evaluate code (Mathlib's `eval% e`).
+FORBIDDEN_PERCENT_WORDS = frozenset({"eval"})
 SORRY_WORDS = frozenset({"sorry", "admit", "sorryAx"})
 # `set_option name value in tac` is allowed for these options only: they change
 # limits or printing, never what the kernel accepts.
@@ -270,6 +291,18 @@ def _option_allowed(name: str) -> bool:
     return name in ALLOWED_OPTIONS or name.startswith(ALLOWED_OPTION_PREFIXES)
 
 
+def _name_parts(name: str) -> list[str]:
+    """`Lean.«ofReduceBool»` -> ["Lean", "ofReduceBool"] (a dot inside «» splits too: refusing more is safe)."""
+    return [p for p in name.replace("«", "").replace("»", "").split(".") if p]
+
+
+def _forbidden_part(name: str) -> str | None:
+    for part in _name_parts(name):
+        if part in FORBIDDEN_NAME_PARTS or part.startswith(FORBIDDEN_PART_PREFIXES):
+            return part
+    return None
+
+
 def find_refusal(proof: str) -> Refusal | None:
     """The first reason to refuse the student's proof text without running Lean, or None."""
     if not proof.strip():
@@ -290,6 +323,19 @@ def find_refusal(proof: str) -> Refusal | None:
             return Refusal(f"Refused: the proof may not contain the command `{tok.value}`{where}.", tok.line, tok.column)
         if tok.kind == "symbol" and tok.value == "@[":
             return Refusal(f"Refused: the proof may not contain attributes `@[...]`{where}.", tok.line, tok.column)
+        if tok.kind in ("ident", "quoted"):
+            part = _forbidden_part(tok.value)
+            if part is not None:
+                return Refusal(
+                    f"Refused: the proof may not use `{part}`{where}: it would make Lean compile and run code "
+                    "instead of checking a proof.",
+                    tok.line,
+                    tok.column,
+                )
+        if tok.kind == "ident" and tok.value in FORBIDDEN_PERCENT_WORDS and k + 1 < len(toks) \
+                and toks[k + 1].value == "%" and toks[k + 1].line == tok.line \
+                and toks[k + 1].column == tok.column + len(tok.value):
+            return Refusal(f"Refused: the proof may not use `{tok.value}%`{where}: it runs code.", tok.line, tok.column)
         if tok.kind == "ident":
             word = tok.value
             if word in SORRY_WORDS:

@@ -7,31 +7,28 @@ Lean not available or failing to start).
 from __future__ import annotations
 
 import json
-import os
-from typing import Any, Mapping
 
 import click
 
 from .assemble import LeanInputError, theorem_name
-from .checker import LeanResult, LeanSettingsError, get_checker, lean_settings_from_config, lean_status
+from .checker import LeanResult, get_checker, lean_status
+from .settings import LeanSettings
 
 EXIT_ACCEPTED, EXIT_REFUSED, EXIT_NOT_CHECKED = 0, 1, 2
 
 
-def _config() -> Mapping[str, Any]:
-    """The Flask app's config when there is an app (context), else the environment."""
-    try:
-        from flask import current_app, has_app_context
-        from flask.cli import ScriptInfo
-    except ImportError:  # the checker itself does not need Flask
-        return os.environ
+def _settings() -> LeanSettings:
+    """The app's Lean settings (classroom/config.py read them at start-up)."""
+    from flask import current_app, has_app_context
+    from flask.cli import ScriptInfo
+
     if has_app_context():
-        return current_app.config
-    ctx = click.get_current_context(silent=True)
-    info = ctx.find_object(ScriptInfo) if ctx is not None else None
-    if info is not None:
-        return info.load_app().config
-    return os.environ
+        return current_app.config["LEAN"]
+    ctx = click.get_current_context()
+    info = ctx.find_object(ScriptInfo)
+    if info is None:
+        raise click.UsageError("lean-check runs through the app: flask --app app lean-check ...")
+    return info.load_app().config["LEAN"]
 
 
 def _read(path: str | None, what: str) -> str:
@@ -79,14 +76,10 @@ def lean_check_command(header_file: str | None, statement_file: str, proof_file:
         theorem_name(statement)
     except LeanInputError as exc:
         return not_checked(f"Not checked: {exc}")
-    config = _config()
-    try:
-        lean_settings_from_config(config)
-    except LeanSettingsError as exc:
-        return not_checked(f"Not checked: {exc}.")
-    checker = get_checker(config)
+    settings = _settings()
+    checker = get_checker(settings)
     if checker is None:
-        return not_checked(lean_status(config)[1])
+        return not_checked(lean_status(settings)[1])
     result = checker.check(header, statement, proof)
     _emit(result, as_json)
     if result.accepted:

@@ -9,12 +9,22 @@ the command's text to stdout before the reply; the proof is indented so it never
 starts a line with `{`, and each check is followed by `#print "<random nonce>"`:
 the check's reply is the last one before the reply naming the nonce.
 
-Each check has its own wall-clock deadline; a server that misses it, dies, or
-floods its output is killed (with its process group) and started afresh on the
-next check. Memory, process and file-size limits apply to the whole server. A
-CPU-time rlimit would add up over the server's life, so only the wall clock
-limits CPU here. Servers are restarted after LEAN_REPL_MAX_CHECKS checks because
-the REPL keeps every environment it has produced.
+Servers come in pairs, each in its own sandbox (see bubblewrap.py):
+* the prover elaborates the student's text. It is the one process that could run
+  a student's code (were the refusal list ever to miss a way), and it lives on
+  between checks, so nothing it says can accept a proof: its messages explain
+  failures, and it writes the checked environment to a file (`pickleTo`);
+* the auditor never receives the student's text. The worker copies that file into
+  the auditor's read-only inbox and sends the audit command (audit.py), which
+  re-checks every declaration with the kernel, compares the theorem with the
+  instructor's statement and reports the axioms under a fresh random marker.
+
+Each request has its own wall-clock deadline; a server that misses it, dies, or
+floods its output is killed (with its sandbox) and started afresh on the next
+check. Memory, process and file-size limits apply to each server. A CPU-time
+rlimit would add up over the server's life, so only the wall clock limits CPU
+here. Servers are restarted after LEAN_REPL_MAX_CHECKS checks because the REPL
+keeps every environment it has produced.
 """
 from __future__ import annotations
 
@@ -25,16 +35,18 @@ import queue
 import re
 import secrets
 import selectors
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .checker import LeanResult, LeanSettings, evaluate, seconds_text
-from .local import prepare
+from .audit import audit_command, audit_header, new_marker, read_verdict
+from .checker import LeanResult, judge_audit, judge_first_run, seconds_text
+from .local import OLEAN_NAME, prepare, read_compiled
 from .messages import ReplReply, parse_repl_reply
-from .sandbox import PrivateTempDir, clean_env, kill_group, looks_out_of_memory, spawn
+from .sandbox import Mounts, PrivateTempDir, clean_env, kill_group, looks_out_of_memory, spawn
+from .settings import LeanSettings
+from .toolchain import ProjectError, make_jail, project_env
 
 STDERR_TAIL = 64 * 1024
 
@@ -49,15 +61,29 @@ class _Failure:
 class ReplProcess:
     """One REPL server process and the header environments it has loaded."""
 
-    def __init__(self, settings: LeanSettings) -> None:
+    def __init__(self, settings: LeanSettings, role: str = "prover") -> None:
         self.settings = settings
+        self.role = role  # prover: gets the student's text; auditor: only our audit commands
+        self.jail = make_jail(settings)
         self.proc: subprocess.Popen | None = None
         self.envs: dict[str, int] = {}
         self.checks = 0
         self.starts = 0
         self._tmp: PrivateTempDir | None = None
+        # The auditor's inbox: the worker's directory, which its sandbox may only read.
+        self._inbox: PrivateTempDir | None = None
         self._out = bytearray()
         self._err = bytearray()
+
+    @property
+    def scratch(self) -> str:
+        assert self._tmp is not None
+        return self._tmp.path
+
+    @property
+    def inbox(self) -> str:
+        assert self._inbox is not None
+        return self._inbox.path
 
     @property
     def alive(self) -> bool:
@@ -65,16 +91,26 @@ class ReplProcess:
 
     def start(self) -> None:
         self.stop()
-        self._tmp = PrivateTempDir(prefix="lean-repl-")
-        argv = list(self.settings.repl_cmd or ())
-        argv[0] = shutil.which(argv[0]) or argv[0]
+        self._tmp = PrivateTempDir(prefix=f"lean-repl-{self.role}-", jail=self.jail)
+        readable: tuple[str, ...] = ()
+        if self.role == "auditor":
+            self._inbox = PrivateTempDir(prefix="lean-repl-inbox-")
+            os.chmod(self._inbox.path, 0o755)
+            readable = (self._inbox.path,)
+        argv = list(self.settings.repl_argv())
+        argv[0] = self.settings.which(argv[0]) or argv[0]
+        env = clean_env(self._tmp.path, self.settings.env)
+        env.update(project_env(self.settings))
         self.proc, _ = spawn(
             argv,
             limits=self.settings.limits(),
             cwd=self.settings.project_dir or self._tmp.path,
-            env=clean_env(self._tmp.path),
+            env=env,
+            jail=self.jail,
+            mounts=Mounts(writable=(self._tmp.path,), readable=readable),
             cpu_limit=False,
             stdin=subprocess.PIPE,
+            die_with_parent=False,
         )
         self.envs.clear()
         self.checks = 0
@@ -96,9 +132,10 @@ class ReplProcess:
                 except OSError:
                     pass
             self.proc = None
-        if self._tmp is not None:
-            self._tmp.__exit__()
-            self._tmp = None
+        for tmp in (self._tmp, self._inbox):
+            if tmp is not None:
+                tmp.__exit__()
+        self._tmp = self._inbox = None
         self.envs.clear()
 
     def _died(self) -> _Failure:
@@ -210,100 +247,162 @@ def _mentions(obj: dict[str, Any], nonce: str) -> bool:
 
 
 class ReplLeanChecker:
-    """LeanChecker backed by a pool of REPL servers (LEAN_REPL_POOL, default 1)."""
+    """LeanChecker backed by a pool of prover/auditor REPL pairs (LEAN_REPL_POOL pairs, default 1)."""
 
     backend = "repl"
 
     def __init__(self, settings: LeanSettings) -> None:
         self.settings = settings
-        self.processes = [ReplProcess(settings) for _ in range(max(1, settings.repl_pool))]
-        self._free: queue.Queue[ReplProcess] = queue.Queue()
-        for proc in self.processes:
-            self._free.put(proc)
+        self.jail = make_jail(settings)
+        pool = max(1, settings.repl_pool)
+        self.processes = [ReplProcess(settings, "prover") for _ in range(pool)]
+        self.auditors = [ReplProcess(settings, "auditor") for _ in range(pool)]
+        self._free: queue.Queue[int] = queue.Queue()
+        for index in range(pool):
+            self._free.put(index)
         atexit.register(self.close)
 
     def close(self) -> None:
-        for proc in self.processes:
+        for proc in [*self.processes, *self.auditors]:
             proc.stop()
 
     def check(self, header: str, statement: str, proof: str) -> LeanResult:
         started = time.monotonic()
         assembled, early = prepare(header, statement, proof, started, self.backend)
-        if early is not None:
-            return early
-        proc = self._free.get()
-        try:
-            return self._check(proc, header, assembled, started)
-        finally:
-            self._free.put(proc)
+        if early is None:
+            index = self._free.get()
+            try:
+                result = self._check(self.processes[index], self.auditors[index], header, statement, assembled, started)
+            finally:
+                self._free.put(index)
+        else:
+            result = early
+        result.sandbox = self.jail.describe()
+        return result
 
     def _result(self, reason: str, status: str, started: float, messages=None) -> LeanResult:
         return LeanResult(False, reason, messages or [], [], int((time.monotonic() - started) * 1000), status, self.backend)
 
-    def _failure(self, proc: ReplProcess, failure: _Failure, started: float, during_header: bool) -> LeanResult:
+    def _failure(self, proc: ReplProcess, failure: _Failure, started: float, during: str = "") -> LeanResult:
         # Whatever went wrong, the server's state is unknown now: start afresh next time.
         proc.stop()
         timeout = seconds_text(self.settings.timeout)
         if failure.out_of_memory:
             return self._result("Out of memory.", "out_of_memory", started)
         if failure.kind == "timeout":
-            if during_header:
+            if during == "header":
                 return self._result(f"Not checked: loading the problem's Lean header took more than {timeout}.", "error", started)
+            if during == "audit":
+                return self._result(f"Timed out after {timeout} (auditing the compiled proof).", "timeout", started)
             return self._result(f"Timed out after {timeout}.", "timeout", started)
         if failure.kind == "too_long":
             return self._result("Refused: Lean's output was longer than the size limit, so the check is incomplete.", "refused", started)
         return self._result(f"Not checked: the Lean REPL stopped unexpectedly ({failure.detail}).", "error", started)
 
-    def _check(self, proc: ReplProcess, header: str, assembled, started: float) -> LeanResult:
+    def _ready(self, proc: ReplProcess, header_text: str, started: float) -> int | LeanResult:
+        """The server's environment for this header, starting the server if needed."""
         if proc.checks >= self.settings.repl_max_checks:
             proc.stop()
         if not proc.alive:
             try:
                 proc.start()
-            except (OSError, subprocess.SubprocessError) as exc:
+            except (OSError, subprocess.SubprocessError, ProjectError) as exc:
                 proc.stop()
                 return self._result(f"Not checked: the Lean REPL could not be started ({exc}).", "error", started)
-        header_text = (header or "").replace("\r\n", "\n").strip()
         env = proc.envs.get(header_text)
-        if env is None:
-            # The header is the instructor's text: its first reply is taken as is.
-            answers = proc.request([{"cmd": header_text}], self.settings.timeout, done=lambda obj: True)
-            if isinstance(answers, _Failure):
-                return self._failure(proc, answers, started, during_header=True)
-            reply: ReplReply = parse_repl_reply(answers[-1])
-            errors = [m for m in reply.messages if m.severity == "error"]
-            if reply.error or errors or reply.env is None:
-                detail = reply.error or (errors[0].text if errors else "no environment in the reply")
-                for m in errors:
-                    m.part = "header"
-                return self._result(f"Not checked: the problem's Lean header has an error: {detail.splitlines()[0]}", "error", started, errors)
-            env = proc.envs[header_text] = reply.env
-        # The proof's own text may be echoed before the reply, so a reply could be
-        # forged inside a comment. A second command with a fresh random nonce
-        # settles it: the true reply is the last one before the nonce's reply.
+        if env is not None:
+            return env
+        # The header is the instructor's text: its first reply is taken as is.
+        answers = proc.request([{"cmd": header_text}], self.settings.timeout, done=lambda obj: True)
+        if isinstance(answers, _Failure):
+            return self._failure(proc, answers, started, during="header")
+        reply: ReplReply = parse_repl_reply(answers[-1])
+        errors = [m for m in reply.messages if m.severity == "error"]
+        if reply.error or errors or reply.env is None:
+            detail = reply.error or (errors[0].text if errors else "no environment in the reply")
+            for m in errors:
+                m.part = "header"
+            return self._result(f"Not checked: the problem's Lean header has an error: {detail.splitlines()[0]}", "error", started, errors)
+        proc.envs[header_text] = reply.env
+        return reply.env
+
+    def _synced(self, proc: ReplProcess, payloads: list[dict[str, Any]], env: int, started: float):
+        """Send payloads and a `#print "<nonce>"`; the replies up to the nonce's, or a LeanResult."""
         nonce = secrets.token_hex(16)
         answers = proc.request(
-            [{"cmd": assembled.body, "env": env}, {"cmd": f'#print "{nonce}"', "env": env}],
+            [*payloads, {"cmd": f'#print "{nonce}"', "env": env}],
             self.settings.timeout,
             done=lambda obj: _mentions(obj, nonce) or _is_refusal(obj),
         )
         if isinstance(answers, _Failure):
-            return self._failure(proc, answers, started, during_header=False)
-        proc.checks += 1
-        if not _mentions(answers[-1], nonce) or len(answers) < 2:
+            return self._failure(proc, answers, started)
+        if not _mentions(answers[-1], nonce) or len(answers) < 1 + len(payloads):
             proc.stop()
             detail = answers[-1].get("message") if _is_refusal(answers[-1]) else "replies out of step"
             return self._result(f"Not checked: the Lean REPL refused the command ({detail}).", "error", started)
+        return answers
+
+    def _check(self, proc: ReplProcess, auditor: ReplProcess, header: str, statement: str, assembled,
+               started: float) -> LeanResult:
+        header_text = (header or "").replace("\r\n", "\n").strip()
+        env = self._ready(proc, header_text, started)
+        if isinstance(env, LeanResult):
+            return env
+        # The proof's own text may be echoed before the reply, so a reply could be
+        # forged inside a comment: the true reply is the last one before the nonce's.
+        answers = self._synced(proc, [{"cmd": assembled.body, "env": env}], env, started)
+        if isinstance(answers, LeanResult):
+            return answers
+        proc.checks += 1
         reply = parse_repl_reply(answers[-2])
         if reply.error:
             proc.stop()
             return self._result(f"Not checked: the Lean REPL refused the command ({reply.error}).", "error", started)
-        return evaluate(
-            assembled,
-            reply.messages,
-            in_file=False,
-            duration_ms=int((time.monotonic() - started) * 1000),
-            backend=self.backend,
-            sorries=reply.sorries,
-            exit_status=None,
+        shown, refusal = judge_first_run(
+            assembled, reply.messages, in_file=False, duration_ms=int((time.monotonic() - started) * 1000),
+            backend=self.backend, sorries=reply.sorries, exit_status=None,
         )
+        if refusal is not None:
+            return refusal
+        compiled = None
+        if reply.env is not None:
+            pickle = os.path.join(proc.scratch, f"{secrets.token_hex(8)}.olean")
+            pickled = self._synced(proc, [{"pickleTo": pickle, "env": reply.env}], env, started)
+            if isinstance(pickled, LeanResult):
+                return pickled
+            compiled = read_compiled(pickle, self.settings.limits().max_file_mb * 1024 * 1024)
+            try:
+                os.unlink(pickle)
+            except OSError:
+                pass
+        if compiled is None:
+            return judge_audit(shown, None, duration_ms=int((time.monotonic() - started) * 1000), backend=self.backend)
+        return self._audit(auditor, header, statement, assembled.theorem_name, compiled, shown, started)
+
+    def _audit(self, auditor: ReplProcess, header: str, statement: str, name: str, compiled: bytes, shown,
+               started: float) -> LeanResult:
+        env = self._ready(auditor, audit_header(header), started)
+        if isinstance(env, LeanResult):
+            return env
+        marker = new_marker()
+        olean = os.path.join(auditor.inbox, f"{marker}-{OLEAN_NAME}")
+        with open(olean, "wb") as fh:
+            fh.write(compiled)
+        os.chmod(olean, 0o644)
+        try:
+            answers = auditor.request([{"cmd": audit_command(statement, name, olean, marker), "env": env}],
+                                      self.settings.timeout, done=lambda obj: True)
+        finally:
+            try:
+                os.unlink(olean)
+            except OSError:
+                pass
+        if isinstance(answers, _Failure):
+            return self._failure(auditor, answers, started, during="audit")
+        auditor.checks += 1
+        reply = parse_repl_reply(answers[-1])
+        if reply.error:
+            auditor.stop()
+            return self._result(f"Not checked: the auditing Lean REPL refused the command ({reply.error}).", "error", started)
+        return judge_audit(shown, read_verdict(reply.messages, marker),
+                           duration_ms=int((time.monotonic() - started) * 1000), backend=self.backend)

@@ -1,16 +1,16 @@
-"""Run an untrusted Lean process with limits.
+"""Run an untrusted Lean process with limits, inside the sandbox (see bubblewrap.py).
 
 Every run gets:
+* the sandbox: bubblewrap's namespaces, its own unprivileged user and a filesystem
+  of only the toolchain, the project and a scratch directory (LEAN_SANDBOX=none
+  drops it, loudly; then `unshare -n` still cuts the network where it can);
 * a wall-clock timeout; at the limit the whole process group is killed (the child
-  starts its own session, so `lake` and the `lean` it starts die together);
+  starts its own session; killing the sandbox's init ends everything inside it);
 * rlimits set in the child before exec: address space (RLIMIT_AS), CPU seconds,
-  process/thread count (RLIMIT_NPROC; not enforced by Linux for root), file size
-  (RLIMIT_FSIZE) and no core dumps;
-* an environment with only PATH, HOME/TMPDIR (a private temporary directory),
-  a UTF-8 locale and the variables Lean and elan need to find their files;
-* no network when the OS allows it: the command is wrapped in `unshare -n` (or
-  `unshare -rn`, a user namespace, for unprivileged users). If neither works the
-  wrapper is dropped silently; `network_isolation()` tells which one is in use;
+  process/thread count (RLIMIT_NPROC, counted per user: one more reason for a
+  dedicated sandbox user), file size (RLIMIT_FSIZE) and no core dumps;
+* an environment with only PATH, HOME/TMPDIR (the scratch directory), a UTF-8
+  locale and the variables Lean and elan need to find their files;
 * stdout and stderr cut at a size limit (the rest is read and discarded).
 
 "Out of memory" is a heuristic, since the kernel does not say why an allocation
@@ -33,7 +33,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 MB = 1024 * 1024
 
@@ -96,7 +96,7 @@ def network_isolation() -> list[str]:
     with _net_lock:
         if _net_prefix is None:
             _net_prefix = []
-            unshare = shutil.which("unshare")
+            unshare = shutil.which("unshare", path="/usr/bin:/bin:/usr/sbin:/sbin")
             if unshare:
                 for flags in (["-n"], ["-r", "-n"]):
                     try:
@@ -121,9 +121,10 @@ def network_isolation() -> list[str]:
 PASSTHROUGH_ENV = ("LEAN_PATH", "LEAN_SYSROOT", "LEAN_SRC_PATH", "ELAN_TOOLCHAIN", "LAKE_HOME")
 
 
-def clean_env(home: str, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """A minimal environment for Lean: nothing of the server's secrets leaks in."""
-    base = os.environ if base is None else base
+def clean_env(home: str, base: Mapping[str, str]) -> dict[str, str]:
+    """A minimal environment for Lean: nothing of the server's secrets leaks in.
+
+    `base` is the environment captured by classroom/config.py at start-up."""
     env = {
         "PATH": base.get("PATH") or os.defpath,
         "HOME": home,
@@ -136,17 +137,36 @@ def clean_env(home: str, base: Mapping[str, str] | None = None) -> dict[str, str
             env[name] = base[name]
     # elan finds its toolchains under ELAN_HOME (default ~/.elan); HOME changes
     # here, so point it at the real one.
-    elan_home = base.get("ELAN_HOME") or str(Path(base.get("HOME") or Path.home()) / ".elan")
-    if Path(elan_home).is_dir():
+    elan_home = base.get("ELAN_HOME") or (str(Path(base["HOME"]) / ".elan") if base.get("HOME") else "")
+    if elan_home and Path(elan_home).is_dir():
         env["ELAN_HOME"] = elan_home
     return env
 
 
-class PrivateTempDir:
-    """A fresh 0700 directory, removed on exit."""
+class Jail(Protocol):
+    """What a run needs from a sandbox (bubblewrap.Bubblewrap or bubblewrap.NoSandbox)."""
 
-    def __init__(self, prefix: str = "lean-check-") -> None:
+    kind: str
+
+    def wrap(self, argv: Sequence[str], *, cwd: str, writable: Sequence[str] = (), readable: Sequence[str] = (),
+             die_with_parent: bool = True) -> list[str]: ...
+
+    def popen_kwargs(self) -> dict[str, Any]: ...
+
+    def own(self, path: str) -> None: ...
+
+    def problem(self) -> str | None: ...
+
+    def describe(self) -> str: ...
+
+
+class PrivateTempDir:
+    """A fresh 0700 directory, removed on exit; given to the sandbox's user with `jail`."""
+
+    def __init__(self, prefix: str = "lean-check-", jail: "Jail | None" = None) -> None:
         self.path = tempfile.mkdtemp(prefix=prefix)
+        if jail is not None:
+            jail.own(self.path)
 
     def __enter__(self) -> str:
         return self.path
@@ -187,22 +207,41 @@ def limits_preexec(limits: Limits, cpu: bool = True) -> Callable[[], None]:
     return apply
 
 
+@dataclass(frozen=True)
+class Mounts:
+    """What one run may see besides the sandbox's fixed read-only paths."""
+
+    writable: tuple[str, ...] = ()
+    readable: tuple[str, ...] = ()
+
+
 def spawn(
     argv: Sequence[str],
     *,
     limits: Limits,
     cwd: str,
     env: Mapping[str, str],
+    jail: Jail | None = None,
+    mounts: Mounts = Mounts(),
     cpu_limit: bool = True,
     stdin: int | None = subprocess.DEVNULL,
+    die_with_parent: bool = True,
 ) -> tuple[subprocess.Popen, bool]:
-    """Start argv with the limits in its own session. Returns (process, network isolated)."""
+    """Start argv with the limits in its own session, in the jail. Returns (process, network isolated)."""
     if not argv or shutil.which(argv[0], path=env.get("PATH")) is None:
-        # Behind `unshare` a missing program would only show up as exit status 127.
+        # Behind the sandbox a missing program would only show up as exit status 127.
         raise FileNotFoundError(f"program not found: {argv[0] if argv else '(empty command)'}")
-    prefix = network_isolation() if limits.isolate_network else []
+    if jail is None:
+        command = [*(network_isolation() if limits.isolate_network else []), *argv]
+        isolated = len(command) > len(argv)
+        extra: dict[str, Any] = {}
+    else:
+        command = jail.wrap(argv, cwd=cwd, writable=mounts.writable, readable=mounts.readable,
+                            die_with_parent=die_with_parent)
+        isolated = limits.isolate_network if jail.kind == "bubblewrap" else len(command) > len(argv)
+        extra = jail.popen_kwargs()
     proc = subprocess.Popen(
-        [*prefix, *argv],
+        command,
         cwd=cwd,
         env=dict(env),
         stdin=stdin,
@@ -211,8 +250,9 @@ def spawn(
         start_new_session=True,
         preexec_fn=limits_preexec(limits, cpu=cpu_limit),
         close_fds=True,
+        **extra,
     )
-    return proc, bool(prefix)
+    return proc, isolated
 
 
 def kill_group(proc: subprocess.Popen) -> None:
@@ -238,11 +278,13 @@ def run_limited(
     limits: Limits,
     cwd: str,
     env: Mapping[str, str],
+    jail: Jail | None = None,
+    mounts: Mounts = Mounts(),
 ) -> SandboxResult:
-    """Run argv to completion (or to the timeout) under the limits."""
+    """Run argv to completion (or to the timeout) under the limits, in the jail."""
     start = time.monotonic()
     try:
-        proc, isolated = spawn(argv, limits=limits, cwd=cwd, env=env)
+        proc, isolated = spawn(argv, limits=limits, cwd=cwd, env=env, jail=jail, mounts=mounts)
     except (OSError, subprocess.SubprocessError) as exc:
         return SandboxResult("", "", None, start_error=str(exc), duration_ms=int((time.monotonic() - start) * 1000))
 

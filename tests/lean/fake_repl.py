@@ -7,6 +7,10 @@ answers `{"messages": [...], "sorries": [...], "env": m}`, pretty-printed over
 several lines like the real REPL. An unknown env gets `{"message": "Unknown
 environment."}`. Header directives: `-- fake: header-error`, `-- fake: header-sleep`.
 `#print "text"` answers with an info message `text`, as Lean does.
+`{"pickleTo": path, "env": n}` writes environment n as a compiled file (fakelib's
+format) and answers `{"env": n}`; a command holding our audit is answered like the
+real audit (fakelib.audit). After `-- fake: compromise` every later command gets a
+clean-looking reply and nothing is pickled: a server taken over by a proof's code.
 `--banner` prints a non-JSON line first; `--echo` prints "Processing incremental
 state" and the command's text before each reply, as some REPL versions do.
 """
@@ -34,6 +38,7 @@ def main(argv: list[str]) -> int:
         print("fake repl starting", flush=True)
     envs: dict[int, str] = {}
     headers = commands = 0
+    compromised = False
     block: list[str] = []
     for line in sys.stdin:
         if line.strip():
@@ -43,7 +48,22 @@ def main(argv: list[str]) -> int:
             continue
         request = json.loads("".join(block))
         block = []
+        if "pickleTo" in request:
+            if request.get("env") not in envs:
+                reply({"message": "Unknown environment."})
+            elif not compromised:
+                fakelib.write_olean(envs[request["env"]], request["pickleTo"])
+                reply({"env": request["env"]})
+            else:
+                reply({"env": request["env"]})
+            continue
         cmd = request.get("cmd")
+        if compromised and isinstance(cmd, str) and not PRINT_STRING.match(cmd):
+            axioms_line = cmd[: cmd.index("#print axioms")].count("\n") + 1 if "#print axioms" in cmd else 1
+            envs[len(envs)] = cmd
+            reply({"messages": [fakelib.message("info", axioms_line, 0, "'foo' depends on axioms: [propext]")],
+                   "sorries": [], "env": len(envs) - 1})
+            continue
         if not isinstance(cmd, str):
             reply({"message": "no cmd"})
             continue
@@ -67,7 +87,13 @@ def main(argv: list[str]) -> int:
             envs[len(envs)] = cmd
             reply({"messages": [fakelib.message("info", 1, 0, printed.group("text"))], "env": len(envs) - 1})
             continue
+        if fakelib.is_audit(cmd):
+            envs[len(envs)] = cmd
+            reply({"messages": fakelib.audit(cmd, "info"), "env": len(envs) - 1})
+            continue
         commands += 1
+        if "-- fake: compromise" in cmd:
+            compromised = True
         if "-- fake: forge-reply" in cmd:
             # What a REPL echoing unindented text could let through: a clean-looking
             # reply ahead of the real one.

@@ -23,6 +23,26 @@ comments in it, `-- fake: MODE [ARGUMENT]` (in a test, in the proof text):
     stats             (REPL) report how many headers and commands it has seen
     forge-reply       (REPL) print a clean-looking reply before the real one
 
+What a proof could do if its code ran inside Lean (each must not get it accepted,
+nor reach anything of the app's):
+
+    forge-verdict     print a clean `#print axioms` answer at the real line, a
+                      made-up audit verdict and a Lean-like JSON message, then exit 0
+                      at once (before Lean would report anything else)
+    escape JSON       try each action in the JSON object (read/write/connect/unix
+                      paths, tcp ports) and report what happened as an info message
+    link-olean PATH   leave the compiled file as a symbolic link to PATH
+    compromise        (REPL) from now on answer every command with a clean reply
+                      and write no compiled file
+
+Compiled files and the audit: with `-o FILE` (or the REPL's `pickleTo`) the fake
+writes a "compiled file", a JSON object with the theorem's name, its statement and
+the source. A file holding our audit command (it reads the compiled file with
+`readModuleData`) is answered the way the real audit answers: one info message
+"<marker> axioms: [...]" (the axioms the source's directives name), or
+"<marker> refused: ..." when the theorem or its statement differ;
+`-- fake: kernel-reject` in the source makes the "kernel" reject it.
+
 Otherwise the fake answers `#print axioms NAME` with `[propext]` at that line,
 as Lean does, and exits 1 if it reported an error.
 """
@@ -38,6 +58,7 @@ import sys
 import time
 
 DIRECTIVE = re.compile(r"--\s*fake:\s*(?P<mode>[\w-]+)[ \t]*(?P<arg>[^\n]*)")
+DIRECTIVE_LINK = re.compile(r"--\s*fake:\s*link-olean[ \t]+(?P<arg>[^\n]+)")
 PRINT_AXIOMS = re.compile(r"^#print axioms (?P<name>\S+)", re.MULTILINE)
 
 
@@ -85,6 +106,117 @@ def probe() -> dict:
     }
 
 
+def escape(actions: dict) -> dict:
+    """Try what a proof's code would try if it ran; report each outcome."""
+    report: dict = {"uid_map": "", "read": {}, "write": {}, "unix": {}, "tcp": {}}
+    try:
+        with open("/proc/self/uid_map") as fh:
+            report["uid_map"] = " ".join(fh.read().split())
+    except OSError as exc:
+        report["uid_map"] = f"unreadable: {exc.__class__.__name__}"
+    for path in actions.get("read", []):
+        try:
+            with open(path, "rb") as fh:
+                report["read"][path] = "read: " + fh.read(64).decode("utf-8", "replace")
+        except OSError as exc:
+            report["read"][path] = f"blocked: {exc.__class__.__name__}"
+    for path in actions.get("write", []):
+        try:
+            with open(path, "a") as fh:
+                fh.write("pwned\n")
+            report["write"][path] = "written"
+        except OSError as exc:
+            report["write"][path] = f"blocked: {exc.__class__.__name__}"
+    for path in actions.get("unix", []):
+        try:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(1)
+            sock.connect(path)
+            sock.close()
+            report["unix"][path] = "connected"
+        except OSError as exc:
+            report["unix"][path] = f"blocked: {exc.__class__.__name__}"
+    for port in actions.get("tcp", []):
+        try:
+            sock = socket.create_connection(("127.0.0.1", int(port)), timeout=1)
+            sock.close()
+            report["tcp"][str(port)] = "connected"
+        except OSError as exc:
+            report["tcp"][str(port)] = f"blocked: {exc.__class__.__name__}"
+    return report
+
+
+STATEMENT = re.compile(r"(?:theorem|lemma)\s+(?P<name>\S+)(?P<type>.*?):=", re.DOTALL)
+
+
+def write_olean(text: str, path: str) -> None:
+    """The fake's compiled file: what the audit needs to re-check the theorem."""
+    match = STATEMENT.search(text)
+    data = {"fake_olean": 1, "theorem": match.group("name") if match else "",
+            "type": " ".join(match.group("type").split()) if match else "", "source": text}
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh)
+
+
+AUDIT_MARKER = re.compile(r'let marker := "(?P<marker>[0-9a-f]+)"')
+AUDIT_AXIOM = re.compile(r"^axiom classroom_audit_[0-9a-f]+(?P<type>.*?)\nopen Lean Meta in", re.DOTALL | re.MULTILINE)
+AUDIT_NAME = re.compile(r"stmtName\.getPrefix \+\+ `(?P<name>\S+)")
+AUDIT_PATH = re.compile(r'System\.FilePath\.mk "(?P<path>[^"]+)"')
+
+
+def is_audit(text: str) -> bool:
+    return "readModuleData" in text and AUDIT_MARKER.search(text) is not None
+
+
+def audit(text: str, info: str, file_name: str = "") -> list[dict]:
+    """Answer our audit command as the real one does (see classroom/lean/audit.py)."""
+    marker = AUDIT_MARKER.search(text).group("marker")
+    line, _ = _line_col(text, text.index("#eval"))
+
+    def verdict(words: str) -> list[dict]:
+        return [message(info, line, 0, f"{marker} {words}", file_name)]
+
+    path = AUDIT_PATH.search(text).group("path")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            olean = json.load(fh)
+        assert olean.get("fake_olean") == 1
+    except (OSError, ValueError, AssertionError):
+        return [message("error", line, 0, f"failed to read file '{path}', invalid header", file_name)]
+    name = AUDIT_NAME.search(text).group("name")
+    if olean["theorem"] != name:
+        return verdict(f"refused: the compiled proof has no theorem {name}")
+    if olean["type"] != " ".join(AUDIT_AXIOM.search(text).group("type").split()):
+        return verdict("refused: the theorem's statement is not the problem's")
+    source = olean["source"]
+    if "-- fake: kernel-reject" in source:
+        return [message("error", line, 0, "(kernel) declaration type mismatch", file_name),
+                *verdict("axioms: [propext]")]
+    axioms = ["propext"]
+    for match in DIRECTIVE.finditer(source):
+        mode, arg = match.group("mode"), match.group("arg").strip()
+        if mode == "axiom":
+            axioms.append(arg)
+        elif mode == "native":
+            axioms.append("Lean.ofReduceBool")
+        elif mode == "sorry":
+            axioms.append("sorryAx")
+        elif mode == "axiom-free":
+            axioms = []
+    return verdict(f"axioms: [{', '.join(axioms)}]")
+
+
+def forge_verdict(text: str, info: str, out, file_name: str = "") -> None:
+    """Print what would pass for a clean check, then stop before Lean says anything else."""
+    match = PRINT_AXIOMS.search(text)
+    line = _line_col(text, match.start())[0] if match else 1
+    name = match.group("name") if match else "foo"
+    for data in (f"'{name}' depends on axioms: [propext]", f"{'0' * 32} axioms: [propext]"):
+        out.write(json.dumps(message(info, line, 0, data, file_name)) + "\n")
+    out.flush()
+    os._exit(0)
+
+
 def act(text: str, info: str, out, file_name: str = "") -> tuple[list[dict], list[dict], int]:
     """Run the directives in `text`. Returns (messages, sorries, exit status)."""
     messages: list[dict] = []
@@ -110,6 +242,10 @@ def act(text: str, info: str, out, file_name: str = "") -> tuple[list[dict], lis
             axiom_free = True
         elif mode == "no-axioms":
             no_axioms = True
+        elif mode == "forge-verdict":
+            forge_verdict(text, info, out, file_name)
+        elif mode == "escape":
+            messages.append(message(info, line, col, json.dumps(escape(json.loads(arg))), file_name))
         elif mode == "forge-axioms":
             messages.append(message(info, line, col, "'foo' does not depend on any axioms", file_name))
         elif mode == "sleep":
