@@ -196,3 +196,39 @@ def test_lexer_skips_comments_and_strings_but_keeps_positions():
     idents = [(t.value, t.line, t.column) for t in tokens.tokens if t.kind == "ident"]
     assert idents == [("foo", 2, 0), ("bar", 2, 20), ("baz.qux", 3, 2)]
     assert not tokens.problems
+
+
+@pytest.mark.parametrize(
+    "proof, word",
+    [
+        ("by native_decide", "native_decide"),
+        ("by decide +native", "native"),
+        ("by decide (config := {native := true})", "native"),
+        ("Lean.ofReduceBool _ _ rfl", "ofReduceBool"),
+        ("by exact Lean.«ofReduceNat» _ _ rfl", "ofReduceNat"),
+        ("by\n  open Lean in exact trustCompiler", "trustCompiler"),
+        ("by exact (unsafeBaseIO (pure 1) : Nat) ▸ rfl", "unsafeBaseIO"),
+        ("by\n  have : IO.RealWorld = Unit := rfl\n  trivial", "IO"),
+        ("by bv_decide", "bv_decide"),
+        ("by slim_check", "slim_check"),
+        ("by polyrith", "polyrith"),
+        ("by\n  have h : 2 ^ 10 = eval% 2 ^ 10 := rfl\n  simp", "eval%"),
+    ],
+)
+def test_ways_of_running_code_are_refused(proof, word):
+    refusal = find_refusal(proof)
+    assert refusal is not None and f"`{word}`" in refusal.reason, refusal
+
+
+@pytest.mark.parametrize(
+    "proof",
+    [
+        "by decide",
+        "by simp -- native_decide would be faster",
+        "by\n  /- IO.println, Lean.ofReduceBool -/\n  omega",
+        "by\n  have evaluation := 3\n  exact rfl",
+        "by simp [Nat.mod_two_eq_zero_or_one]",
+    ],
+)
+def test_words_in_comments_or_inside_other_names_are_not_refused(proof):
+    assert find_refusal(proof) is None

@@ -7,11 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import click
 import pytest
-from click.testing import CliRunner
 from lean_test_support import FAKE_LEAN, HEADER, STATEMENT, clean_lean_env, fake_cmd  # noqa: F401
 
+from classroom import create_app
 from classroom.lean.command import lean_check_command
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,19 +30,29 @@ def files(tmp_path):
     return write
 
 
-def invoke(args: list[str], **env: str):
-    group = click.Group()
-    group.add_command(lean_check_command)
-    env.setdefault("LEAN_CMD", fake_cmd(FAKE_LEAN))
-    env.setdefault("LEAN_TIMEOUT", "5")
-    return CliRunner().invoke(group, ["lean-check", *args], env=env, catch_exceptions=False)
+@pytest.fixture
+def invoke(tmp_path):
+    """Run the command through an app whose LEAN_* settings are given (as the environment would)."""
+    apps = []
+
+    def run(args: list[str], **lean: str):
+        lean.setdefault("LEAN_CMD", fake_cmd(FAKE_LEAN))
+        lean.setdefault("LEAN_TIMEOUT", "5")
+        app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/cli.sqlite3", "SECRET_KEY": "k",
+                          "INSTANCE_DIR": str(tmp_path), **lean})
+        apps.append(app)
+        return app.test_cli_runner().invoke(lean_check_command, args, catch_exceptions=False)
+
+    yield run
+    for app in apps:
+        app.extensions["db_engine"].dispose()
 
 
 def last_json(output: str) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def test_accepted_exit_0_with_json(files):
+def test_accepted_exit_0_with_json(invoke, files):
     result = invoke([*files("by\n  simp"), "--json"])
     assert result.exit_code == 0, result.output
     data = last_json(result.output)
@@ -51,7 +60,7 @@ def test_accepted_exit_0_with_json(files):
     assert data["messages"] == [] and data["axioms"] == ["propext"]
 
 
-def test_refused_exit_1_with_messages_at_the_students_lines(files):
+def test_refused_exit_1_with_messages_at_the_students_lines(invoke, files):
     result = invoke([*files("by\n  simp\n  ring -- fake: error ring failed"), "--json"])
     assert result.exit_code == 1
     data = last_json(result.output)
@@ -59,7 +68,7 @@ def test_refused_exit_1_with_messages_at_the_students_lines(files):
     assert data["messages"][0]["line"] == 3 and data["messages"][0]["part"] == "proof"
 
 
-def test_plain_output_lists_reason_and_messages(files):
+def test_plain_output_lists_reason_and_messages(invoke, files):
     result = invoke(files("by\n  simp -- fake: error nope"))
     assert result.exit_code == 1
     lines = result.output.splitlines()
@@ -67,19 +76,19 @@ def test_plain_output_lists_reason_and_messages(files):
     assert "proof:2:8: error: nope" in lines
 
 
-def test_timeout_setting_is_used(files):
+def test_timeout_setting_is_used(invoke, files):
     result = invoke([*files("by -- fake: sleep"), "--json"], LEAN_TIMEOUT="1")
     assert result.exit_code == 1
     assert last_json(result.output)["reason"] == "Timed out after 1 s."
 
 
-def test_tampering_is_refused(files):
+def test_tampering_is_refused(invoke, files):
     result = invoke([*files("by simp\naxiom cheat : False"), "--json"])
     assert result.exit_code == 1
     assert "axiom" in last_json(result.output)["reason"]
 
 
-def test_missing_file_exit_2(files, tmp_path):
+def test_missing_file_exit_2(invoke, files, tmp_path):
     args = files("by simp")
     args[args.index("--proof-file") + 1] = str(tmp_path / "missing.lean")
     result = invoke([*args, "--json"])
@@ -88,19 +97,19 @@ def test_missing_file_exit_2(files, tmp_path):
     assert data["accepted"] is False and "missing.lean" in data["reason"]
 
 
-def test_statement_without_theorem_exit_2(files):
+def test_statement_without_theorem_exit_2(invoke, files):
     result = invoke([*files("trivial", statement="example : True"), "--json"])
     assert result.exit_code == 2
     assert "named theorem" in last_json(result.output)["reason"]
 
 
-def test_lean_unavailable_exit_2(files):
+def test_lean_unavailable_exit_2(invoke, files):
     result = invoke([*files("by simp"), "--json"], LEAN_CMD="/nonexistent/lean")
     assert result.exit_code == 2
     assert last_json(result.output)["reason"].startswith("Lean checking is off")
 
 
-def test_header_file_is_optional(tmp_path):
+def test_header_file_is_optional(invoke, tmp_path):
     (tmp_path / "S.lean").write_text("theorem t : True")
     (tmp_path / "P.lean").write_text("trivial")
     result = invoke(["--statement-file", str(tmp_path / "S.lean"), "--proof-file", str(tmp_path / "P.lean")])

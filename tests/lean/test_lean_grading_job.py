@@ -5,6 +5,7 @@ import pytest
 from sqlmodel import select
 
 from classroom import jobs
+from classroom.config import lean_settings
 from classroom.models import Grade
 from classroom.services import submissions
 from classroom.services.submissions import CritiqueDraft
@@ -69,10 +70,15 @@ def test_override_of_the_lean_component(world, dbs, lean_class, make_client):
     assert (g.score, g.override_score) == (0.0, 1.0)
 
 
+def _relean(app, **values):
+    """Start-up again with other LEAN_* values (the settings are built once, at start-up)."""
+    app.config.update(values)
+    app.config["LEAN"] = lean_settings(app.config)
+
+
 def test_without_lean_the_proof_waits_for_review_and_the_page_says_lean_is_off(world, dbs, lean_class, app,
-                                                                                  make_client, monkeypatch):
-    app.config["LEAN_CMD"] = "/nonexistent/lean"
-    monkeypatch.setenv("PATH", "/nonexistent")
+                                                                                  make_client):
+    _relean(app, LEAN_CMD="/nonexistent/lean")
     g = _submit(world, dbs, lean_class, "rfl")
     assert g.status == "needs_review" and g.score is None
     _teacher, problem, assignment, student = lean_class
@@ -85,3 +91,22 @@ def test_student_sees_lean_messages_at_their_line(world, dbs, lean_class, make_c
     _teacher, _problem, _assignment, student = lean_class
     page = make_client(student).get(f"/learn/submissions/{g.submission_id}").get_data(as_text=True)
     assert "Not accepted" in page and "unsolved goals" in page and "at line 2" in page
+
+
+def test_without_a_usable_sandbox_lean_does_not_run_and_the_teacher_is_told_why(world, dbs, lean_class, app,
+                                                                                make_client):
+    _relean(app, LEAN_BWRAP_CMD="/nonexistent/bwrap")
+    g = _submit(world, dbs, lean_class, "rfl -- fake: crash")
+    assert g.status == "needs_review" and g.score is None and "sandbox cannot run here" in g.feedback
+    teacher, problem, _assignment, _student = lean_class
+    page = make_client(teacher).get(f"/teach/problems/{problem.id}").get_data(as_text=True)
+    assert "Lean checking is off: the sandbox cannot run here" in page and "apt-get install bubblewrap" in page
+
+
+def test_running_without_a_sandbox_is_shown_as_a_warning(world, dbs, lean_class, app, make_client):
+    _relean(app, LEAN_SANDBOX="none")
+    g = _submit(world, dbs, lean_class, "exact Nat.add_comm a b")
+    assert g.score == 1.0 and '"sandbox": "NO SANDBOX' in g.raw_reply
+    teacher, problem, _assignment, _student = lean_class
+    page = make_client(teacher).get(f"/teach/problems/{problem.id}").get_data(as_text=True)
+    assert 'class="hint flash warning"' in page and "NO SANDBOX (LEAN_SANDBOX=none)" in page

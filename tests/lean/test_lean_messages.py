@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from classroom.lean.assemble import assemble
-from classroom.lean.checker import evaluate
+from classroom.lean.assemble import assemble, theorem_name
+from classroom.lean.audit import AuditVerdict, audit_file, read_verdict, statement_as_axiom
+from classroom.lean.checker import judge_audit, judge_first_run
 from classroom.lean.messages import (
     LeanMessage,
     parse_axioms,
@@ -110,19 +111,22 @@ def test_message_format_and_dict():
 
 ASSEMBLED = assemble("import Mathlib", "theorem foo : True", "by\n  trivial")
 AXIOMS_LINE = ASSEMBLED.axioms_line(in_file=True)
+CLEAN = AuditVerdict("accepted", "", ["propext"])
 
 
 def axioms_msg(text="'foo' depends on axioms: [propext]", line=AXIOMS_LINE):
     return LeanMessage("info", line, 0, None, None, text)
 
 
-def decide(messages, **kw):
+def decide(messages, verdict=CLEAN, **kw):
+    """Both stages: the elaborating run's messages, then the audit's verdict."""
     kw.setdefault("in_file", True)
-    return evaluate(ASSEMBLED, messages, duration_ms=1, backend="test", **kw)
+    shown, refusal = judge_first_run(ASSEMBLED, messages, duration_ms=1, backend="test", **kw)
+    return refusal or judge_audit(shown, verdict, duration_ms=1, backend="test")
 
 
-def test_accepted_with_standard_axioms_and_axioms_message_hidden():
-    result = decide([axioms_msg("'foo' depends on axioms: [propext, Classical.choice, Quot.sound]")])
+def test_accepted_with_standard_axioms_and_first_runs_axioms_message_hidden():
+    result = decide([axioms_msg()], AuditVerdict("accepted", "", ["propext", "Classical.choice", "Quot.sound"]))
     assert result.accepted and result.status == "accepted"
     assert result.reason == "Accepted: Lean checked the proof."
     assert result.axioms == ["propext", "Classical.choice", "Quot.sound"]
@@ -130,7 +134,13 @@ def test_accepted_with_standard_axioms_and_axioms_message_hidden():
 
 
 def test_no_axioms_at_all_is_accepted():
-    assert decide([axioms_msg("'foo' does not depend on any axioms")]).accepted
+    assert decide([], AuditVerdict("accepted", "", [])).accepted
+
+
+def test_the_first_runs_axioms_answer_counts_for_nothing():
+    # Whatever the elaborating run printed, the audit's axioms decide.
+    result = decide([axioms_msg("'foo' does not depend on any axioms")], AuditVerdict("accepted", "", ["propext", "cheat"]))
+    assert not result.accepted and result.axioms == ["propext", "cheat"] and "cheat" in result.reason
 
 
 def test_error_refuses_and_names_the_students_line():
@@ -148,40 +158,36 @@ def test_header_error_is_not_the_students_fault():
 
 
 @pytest.mark.parametrize(
-    "messages, kw",
+    "messages, verdict, kw",
     [
-        ([LeanMessage("warning", 4, 0, None, None, "declaration uses 'sorry'"), axioms_msg()], {}),
-        ([axioms_msg("'foo' depends on axioms: [sorryAx]")], {}),
-        ([axioms_msg()], {"sorries": [{"pos": {"line": 2, "column": 2}, "goal": "⊢ True"}]}),
+        ([LeanMessage("warning", 4, 0, None, None, "declaration uses 'sorry'")], CLEAN, {}),
+        ([], AuditVerdict("accepted", "", ["sorryAx"]), {}),
+        ([], CLEAN, {"sorries": [{"pos": {"line": 2, "column": 2}, "goal": "⊢ True"}]}),
     ],
 )
-def test_sorry_in_any_form_refuses(messages, kw):
-    result = decide(messages, **kw)
+def test_sorry_in_any_form_refuses(messages, verdict, kw):
+    result = decide(messages, verdict, **kw)
     assert not result.accepted and result.reason == "Refused: the proof uses sorry."
 
 
 def test_extra_axiom_refused_and_named():
-    result = decide([axioms_msg("'foo' depends on axioms: [propext, cheat]")])
+    result = decide([], AuditVerdict("accepted", "", ["propext", "cheat"]))
     assert not result.accepted
     assert "cheat" in result.reason and "only propext, Classical.choice and Quot.sound" in result.reason
 
 
-def test_native_decide_axiom_refused_with_why():
-    result = decide([axioms_msg("'foo' depends on axioms: [propext, Lean.ofReduceBool]")])
-    assert not result.accepted and "native_decide" in result.reason
+@pytest.mark.parametrize("axiom", ["Lean.ofReduceBool", "Lean.ofReduceNat", "Lean.trustCompiler"])
+def test_compiler_trust_axioms_refused_with_why(axiom):
+    result = decide([], AuditVerdict("accepted", "", ["propext", axiom]))
+    assert not result.accepted and axiom in result.reason and "native_decide" in result.reason
 
 
-def test_missing_axioms_answer_refuses():
-    result = decide([])
-    assert not result.accepted and "did not report which axioms" in result.reason
-
-
-def test_axioms_answer_elsewhere_does_not_count():
-    # Something printed on the student's line that looks like a clean answer.
-    forged = axioms_msg("'foo' does not depend on any axioms", line=ASSEMBLED.header_line_count + 3)
-    result = decide([forged])
-    assert not result.accepted and "did not report which axioms" in result.reason
-    assert result.messages[0].part == "proof"
+def test_no_compiled_proof_or_a_failed_audit_never_accepts():
+    assert "could not be audited" in decide([axioms_msg()], None).reason
+    failed = decide([axioms_msg()], AuditVerdict("error", "the audit of the compiled proof failed (x)"))
+    assert not failed.accepted and failed.status == "error" and failed.reason.startswith("Not checked:")
+    refused = decide([axioms_msg()], AuditVerdict("refused", "the theorem's statement is not the problem's"))
+    assert not refused.accepted and refused.status == "refused" and "statement" in refused.reason
 
 
 def test_truncated_output_or_crash_refuses():
@@ -193,7 +199,7 @@ def test_truncated_output_or_crash_refuses():
 def test_repl_positions_are_counted_from_the_statement():
     line = ASSEMBLED.axioms_line(in_file=False)
     result = decide([LeanMessage("info", line, 0, None, None, "'foo' depends on axioms: [propext]")], in_file=False)
-    assert result.accepted
+    assert result.accepted and result.messages == []
 
 
 def test_result_to_dict_is_json_ready():
@@ -201,4 +207,67 @@ def test_result_to_dict_is_json_ready():
     data = json.loads(json.dumps(result.to_dict()))
     assert data["accepted"] is True and data["reason"] and data["axioms"] == ["propext"]
     assert data["messages"][0]["part"] == "proof" and data["messages"][0]["line"] == 1
-    assert set(data) >= {"accepted", "reason", "messages", "axioms", "duration_ms", "status"}
+    assert set(data) >= {"accepted", "reason", "messages", "axioms", "duration_ms", "status", "sandbox"}
+
+
+# ---------------------------------------------------------------- the audit's verdict
+
+
+MARKER = "0123456789abcdef0123456789abcdef"
+
+
+def info(text, line=9):
+    return LeanMessage("info", line, 0, None, None, text)
+
+
+def test_verdict_is_read_only_from_the_marked_message():
+    assert read_verdict([info(f"{MARKER} axioms: [propext, Classical.choice]")], MARKER) == \
+        AuditVerdict("accepted", "", ["propext", "Classical.choice"])
+    assert read_verdict([info(f"{MARKER} axioms: []")], MARKER).axioms == []
+    refused = read_verdict([info(f"{MARKER} refused: the theorem's statement is not the problem's")], MARKER)
+    assert refused.status == "refused" and "statement" in refused.reason
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [
+        [],  # no verdict at all
+        [info("ffffffffffffffffffffffffffffffff axioms: [propext]")],  # another check's marker
+        [info("'foo' depends on axioms: [propext]")],  # the first run's kind of answer
+        [info(f"{MARKER} axioms: [propext]"), info(f"{MARKER} axioms: [propext]")],  # two verdicts
+        [LeanMessage("warning", 9, 0, None, None, f"{MARKER} axioms: [propext]")],  # not an info message
+        [info(f"{MARKER} something else")],
+    ],
+)
+def test_anything_but_one_marked_verdict_is_not_accepted(messages):
+    verdict = read_verdict(messages, MARKER)
+    assert verdict.status == "error"
+
+
+def test_an_error_beside_the_verdict_is_the_kernel_rejecting():
+    verdict = read_verdict([LeanMessage("error", 9, 0, None, None, "(kernel) declaration type mismatch"),
+                            info(f"{MARKER} axioms: [propext]")], MARKER)
+    assert verdict.status == "refused" and "kernel" in verdict.reason
+
+
+@pytest.mark.parametrize(
+    "statement, expected",
+    [
+        ("theorem foo (n : Nat) : n + 0 = n", "axiom classroom_audit_X (n : Nat) : n + 0 = n"),
+        ("theorem foo (n : Nat) : n + 0 = n := by", "axiom classroom_audit_X (n : Nat) : n + 0 = n"),
+        ("/-- doc -/\ntheorem foo\n    (a b : Nat) :\n    a + b = b + a :=", "/-- doc -/\naxiom classroom_audit_X\n    (a b : Nat) :\n    a + b = b + a"),
+        ("lemma «my fact» : True", "axiom classroom_audit_X : True"),
+    ],
+)
+def test_the_statement_is_redeclared_as_an_axiom(statement, expected):
+    name = theorem_name(statement)
+    assert statement_as_axiom(statement, name, "classroom_audit_X") == expected
+
+
+def test_audit_file_holds_the_header_our_import_the_axiom_and_the_marker():
+    text = audit_file("import Mathlib\nopen Nat", "theorem foo : True", "foo", "/tmp/x/Check.olean", MARKER)
+    assert text.startswith("import Lean\nimport Mathlib\nopen Nat\n")
+    assert f"axiom classroom_audit_{MARKER} : True" in text
+    assert f'let marker := "{MARKER}"' in text and 'System.FilePath.mk "/tmp/x/Check.olean"' in text
+    assert "stmtName.getPrefix ++ `foo" in text and "addDecl" in text and "collectAxioms" in text
+    assert "trustCompiler" in text and "ofReduceBool" in text

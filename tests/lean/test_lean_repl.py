@@ -2,26 +2,32 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import socket
+import tempfile
 import threading
+from pathlib import Path
 
 import pytest
-from lean_test_support import FAKE_REPL, HEADER, STATEMENT, clean_lean_env, fake_cmd  # noqa: F401
+from lean_test_support import HEADER, STATEMENT, clean_lean_env, repl_settings, sandbox_problem, settings  # noqa: F401
 
-from classroom.lean import get_checker, lean_settings_from_config, lean_status
+from classroom.lean import get_checker, lean_status
 from classroom.lean.repl import ReplLeanChecker
 
 pytestmark = pytest.mark.usefixtures("clean_lean_env")
 
 
-def repl_config(*args: str, **overrides) -> dict:
-    config = {"LEAN_BACKEND": "repl", "LEAN_REPL_CMD": fake_cmd(FAKE_REPL, *args), "LEAN_TIMEOUT": 1, "LEAN_MEMORY_MB": 512}
-    config.update(overrides)
-    return config
+@pytest.fixture(autouse=True)
+def sandbox_here():
+    problem = sandbox_problem(repl_settings())
+    if problem:
+        pytest.skip(f"the Lean sandbox cannot run on this machine: {problem}")
 
 
 @pytest.fixture
 def repl():
-    checker = ReplLeanChecker(lean_settings_from_config(repl_config("--banner", "--echo")))
+    checker = ReplLeanChecker(repl_settings("--banner", "--echo"))
     yield checker
     checker.close()
 
@@ -56,7 +62,8 @@ def test_error_at_the_students_line(repl):
         ("by\n  exact cheat -- fake: axiom cheat", "cheat"),
         ("by\n  native_decide -- fake: native", "native_decide"),
         ("by\n  stop -- fake: sorry", "Refused: the proof uses sorry."),
-        ("by simp -- fake: no-axioms", "did not report which axioms"),
+        ("by\n  simp -- fake: native", "Lean.ofReduceBool"),
+        ("by simp -- fake: kernel-reject", "kernel"),
         ("by simp\n#exit", "#exit"),
     ],
 )
@@ -85,9 +92,50 @@ def test_only_the_reply_just_before_the_nonce_reply_counts(repl):
     assert repl.check(HEADER, STATEMENT, "by simp").accepted
 
 
+def test_a_server_taken_over_by_a_proofs_code_cannot_accept_later_proofs(repl):
+    # From this check on, the prover answers every command with a clean reply and
+    # pickles nothing: were a proof's code ever to run in it, it could do just that.
+    repl.check(HEADER, STATEMENT, "by\n  simp -- fake: compromise")
+    result = repl.check(HEADER, STATEMENT, "by\n  exact cheat -- fake: axiom cheat")
+    assert not result.accepted and "could not be audited" in result.reason
+    assert not repl.check(HEADER, STATEMENT, "by simp").accepted
+
+
+def test_the_auditor_never_sees_the_students_text(repl):
+    assert repl.check(HEADER, STATEMENT, "by\n  simp -- fake: stats").accepted
+    auditor = repl.auditors[0]
+    assert auditor.alive and auditor.checks == 1 and auditor is not repl.processes[0]
+    assert list(auditor.envs) == ["import Lean\n" + HEADER]
+
+
+def test_a_proof_that_runs_code_in_the_repl_reaches_nothing_of_the_app():
+    shared = tempfile.mkdtemp(prefix="lean-test-")
+    os.chmod(shared, 0o755)
+    secret = Path(shared) / "secret_key"
+    secret.write_text("TOP-SECRET-KEY")
+    secret.chmod(0o644)
+    unix_path = Path(shared) / "db.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(unix_path))
+    server.listen()
+    checker = ReplLeanChecker(repl_settings())
+    actions = {"read": [str(secret)], "write": [f"{shared}/pwned"], "unix": [str(unix_path)]}
+    try:
+        result = checker.check(HEADER, STATEMENT, "by\n  simp -- fake: escape " + json.dumps(actions))
+        report = json.loads(result.messages[0].text)
+        assert report["read"] == {str(secret): "blocked: FileNotFoundError"}
+        assert report["write"] == {f"{shared}/pwned": "blocked: FileNotFoundError"}
+        assert report["unix"] == {str(unix_path): "blocked: FileNotFoundError"}
+        assert not Path(shared, "pwned").exists()
+    finally:
+        checker.close()
+        server.close()
+        shutil.rmtree(shared, ignore_errors=True)
+
+
 def test_timeout_kills_the_server_and_the_next_check_starts_a_new_one(repl):
     result = repl.check(HEADER, STATEMENT, "by\n  simp -- fake: sleep")
-    assert result.status == "timeout" and result.reason == "Timed out after 1 s."
+    assert result.status == "timeout" and result.reason == "Timed out after 2 s."
     assert not repl.processes[0].alive
     assert repl.check(HEADER, STATEMENT, "by simp").accepted
     assert repl.processes[0].starts == 2
@@ -95,7 +143,7 @@ def test_timeout_kills_the_server_and_the_next_check_starts_a_new_one(repl):
 
 def test_out_of_memory():
     # A roomier timeout than the fixture's 1 s: on a loaded CI machine filling 512 MB can take longer.
-    repl = ReplLeanChecker(lean_settings_from_config(repl_config("--banner", "--echo", LEAN_TIMEOUT=15)))
+    repl = ReplLeanChecker(repl_settings("--banner", "--echo", LEAN_TIMEOUT=15))
     try:
         result = repl.check(HEADER, STATEMENT, "by\n  simp -- fake: eat-memory")
         assert result.status == "out_of_memory" and result.reason == "Out of memory."
@@ -111,7 +159,7 @@ def test_crash_is_not_checked_and_recovers(repl):
 
 
 def test_flood_is_cut(monkeypatch):
-    checker = ReplLeanChecker(lean_settings_from_config(repl_config(LEAN_MAX_OUTPUT_KB=64)))
+    checker = ReplLeanChecker(repl_settings(LEAN_MAX_OUTPUT_KB=64))
     try:
         result = checker.check(HEADER, STATEMENT, "by\n  simp -- fake: flood")
         assert not result.accepted and "size limit" in result.reason
@@ -142,7 +190,7 @@ def test_unknown_environment_reply_is_an_error_and_resets(repl):
 
 
 def test_server_is_restarted_after_max_checks():
-    checker = ReplLeanChecker(lean_settings_from_config(repl_config(LEAN_REPL_MAX_CHECKS=2)))
+    checker = ReplLeanChecker(repl_settings(LEAN_REPL_MAX_CHECKS=2))
     try:
         for _ in range(5):
             assert checker.check(HEADER, STATEMENT, "by simp").accepted
@@ -152,7 +200,7 @@ def test_server_is_restarted_after_max_checks():
 
 
 def test_pool_serves_threads():
-    checker = ReplLeanChecker(lean_settings_from_config(repl_config(LEAN_REPL_POOL=2)))
+    checker = ReplLeanChecker(repl_settings(LEAN_REPL_POOL=2))
     results = []
     try:
         threads = [
@@ -170,16 +218,15 @@ def test_pool_serves_threads():
 
 
 def test_get_checker_chooses_repl_and_keeps_it(monkeypatch):
-    config = repl_config()
-    checker = get_checker(config)
+    checker = get_checker(repl_settings())
     assert isinstance(checker, ReplLeanChecker)
-    assert get_checker(dict(config)) is checker  # the server stays warm between checks
-    enabled, line = lean_status(config)
-    assert enabled and "REPL" in line
+    assert get_checker(repl_settings()) is checker  # the servers stay warm between checks
+    enabled, line = lean_status(repl_settings())
+    assert enabled and "REPL" in line and "bubblewrap sandbox" in line
     checker.close()
 
 
 def test_repl_backend_needs_a_command():
-    enabled, line = lean_status({"LEAN_BACKEND": "repl"})
+    enabled, line = lean_status(settings(LEAN_BACKEND="repl"))
     assert not enabled and "LEAN_REPL_CMD" in line
-    assert get_checker({"LEAN_BACKEND": "repl"}) is None
+    assert get_checker(settings(LEAN_BACKEND="repl")) is None

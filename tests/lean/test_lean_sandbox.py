@@ -1,4 +1,9 @@
-"""The limits every Lean run gets: timeout, memory, CPU, processes, file size, output, env, network."""
+"""The limits every Lean run gets: timeout, memory, CPU, processes, file size, output, env, network.
+
+These run without the bubblewrap jail (run_limited's default), so they test the limits
+alone; the jail is tested through the checkers (test_lean_local_checker, test_lean_repl)
+and below.
+"""
 from __future__ import annotations
 
 import json
@@ -23,7 +28,7 @@ PY = sys.executable
 
 def run_py(code: str, tmp_path: Path, **limits) -> object:
     limits.setdefault("timeout", 5)
-    return run_limited([PY, "-c", code], limits=Limits(**limits), cwd=str(tmp_path), env=clean_env(str(tmp_path)))
+    return run_limited([PY, "-c", code], limits=Limits(**limits), cwd=str(tmp_path), env=clean_env(str(tmp_path), os.environ))
 
 
 def test_output_and_exit_status_are_returned(tmp_path):
@@ -110,7 +115,7 @@ def test_environment_is_emptied_and_home_is_private(tmp_path, monkeypatch):
             [PY, "-c", "import json, os; print(json.dumps(dict(os.environ)))"],
             limits=Limits(timeout=5),
             cwd=home,
-            env=clean_env(home),
+            env=clean_env(home, os.environ),
         )
     assert not os.path.exists(home)
     env = json.loads(result.stdout)
@@ -134,7 +139,7 @@ def test_network_is_cut_when_the_os_allows():
         pytest.skip("no network isolation here: neither `unshare -n` nor `unshare -rn` is permitted")
     with PrivateTempDir() as home:
         result = run_limited(
-            [PY, "-c", "print(open('/proc/self/net/dev').read())"], limits=Limits(timeout=5), cwd=home, env=clean_env(home)
+            [PY, "-c", "print(open('/proc/self/net/dev').read())"], limits=Limits(timeout=5), cwd=home, env=clean_env(home, os.environ)
         )
     interfaces = [line.split(":")[0].strip() for line in result.stdout.splitlines()[2:] if ":" in line]
     assert interfaces == ["lo"]
@@ -147,7 +152,7 @@ def test_isolation_can_be_turned_off(tmp_path):
 
 
 def test_missing_program_is_a_start_error(tmp_path):
-    result = run_limited(["/nonexistent/lean"], limits=Limits(timeout=5), cwd=str(tmp_path), env=clean_env(str(tmp_path)))
+    result = run_limited(["/nonexistent/lean"], limits=Limits(timeout=5), cwd=str(tmp_path), env=clean_env(str(tmp_path), os.environ))
     assert result.start_error and "not found" in result.start_error
 
 
