@@ -4,6 +4,7 @@ Every variable here is listed in the README's configuration table.
 """
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import shlex
@@ -124,7 +125,7 @@ def _lean_number(config: Mapping[str, Any], name: str, default: float, *, whole:
             raise ValueError
     except (TypeError, ValueError, OverflowError):
         raise LeanConfigError(f"{name} must be {what} {bound}, got {value!r}") from None
-    if number != number or number in (float("inf"), float("-inf")) or number < minimum or (above and number == minimum):
+    if not math.isfinite(number) or number < minimum or (above and number == minimum):
         raise LeanConfigError(f"{name} must be {what} {bound}, got {value!r}")
     return int(number) if whole else number
 

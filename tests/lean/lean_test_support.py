@@ -60,6 +60,13 @@ def sandbox_problem(lean_settings_value: LeanSettings) -> str | None:
     return make_jail(lean_settings_value).problem()
 
 
+def skip_without_sandbox(lean_settings_value: LeanSettings) -> None:
+    """Skip, saying why, where bubblewrap cannot run (CI installs it: .ci/run)."""
+    problem = sandbox_problem(lean_settings_value)
+    if problem:
+        pytest.skip(f"the Lean sandbox cannot run on this machine: {problem}")
+
+
 @pytest.fixture
 def clean_lean_env(monkeypatch):
     """Settings must come from the test's config, not from the developer's shell."""

@@ -1,5 +1,4 @@
 """A problem with a Lean statement, assigned, answered with a proof and checked in the grading job."""
-import sys
 
 import pytest
 from sqlmodel import select

@@ -22,7 +22,7 @@ from lean_test_support import (  # noqa: F401
     clean_lean_env,
     fake_cmd,
     local_settings,
-    sandbox_problem,
+    skip_without_sandbox,
     settings,
     tool_env,
 )
@@ -36,9 +36,7 @@ pytestmark = pytest.mark.usefixtures("clean_lean_env")
 
 @pytest.fixture(autouse=True)
 def sandbox_here():
-    problem = sandbox_problem(local_settings())
-    if problem:
-        pytest.skip(f"the Lean sandbox cannot run on this machine: {problem}")
+    skip_without_sandbox(local_settings())
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from lean_test_support import HEADER, STATEMENT, clean_lean_env, repl_settings, sandbox_problem, settings  # noqa: F401
+from lean_test_support import HEADER, STATEMENT, clean_lean_env, repl_settings, skip_without_sandbox, settings  # noqa: F401
 
 from classroom.lean import get_checker, lean_status
 from classroom.lean.repl import ReplLeanChecker
@@ -20,9 +20,7 @@ pytestmark = pytest.mark.usefixtures("clean_lean_env")
 
 @pytest.fixture(autouse=True)
 def sandbox_here():
-    problem = sandbox_problem(repl_settings())
-    if problem:
-        pytest.skip(f"the Lean sandbox cannot run on this machine: {problem}")
+    skip_without_sandbox(repl_settings())
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Every LEAN_* setting is read once by classroom/config.py, validated, with errors naming the variable."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
