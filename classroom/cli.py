@@ -86,11 +86,13 @@ def create_token_command(email: str, label: str):
 
 
 @click.command("worker")
-@click.option("--workers", default=2, show_default=True, help="Grading threads in this process.")
-def worker_command(workers: int):
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Grading jobs this process runs at once (threads); default WORKER_CONCURRENCY (8).")
+def worker_command(workers: int | None):
     """Run a background worker that grades submissions."""
     from . import jobs
 
+    workers = workers or current_app.config["WORKER_CONCURRENCY"]
     huey = jobs.huey()
     if huey.immediate:
         raise click.ClickException("This app runs jobs immediately (HUEY_IMMEDIATE); there is nothing to consume.")

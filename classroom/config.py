@@ -1,37 +1,123 @@
-"""Settings, read once from the environment when the app is created.
+"""Settings, read once from the environment when the app is created, and checked there.
 
-Every variable here is listed in the README's configuration table.
+Every variable here is listed in the README's configuration table. A value that cannot be
+used stops the start with ConfigError, whose message names the variable and says what it
+must be; nothing else in the package reads the environment.
 """
 from __future__ import annotations
 
 import math
 import os
+import re
 import secrets
 import shlex
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Optional
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .lean.settings import SANDBOX_KINDS, LeanSettings
 
+if TYPE_CHECKING:  # the client module imports openai; load it only where a model is used
+    from .llm.client import ModelSettings
 
-def _int(name: str, default: int) -> int:
+
+class ConfigError(RuntimeError):
+    """A setting's value cannot be used; the message names the variable and what it must be."""
+
+
+def _raw(name: str) -> Optional[str]:
     raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
+    return None if raw is None or raw.strip() == "" else raw.strip()
+
+
+def _text(name: str, default: Optional[str] = None) -> Optional[str]:
+    return _raw(name) or default
+
+
+def _int(name: str, default: int, minimum: Optional[int] = None, maximum: Optional[int] = None) -> int:
+    raw = _raw(name)
+    if raw is None:
         return default
     try:
-        return int(raw)
-    except ValueError as exc:
-        raise RuntimeError(f"{name} must be a whole number, got {raw!r}") from exc
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if minimum is not None and value < minimum or maximum is not None and value > maximum:
+        bounds = (f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}")
+        raise ConfigError(f"{name} must be a whole number {bounds}, got {raw!r}")
+    return value
 
 
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
+def _float(name: str, default: float, minimum: Optional[float] = None, above: Optional[float] = None) -> float:
+    """A number; `minimum` allows the bound itself, `above` does not."""
+    raw = _raw(name)
+    if raw is None:
         return default
     try:
-        return float(raw)
-    except ValueError as exc:
-        raise RuntimeError(f"{name} must be a number, got {raw!r}") from exc
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {raw!r}")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum:g}, got {raw!r}")
+    if above is not None and value <= above:
+        raise ConfigError(f"{name} must be more than {above:g}, got {raw!r}")
+    return value
+
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = _raw(name)
+    if raw is None:
+        return default
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be 1 or 0 (or true/false, yes/no), got {raw!r}")
+
+
+def _url(name: str, schemes: tuple[str, ...], example: str) -> Optional[str]:
+    raw = _raw(name)
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme.lower() not in schemes or not (parts.netloc or parts.path.strip("/")):
+        raise ConfigError(f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)} "
+                          f"(for example {example}), got {raw!r}")
+    return raw
+
+
+def _database_url(default: str) -> str:
+    raw = _raw("DATABASE_URL")
+    if raw is None:
+        return default
+    scheme = raw.split(":", 1)[0].lower()
+    if not (scheme.startswith("sqlite") or scheme.startswith("postgres")) or "://" not in raw:
+        raise ConfigError("DATABASE_URL must be a SQLAlchemy URL for SQLite or PostgreSQL, for example "
+                          f"sqlite:///instance/classroom.sqlite3 or postgresql://user@host/db, got {raw!r}")
+    return raw
+
+
+def _timezone() -> str:
+    name = _raw("CLASSROOM_TIMEZONE") or "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"CLASSROOM_TIMEZONE must be a time zone name such as Europe/Berlin or "
+                          f"America/New_York, got {name!r}") from None
+    return name
+
+
+def _queue_name() -> str:
+    name = _raw("JOB_QUEUE_NAME") or "classroom"
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", name):
+        raise ConfigError(f"JOB_QUEUE_NAME may use letters, digits and _ . : - (at most 100), got {name!r}")
+    return name
 
 
 def _secret_key(instance_dir: Path) -> str:
@@ -54,36 +140,38 @@ def load_config(instance_dir: Path) -> dict:
     return {
         "SECRET_KEY": _secret_key(instance_dir),
         "INSTANCE_DIR": str(instance_dir),
-        "DATABASE_URL": os.environ.get("DATABASE_URL") or default_db,
-        "REDIS_URL": os.environ.get("REDIS_URL") or None,
-        "HUEY_SQLITE_PATH": os.environ.get("HUEY_SQLITE_PATH") or str(instance_dir / "jobs.sqlite3"),
-        "CLASSROOM_TIMEZONE": os.environ.get("CLASSROOM_TIMEZONE", "UTC"),
-        "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_BYTES", 2 * 1024 * 1024),
-        # Grader model (any OpenAI-compatible endpoint); unset GRADER_MODEL = no model.
-        "OPENAI_BASE_URL": os.environ.get("OPENAI_BASE_URL") or None,
-        "OPENAI_API_KEY": os.environ.get("OPENAI_API_KEY") or None,
-        "GRADER_MODEL": os.environ.get("GRADER_MODEL") or None,
-        "GRADER_TIMEOUT": _float("GRADER_TIMEOUT", 60.0),
-        "GRADER_MAX_ATTEMPTS": _int("GRADER_MAX_ATTEMPTS", 4),
-        "GRADER_BACKOFF_BASE": _float("GRADER_BACKOFF_BASE", 1.0),
+        "DATABASE_URL": _database_url(default_db),
+        "REDIS_URL": _url("REDIS_URL", ("redis", "rediss", "unix"), "redis://127.0.0.1:6379/0"),
+        "HUEY_SQLITE_PATH": _text("HUEY_SQLITE_PATH") or str(instance_dir / "jobs.sqlite3"),
+        "CLASSROOM_TIMEZONE": _timezone(),
+        "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_BYTES", 2 * 1024 * 1024, minimum=1024),
+        # Model endpoint (any OpenAI-compatible chat-completions API); unset GRADER_MODEL = no model.
+        "OPENAI_BASE_URL": _url("OPENAI_BASE_URL", ("http", "https"), "http://localhost:11434/v1"),
+        "OPENAI_API_KEY": _text("OPENAI_API_KEY"),
+        "GRADER_MODEL": _text("GRADER_MODEL"),
+        "GRADER_TIMEOUT": _float("GRADER_TIMEOUT", 60.0, above=0),
+        "GRADER_MAX_ATTEMPTS": _int("GRADER_MAX_ATTEMPTS", 4, minimum=1, maximum=20),
+        "GRADER_BACKOFF_BASE": _float("GRADER_BACKOFF_BASE", 1.0, minimum=0),
         # Lean (optional): the raw LEAN_* values; create_app turns them into app.config["LEAN"]
         # with lean_settings() once overrides are applied, so a bad value stops the start-up.
         **{name: os.environ.get(name) for name in LEAN_VARIABLES},
         "LEAN_TOOL_ENV": tuple((name, os.environ[name]) for name in LEAN_TOOL_VARIABLES if os.environ.get(name)),
+        # Grading jobs one worker process runs at once (threads; a job mostly waits for the model).
+        "WORKER_CONCURRENCY": _int("WORKER_CONCURRENCY", 8, minimum=1, maximum=64),
         # A job whose worker died is taken up again after this many seconds.
-        "JOB_LEASE_SECONDS": _int("JOB_LEASE_SECONDS", 300),
+        "JOB_LEASE_SECONDS": _int("JOB_LEASE_SECONDS", 300, minimum=1),
         # How often each worker looks for such jobs (and for queue messages that were lost).
-        "JOB_RECOVERY_SECONDS": _float("JOB_RECOVERY_SECONDS", 60.0),
+        "JOB_RECOVERY_SECONDS": _float("JOB_RECOVERY_SECONDS", 60.0, above=0),
         # The queue's name in Redis, so several installations can share one Redis.
-        "JOB_QUEUE_NAME": os.environ.get("JOB_QUEUE_NAME") or "classroom",
+        "JOB_QUEUE_NAME": _queue_name(),
         # Proxies in front of the app that set X-Forwarded-For/-Proto (0 = none: the headers are ignored,
         # so nobody can fake their address to dodge the per-address login limit).
-        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0, minimum=0, maximum=10),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
         "REMEMBER_COOKIE_HTTPONLY": True,
-        "WTF_CSRF_TIME_LIMIT": _int("CSRF_TIME_LIMIT_SECONDS", 8 * 3600),
+        "WTF_CSRF_TIME_LIMIT": _int("CSRF_TIME_LIMIT_SECONDS", 8 * 3600, minimum=60),
     }
 
 
@@ -98,10 +186,9 @@ LEAN_VARIABLES = (
 # What Lean's own tools need from the environment (passed into the sandbox, nothing else is).
 LEAN_TOOL_VARIABLES = ("PATH", "HOME", "ELAN_HOME", "LEAN_PATH", "LEAN_SYSROOT", "LEAN_SRC_PATH", "ELAN_TOOLCHAIN",
                        "LAKE_HOME")
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
-class LeanConfigError(RuntimeError):
+class LeanConfigError(ConfigError):
     """A LEAN_* variable has a value that cannot be used; the message names it."""
 
 
@@ -211,4 +298,29 @@ def lean_settings(config: Mapping[str, Any]) -> LeanSettings:
         sandbox_paths=_lean_paths(config, "LEAN_SANDBOX_PATHS"),
         private_paths=_private_paths(config),
         tool_env=tuple(config.get("LEAN_TOOL_ENV") or ()),
+    )
+
+
+# ---------------------------------------------------------------- models
+
+def model_settings(config: Mapping, model_variable: str = "GRADER_MODEL") -> Optional["ModelSettings"]:
+    """The endpoint settings for the model named by `model_variable`; None when it is unset.
+
+    Every model role uses the same endpoint (OPENAI_BASE_URL, OPENAI_API_KEY) and the same
+    patience (GRADER_TIMEOUT, GRADER_MAX_ATTEMPTS, GRADER_BACKOFF_BASE); a role's own model
+    variable (e.g. a tutee's) falls back to GRADER_MODEL when unset."""
+    from .llm.client import ModelSettings
+
+    model = (config.get(model_variable) or config.get("GRADER_MODEL") or "").strip()
+    if not model:
+        return None
+    return ModelSettings(
+        model=model,
+        base_url=config.get("OPENAI_BASE_URL") or None,
+        api_key=config.get("OPENAI_API_KEY") or None,
+        timeout=float(config.get("GRADER_TIMEOUT") or 60.0),
+        max_attempts=int(config.get("GRADER_MAX_ATTEMPTS") or 4),
+        backoff_base=float(config.get("GRADER_BACKOFF_BASE") if config.get("GRADER_BACKOFF_BASE") is not None
+                           else 1.0),
+        model_variable=model_variable if config.get(model_variable) else "GRADER_MODEL",
     )

@@ -156,10 +156,13 @@ class _LeaseKeeper:
 
 
 def _grade(s: Session, submission: Submission, config) -> list[Grade]:
-    from .grading import model_runner, pipeline
+    """The input is built once (and the answer checked once); the model and the pipeline share it."""
+    from .config import model_settings
+    from .grading import model_grading, pipeline
 
-    verdict = model_runner.verdict_for(s, submission, config)
-    return pipeline.grade_submission(s, submission, config, model_verdict=verdict)
+    inp, problem = pipeline.load_input(s, submission)
+    verdict = model_grading.verdict_for(s, submission.id, inp, model_settings(config))
+    return pipeline.grade_submission(inp, submission, problem, config, model_verdict=verdict)
 
 
 def _finish(s: Session, job_id: int, state: str, error: Optional[str], commit: bool = True) -> None:

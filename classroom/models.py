@@ -11,6 +11,8 @@ from typing import Optional
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from .content import ERROR_KINDS  # noqa: F401  (kept importable from here)
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -38,19 +40,6 @@ JOB_QUEUED = "queued"
 JOB_RUNNING = "running"
 JOB_DONE = "done"
 JOB_FAILED = "failed"
-
-ERROR_KINDS = {
-    "arithmetic": "Arithmetic slip",
-    "sign": "Sign error",
-    "wrong_formula": "Wrong formula or theorem",
-    "logical_gap": "Unjustified step or logical gap",
-    "missed_case": "Missed case",
-    "misread": "Misread the question",
-    "unit": "Unit error",
-    "circular": "Circular reasoning",
-    "off_by_one": "Off-by-one",
-    "other": "Other",
-}
 
 KEY_ORIGINS = ("hand", "model", "bank")
 

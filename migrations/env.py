@@ -1,6 +1,5 @@
 """Alembic environment: the target schema is the SQLModel metadata."""
 from alembic import context
-from sqlalchemy import pool
 from sqlmodel import SQLModel
 
 from classroom import models  # noqa: F401  (registers the tables)

@@ -4,7 +4,6 @@ Every test that takes `app` runs once per database backend available.
 """
 from __future__ import annotations
 
-import os
 import sys
 import uuid
 from datetime import timedelta

@@ -13,6 +13,11 @@ Items: Reply (a 200 completion whose message content is given), Status (an error
 status with an OpenAI-style error body), Raw (any body, any content type) and
 Sleep (wait, then answer with `then` or with the responder). A responder may
 return an item, a dict (sent as the JSON content) or a str (sent as content).
+
+A request with "stream": true gets the Reply as server-sent events, a few characters per
+chunk, with a usage chunk when stream_options.include_usage asks for one (servers that
+refuse stream_options are imitated by `reject_stream_options`). `Reply(break_after=N)`
+drops the connection after N characters, like a server that dies mid-reply.
 """
 from __future__ import annotations
 
@@ -43,6 +48,7 @@ class Reply:
     prompt_tokens: Optional[int] = None
     completion_tokens: Optional[int] = None
     finish_reason: str = "stop"
+    break_after: Optional[int] = None  # streaming only: drop the connection after this many characters
 
 
 @dataclass
@@ -111,6 +117,7 @@ class FakeOpenAIServer:
         self.responder: Callable[[RecordedRequest], Any] = lambda req: dict(DEFAULT_VERDICT)
         self.rejected_formats: set[str] = set()
         self.delay: float = 0.0  # added to every chat request
+        self.reject_stream_options = False
         self.max_in_flight = 0
         self._in_flight = 0
         self._queue: deque = deque()
@@ -132,6 +139,7 @@ class FakeOpenAIServer:
         self.responder = lambda req: dict(DEFAULT_VERDICT)
         self.rejected_formats = set()
         self.delay = 0.0
+        self.reject_stream_options = False
 
     @property
     def pending(self) -> int:
@@ -171,6 +179,8 @@ class FakeOpenAIServer:
 
     # -- request handling --------------------------------------------------------
     def _next_item(self, req: RecordedRequest) -> Any:
+        if self.reject_stream_options and "stream_options" in (req.body or {}):
+            return Status(400, "Unrecognized request argument supplied: stream_options")
         if req.format_type in self.rejected_formats:
             return Status(400, f"response_format type '{req.format_type}' is not supported by this server")
         with self._lock:
@@ -234,6 +244,37 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a timeout test); nothing to tell it
 
+    def _stream(self, completion: dict, reply: Reply, include_usage: bool) -> None:
+        """The completion as server-sent events, then the connection closes (no length needed)."""
+        content = completion["choices"][0]["message"]["content"]
+        base = {k: completion[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+
+        def event(choices, **extra) -> bytes:
+            return f"data: {json.dumps(base | {'choices': choices} | extra)}\n\n".encode()
+
+        self.close_connection = True
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(event([{"index": 0, "delta": {"role": "assistant", "content": ""},
+                                     "finish_reason": None}]))
+            for start in range(0, len(content), 7):
+                if reply.break_after is not None and start >= reply.break_after:
+                    self.wfile.flush()
+                    self.connection.shutdown(2)  # the server died mid-reply
+                    return
+                self.wfile.write(event([{"index": 0, "delta": {"content": content[start:start + 7]},
+                                         "finish_reason": None}]))
+                self.wfile.flush()
+            self.wfile.write(event([{"index": 0, "delta": {}, "finish_reason": reply.finish_reason}]))
+            if include_usage:
+                self.wfile.write(event([], usage=completion["usage"]))
+            self.wfile.write(b"data: [DONE]\n\n")
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            pass
+
     def _error(self, status: int, message: str, headers=None) -> None:
         kind = {400: "invalid_request_error", 401: "authentication_error", 429: "rate_limit_error"}
         body = {"error": {"message": message or f"status {status}", "type": kind.get(status, "server_error"),
@@ -276,6 +317,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._error(item.code, item.message, item.headers)
             elif isinstance(item, Raw):
                 self._send(item.status, item.body, item.content_type)
+            elif isinstance(item, Reply) and body.get("stream"):
+                self._stream(owner._completion(item, req), item, bool((body.get("stream_options") or {})
+                                                                        .get("include_usage")))
             elif isinstance(item, Reply):
                 self._send(200, json.dumps(owner._completion(item, req)))
             else:

@@ -42,7 +42,7 @@ def test_killed_while_saving_leaves_whole_versions(app, world, tmp_path):
         proc = start([sys.executable, str(PROJECT_ROOT / "tests" / "submit_loop.py"), url, str(tmp_path),
                       json.dumps(spec)], None, log)
         try:
-            wait_for(lambda: "saving" in tail(log), 60, "the child to start saving", log_path=log, proc=proc)
+            wait_for(lambda log=log: "saving" in tail(log), 60, "the child to start saving", log_path=log, proc=proc)
             time.sleep(rng.uniform(0.05, 0.6))
             assert proc.poll() is None, tail(log)  # killed while still saving, not after a crash of its own
             kill_group(proc)

@@ -68,7 +68,7 @@ def test_successful_logins_do_not_count(app, world):
 
 def test_429_json_for_api_callers(app):
     client = app.test_client()
-    for n in range(10):
+    for _ in range(10):
         _login(client, "x@example.test")
     resp = _login(client, "x@example.test", headers={"Accept": "application/json"})
     assert resp.status_code == 429 and ACCOUNT_MESSAGE in resp.get_json()["error"]["message"]

@@ -7,7 +7,6 @@ from sqlmodel import select
 from classroom.models import AuditLog, Grade
 from classroom.services import submissions
 from classroom.services.submissions import CritiqueDraft
-from support import login
 
 
 def _submit(world, dbs, w, student, step=2, answer="168", correction="fixed"):

@@ -1,7 +1,6 @@
 """A stale form (CSRF token missing or expired) is refused with a message, and the text comes back."""
 import pytest
 
-from support import login
 
 
 @pytest.fixture

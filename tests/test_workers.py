@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from classroom import jobs
 from classroom.models import Grade, GradingJob, ModelGradeCache, Submission
 from classroom.services import submissions
 from classroom.services.submissions import CritiqueDraft
@@ -58,11 +57,10 @@ def _grader_env(server) -> dict:
 
 
 def _submit(app, dbs, student, w, explanation="Step 2 multiplies wrong: 28 × 6 = 168."):
-    """Save a version and put its job on the real queue, as the web views do."""
+    """Save a version; the service puts its job on the real queue, as for the web views."""
     with app.app_context():
         sub, job = submissions.submit(dbs, student, w["assignment"].id, w["problem"].id,
                                       CritiqueDraft(2, explanation, "28 × 6 = 168", "168"))
-        jobs.enqueue_grading(job.id)
     return sub, job
 
 

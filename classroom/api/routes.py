@@ -1,6 +1,6 @@
 from flask import Response, g, request
 
-from .. import db, jobs
+from .. import db
 from ..models import FlawedSolution
 from ..services import assignments as assignment_service
 from ..services import authoring, courses, gradebook, problems, submissions
@@ -49,7 +49,6 @@ def create_submission(assignment_id, problem_id):
         lean_proof=_text(body.get("lean_proof")),
     )
     sub, job = submissions.submit(s, g.api_user, assignment_id, problem_id, draft)
-    jobs.enqueue_grading(job.id)
     s.refresh(job)
     return {"id": sub.id, "version": sub.version, "state": job.state, "late": sub.is_late}, 201
 

@@ -1,16 +1,24 @@
-"""Grading: exact checks, the grader model, and the pipeline that combines them.
+"""Grading: exact checks, the grader model's verdicts, and the pipeline that combines them.
+
+A leaf below the services: it uses the models, llm/ (model clients) and lean/, never
+classroom.services (tests/test_layers.py holds it to that).
 
 Modules:
-- answers.py   exact final-answer equivalence with SymPy
-- pipeline.py  grades one submission version: exact facts first, then the model
-               (when configured) or the review queue, then Lean
-- model_grader.py  the OpenAI-compatible grader model (prompt, validation, retries)
-- evaluation.py    `evaluate-grader`: agreement of a grader with labelled critiques
+- answers.py        exact final-answer equivalence with SymPy
+- pipeline.py       grades one submission version: its input is built once, exact facts first,
+                    then the model's verdict (when configured) or the review queue, then Lean
+- model_grading.py  the grader model's verdict: llm/grader.py asks, reconcile.py makes it agree
+                    with the exact facts, one stored reply per version
+- reconcile.py      exact facts outrank the model; suspicious text is flagged
+- generation.py     model-written flawed solutions (llm/generator.py) and their three checks
+- evaluation.py     `evaluate-grader`: agreement of a grader with labelled critiques
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
+
+from ..llm.grader import GraderReply, GradingInput  # noqa: F401  (GradingInput: grading's input too)
 
 ANSWER_CORRECT = "correct"
 ANSWER_INCORRECT = "incorrect"
@@ -33,37 +41,6 @@ class AnswerCheck:
         return None
 
 
-@dataclass
-class GradingInput:
-    """Everything a grader needs about one submission version (plain data, no ORM)."""
-    problem_statement: str
-    reference_solution: str
-    reference_answer: str
-    steps: list[str]
-    key_first_wrong_step: int
-    key_reason: str
-    key_error_kind: str
-    student_step: int
-    student_explanation: str
-    student_correction: str
-    student_final_answer: str
-    answer_check: AnswerCheck
-    submission_id: Optional[int] = None
-
-
-@dataclass
-class ModelVerdict:
-    """A validated grader-model reply plus its provenance."""
-    location_correct: bool
-    explanation_verdict: str  # correct | partially_correct | incorrect
-    explanation_score: float
-    correction_verdict: str  # correct | partially_correct | incorrect | absent
-    correction_score: float
-    feedback: str
-    flags: list[str] = field(default_factory=list)
-    model_name: str = ""
-    prompt_version: str = ""
-    tokens_in: int = 0
-    tokens_out: int = 0
-    latency_ms: int = 0
-    raw_reply: str = ""
+# A grader model's reply once reconcile.py has made it agree with the exact facts: the reply
+# contract's fields plus provenance (model, prompt version, tokens, latency, raw reply).
+ModelVerdict = GraderReply

@@ -1,30 +1,26 @@
 """`flask --app app evaluate-grader`: measure a grader against labelled critiques.
 
-The app owner registers `evaluate_grader_command` on the Flask CLI. Settings come
-from the app's config inside an app context, else from the environment.
+The app owner registers `evaluate_grader_command` on the Flask CLI; the model's settings
+come from the app's configuration (classroom/config.py).
 """
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
 import flask
 
+from ..config import model_settings
 from .evaluation import (EvaluationAborted, EvaluationDataError, ExactBaselineGrader, format_report,
                          load_items, run_evaluation)
-from .model_grader import PROMPT_VERSION, GraderConfig, ModelGrader
+from .model_grading import PROMPT_VERSION, ModelGrader
 
 MISSING_MODEL = (
     "No grader model is configured. Set GRADER_MODEL to the model's name, OPENAI_BASE_URL to your "
     "OpenAI-compatible endpoint (for example http://localhost:11434/v1; leave unset for OpenAI itself) "
     "and OPENAI_API_KEY if the endpoint needs a key. Or run with --grader exact for the step-only baseline."
 )
-
-
-def _settings():
-    return flask.current_app.config if flask.has_app_context() else os.environ
 
 
 class _Progress:
@@ -55,17 +51,14 @@ class _Progress:
 def evaluate_grader_command(problems: Path, critiques: Path, grader_kind: str, concurrency: int,
                             limit, as_json: bool) -> None:
     """Grade labelled critiques and report agreement with the labels."""
+    config = flask.current_app.config if flask.has_app_context() else {}
+    settings = model_settings(config) if grader_kind == "openai" else None
     if grader_kind == "openai":
-        try:
-            cfg = GraderConfig.from_mapping(_settings())
-        except ValueError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            click.get_current_context().exit(2)
-        if cfg is None:
+        if settings is None:
             click.echo(f"Error: {MISSING_MODEL}", err=True)
             click.get_current_context().exit(2)
-        grader = ModelGrader(cfg)
-        model, prompt_version = cfg.model, PROMPT_VERSION
+        grader = ModelGrader(settings)
+        model, prompt_version = settings.model, PROMPT_VERSION
     else:
         grader = ExactBaselineGrader()
         model, prompt_version = "", ""
@@ -77,7 +70,7 @@ def evaluate_grader_command(problems: Path, critiques: Path, grader_kind: str, c
     if not items:
         raise click.ClickException(f"{critiques.name} has no critiques to grade")
 
-    where = f"model {model} at {cfg.base_url or 'the default OpenAI endpoint'}" if grader_kind == "openai" \
+    where = f"model {model} at {settings.base_url or 'the default OpenAI endpoint'}" if settings \
         else "the exact step-only baseline"
     click.echo(f"Grading {len(items)} critiques with {where}, {concurrency} at a time...", err=True)
     try:

@@ -4,28 +4,35 @@ Order matters: exact facts (the marked step, the SymPy answer check) are
 decided first and handed to the grader model, which may not contradict them.
 Without a grader model, the explanation and written correction wait for a
 person in the review queue; nothing here ever guesses a score.
+
+The job builds the GradingInput once (`load_input`, one query; the answer is
+checked there, once) and hands the same input to the model and to
+`grade_submission`.
 """
 from __future__ import annotations
 
 from typing import Mapping, Optional
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from ..models import (
     BY_EXACT, BY_LEAN, BY_MODEL, GRADE_ERROR, GRADE_GRADED, GRADE_NEEDS_REVIEW, AnswerKey, FlawedSolution, Grade,
     Problem, Submission, utcnow,
 )
-from ..services import problems as problem_service
 from . import ANSWER_ABSENT, GradingInput, ModelVerdict
 from .answers import check_answer
 
 REVIEW_NOTE = "Waiting for your instructor's review."
 
 
-def grading_input(db: Session, submission: Submission) -> tuple[GradingInput, Problem, FlawedSolution, AnswerKey]:
-    problem = db.get(Problem, submission.problem_id)
-    solution = db.get(FlawedSolution, submission.flawed_solution_id)
-    key = problem_service.key_for(db, solution.id)
+def load_input(db: Session, submission: Submission) -> tuple[GradingInput, Problem]:
+    """The version's problem, the solution it answered and that solution's key (one query),
+    as the plain input every grader reads; the final answer is checked exactly here."""
+    problem, solution, key = db.exec(
+        select(Problem, FlawedSolution, AnswerKey)
+        .join(FlawedSolution, FlawedSolution.problem_id == Problem.id)
+        .join(AnswerKey, AnswerKey.flawed_solution_id == FlawedSolution.id)
+        .where(FlawedSolution.id == submission.flawed_solution_id)).one()
     inp = GradingInput(
         problem_statement=problem.statement,
         reference_solution=problem.reference_solution,
@@ -41,7 +48,7 @@ def grading_input(db: Session, submission: Submission) -> tuple[GradingInput, Pr
         answer_check=check_answer(submission.final_answer, problem.reference_answer),
         submission_id=submission.id,
     )
-    return inp, problem, solution, key
+    return inp, problem
 
 
 def exact_grades(inp: GradingInput, submission: Submission, has_reference_answer: bool) -> list[Grade]:
@@ -121,14 +128,13 @@ def _json(value) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def grade_submission(db: Session, submission: Submission, config: Mapping,
+def grade_submission(inp: GradingInput, submission: Submission, problem: Problem, config: Mapping,
                      model_verdict: Optional[ModelVerdict] = None) -> list[Grade]:
     """All component grades for one version (not yet committed).
 
     `model_verdict` is passed in by the job when a grader model is configured;
     the job owns calling and caching the model so this stays a pure decision.
     """
-    inp, problem, _solution, _key = grading_input(db, submission)
     grades = exact_grades(inp, submission, bool(problem.reference_answer.strip()))
     grades += model_grades(submission, model_verdict) if model_verdict else review_grades(submission)
     lean = lean_grade(submission, problem, config)
@@ -138,7 +144,3 @@ def grade_submission(db: Session, submission: Submission, config: Mapping,
     for g in grades:
         g.created_at = g.updated_at = now
     return grades
-
-
-def error_grade(submission_id: int, component: str, message: str) -> Grade:
-    return Grade(submission_id=submission_id, component=component, status=GRADE_ERROR, feedback=message)

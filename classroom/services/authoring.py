@@ -12,7 +12,10 @@ from typing import Mapping, Optional
 
 from sqlmodel import Session, select
 
-from ..models import ERROR_KINDS, AnswerKey, Course, FlawedSolution, Problem, Submission, User
+from ..config import model_settings
+from ..content import ERROR_KINDS, step_marker
+from ..content import strip_step_number  # noqa: F401  (the split rule's helper, importable from here)
+from ..models import AnswerKey, Course, FlawedSolution, Problem, Submission, User
 from . import audit, courses, problems
 from .errors import Conflict, InvalidInput, NotFound, ServiceError
 from .problems import ProblemDraft
@@ -22,31 +25,6 @@ from .validation import LIMITS, clean_text
 PASTE_LIMIT = 50_000
 
 # --------------------------------------------------------------------------- splitting
-
-# A step number at the start of a line: "1." "1)" "(1)" "Step 1:" "Step 1." "Step 1 -" "**Step 1:**".
-_NUMBERED = re.compile(
-    r"^\s*(?:[*_]{2})?\s*(?:"
-    r"step\s+(?P<a>\d{1,3})\s*(?:[:.)\-–—]|(?=\s*[*_]{2}))"
-    r"|\((?P<b>\d{1,3})\)"
-    r"|(?P<c>\d{1,3})[.)](?!\d)"
-    r")\s*(?:[*_]{2}(?:\s|$))?\s*",
-    re.IGNORECASE,
-)
-
-
-def _marker(line: str) -> Optional[tuple[int, str]]:
-    """(number, the line without its marker) when the line starts with a step number."""
-    m = _NUMBERED.match(line)
-    if not m:
-        return None
-    number = int(m.group("a") or m.group("b") or m.group("c"))
-    return number, line[m.end():]
-
-
-def strip_step_number(text: str) -> str:
-    """'Step 3: x = 2' -> 'x = 2'; text without a leading step number is returned as it is."""
-    found = _marker(text)
-    return found[1].strip() if found and found[1].strip() else text.strip()
 
 
 def _split_numbered(lines: list[str]) -> Optional[list[str]]:
@@ -58,7 +36,7 @@ def _split_numbered(lines: list[str]) -> Optional[list[str]]:
     starts = []
     expected = 1
     for i, line in enumerate(lines):
-        found = _marker(line)
+        found = step_marker(line)
         if found and found[0] == expected:
             starts.append(i)
             expected += 1
@@ -70,7 +48,7 @@ def _split_numbered(lines: list[str]) -> Optional[list[str]]:
         steps.append(preamble)
     for k, start in enumerate(starts):
         end = starts[k + 1] if k + 1 < len(starts) else len(lines)
-        first = _marker(lines[start])[1]
+        first = step_marker(lines[start])[1]
         body = "\n".join([first] + lines[start + 1:end]).strip()
         if body:
             steps.append(body)
@@ -255,36 +233,29 @@ GENERATABLE_KINDS = {k: v for k, v in ERROR_KINDS.items() if k != "other"}
 
 
 def generation_available(config: Mapping) -> bool:
-    from ..grading.model_grader import GraderConfig
-
-    try:
-        return GraderConfig.from_mapping(config) is not None
-    except ValueError:
-        return False
+    return model_settings(config) is not None
 
 
 def _generate(problem_fields: dict, error_kind: str, config: Mapping):
     """Ask the model; returns (GeneratedSolution, model name). ServiceError with a readable reason."""
-    from ..grading import generator
-    from ..grading.model_grader import GraderConfig, GraderError
+    # Imported here: the model client (openai) and SymPy load only in processes that generate.
+    from ..grading import generation
+    from ..llm import ModelError
+    from ..llm.generator import GenerationInput
 
     if error_kind not in GENERATABLE_KINDS:
         raise InvalidInput("Choose the kind of error the model should plant.", field="error_kind")
-    try:
-        cfg = GraderConfig.from_mapping(config)
-    except ValueError as exc:
-        raise ModelNotConfigured(f"The grader model settings are wrong: {exc}.") from None
-    if cfg is None:
+    settings = model_settings(config)
+    if settings is None:
         raise ModelNotConfigured(NOT_CONFIGURED)
-    inp = generator.GenerationInput(statement=problem_fields["statement"],
-                                    reference_solution=problem_fields["reference_solution"],
-                                    reference_answer=problem_fields["reference_answer"], error_kind=error_kind)
+    inp = GenerationInput(statement=problem_fields["statement"], reference_solution=problem_fields["reference_solution"],
+                          reference_answer=problem_fields["reference_answer"], error_kind=error_kind)
     try:
-        return generator.generate(cfg, inp), cfg.model
-    except generator.GenerationRejected as exc:
+        return generation.generate(settings, inp), settings.model
+    except generation.GenerationRejected as exc:
         raise InvalidInput(f"The model's solution was not kept: {exc.reason} Ask again, or choose another "
                            "kind of error.", field="generation") from None
-    except GraderError as exc:
+    except ModelError as exc:
         raise InvalidInput(f"The model could not make a solution: {exc.reason}.", field="generation") from None
 
 
@@ -358,13 +329,14 @@ def generate_problem(db: Session, actor: User, course: Course, req: NewProblemRe
 
 def checks_for(db: Session, solution: FlawedSolution):
     """The generation checks, run again on a stored solution (shown on the review page)."""
-    from ..grading import generator
+    from ..grading import generation
+    from ..llm.generator import GenerationInput
 
     problem = db.get(Problem, solution.problem_id)
     key = problems.key_for(db, solution.id)
-    return generator.run_checks(
-        generator.GenerationInput(statement=problem.statement, reference_solution=problem.reference_solution,
-                                  reference_answer=problem.reference_answer, error_kind=key.error_kind),
+    return generation.run_checks(
+        GenerationInput(statement=problem.statement, reference_solution=problem.reference_solution,
+                        reference_answer=problem.reference_answer, error_kind=key.error_kind),
         steps=list(solution.steps), final_answer=solution.final_answer, first_wrong_step=key.first_wrong_step,
         error_kind=key.error_kind)
 

@@ -11,6 +11,7 @@ from ..models import (
     GRADE_ERROR, GRADE_NEEDS_REVIEW, JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, Assignment,
     Course, Grade, GradingJob, Submission, User, utcnow,
 )
+from .. import jobs
 from . import audit, courses, submissions
 from .errors import InvalidInput, NotFound
 from .validation import clean_text
@@ -118,8 +119,7 @@ def job_for_instructor(db: Session, actor: User, job_id: int) -> GradingJob:
 
 
 def retry(db: Session, actor: User, job_id: int) -> GradingJob:
-    from .. import jobs
-
+    """Queue a failed job again (submissions.submit queues it the first time)."""
     job = job_for_instructor(db, actor, job_id)
     if job.state not in (JOB_FAILED,):
         raise InvalidInput("Only a failed grading job can be retried.")

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..models import Assignment, Grade, GradingJob, Problem, Submission, User, utcnow
+from .. import jobs
 from . import assignments, courses, problems
 from .errors import DeadlinePassed, Forbidden, InvalidInput, NotFound
 from .validation import clean_text, parse_int
@@ -26,10 +27,11 @@ class CritiqueDraft:
 
 def submit(db: Session, actor: User, assignment_id: int, problem_id: int, draft: CritiqueDraft,
            now: Optional[datetime] = None) -> tuple[Submission, GradingJob]:
-    """Save a new version and its grading job in one transaction.
+    """Save a new version and its grading job in one transaction, then queue the job.
 
-    The caller enqueues the job after this returns (see jobs.enqueue_grading),
-    so a worker never looks for a row that is not committed yet.
+    This is the one place a submission's grading starts (reviews.retry is the one place it
+    starts again): the job goes on the queue only after the commit, so a worker never looks
+    for a row that is not there yet.
     """
     assignment, course, teaches = assignments.assignment_for(db, actor, assignment_id)
     if teaches:
@@ -56,7 +58,7 @@ def submit(db: Session, actor: User, assignment_id: int, problem_id: int, draft:
                               field="final_answer")
     lean_proof = clean_text(draft.lean_proof, "Your Lean proof", "lean", required=False, field="lean_proof")
     late = state == "late"
-    for attempt in range(3):
+    for _attempt in range(3):
         version = (db.exec(select(func.max(Submission.version)).where(
             Submission.assignment_id == assignment.id, Submission.problem_id == problem.id,
             Submission.student_id == actor.id)).one() or 0) + 1
@@ -72,6 +74,7 @@ def submit(db: Session, actor: User, assignment_id: int, problem_id: int, draft:
             job = GradingJob(submission_id=submission.id, assignment_id=assignment.id)
             db.add(job)
             db.commit()
+            jobs.enqueue_grading(job.id)
             return submission, job
         except IntegrityError:
             # Two saves raced for the same version number; take the next one.

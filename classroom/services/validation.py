@@ -4,27 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+from ..content import LIMITS, TOO_LONG  # noqa: F401  (TOO_LONG: forms import it from here)
 from .errors import InvalidInput
-
-# Sizes a person would never need to exceed; larger input is refused with a message.
-LIMITS = {
-    "title": 200,
-    "name": 120,
-    "email": 254,
-    "course_code": 20,
-    "statement": 20_000,
-    "reference_solution": 20_000,
-    "step": 5_000,
-    "steps": 60,
-    "reason": 5_000,
-    "explanation": 10_000,
-    "correction": 10_000,
-    "final_answer": 200,
-    "lean": 20_000,
-    "comment": 5_000,
-    "instructions": 10_000,
-    "password": 200,
-}
 
 
 def clean_text(value, label: str, limit_key: str, *, required: bool = True, field: str | None = None) -> str:
@@ -85,6 +66,3 @@ def to_local(dt: datetime | None, tz_name: str) -> datetime | None:
     if dt.tzinfo is None:  # SQLite hands back what it stored; it is UTC
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(ZoneInfo(tz_name))
-
-# WTForms message for the same limits, so a form and a service say the same thing.
-TOO_LONG = "Too long: at most %(max)d characters."

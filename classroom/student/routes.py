@@ -9,7 +9,8 @@ from ..services.errors import ServiceError
 from ..services.scoring import grading_state, score_submission
 from ..services.submissions import CritiqueDraft
 from . import bp
-from .forms import CritiqueForm, JoinForm
+from ..forms import critique_form
+from .forms import JoinForm
 
 
 @bp.before_request
@@ -77,8 +78,7 @@ def problem(assignment_id, problem_id):
     p = assignment_service.problem_in_assignment(s, a, problem_id)
     view = problems.student_view(s, p)
     history = submissions.versions(s, a.id, p.id, current_user.id)
-    form = CritiqueForm()
-    form.error_step.choices = [(str(step["number"]), f"Step {step['number']}") for step in view["steps"]]
+    form = critique_form(view)
     if request.method == "GET" and history:
         last = history[0]  # start from the latest version, so resubmitting is an edit
         form.error_step.data = str(last.error_step)
@@ -93,13 +93,11 @@ def problem(assignment_id, problem_id):
                                   correction=form.correction.data, final_answer=form.final_answer.data,
                                   lean_proof=form.lean_proof.data)
             try:
-                sub, job = submissions.submit(s, current_user, a.id, p.id, draft)
+                sub, _job = submissions.submit(s, current_user, a.id, p.id, draft)
             except ServiceError as exc:
                 flash(exc.message, "error")
                 status_code = exc.status if exc.status != 404 else 400
             else:
-                from .. import jobs
-                jobs.enqueue_grading(job.id)
                 msg = f"Version {sub.version} submitted"
                 msg += " (late: the late penalty applies)." if sub.is_late else "."
                 flash(msg + " It is being graded now.", "success")

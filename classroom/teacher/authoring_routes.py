@@ -6,51 +6,14 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 from flask_login import current_user
 
 from .. import db
+from ..forms import critique_form
 from ..models import Course
 from ..services import authoring, banks, courses, problems
 from ..services.errors import ServiceError
-from ..student.forms import CritiqueForm
 from . import bp
 from .authoring_forms import BankForm, CopyForm, GenerateForm, GenerateProblemForm
 from .forms import PlainForm
-from .helpers import flash_error, uploaded_bytes
-
-
-def apply_split(form) -> bool:
-    """When the problem form came from "Split into steps": put the pasted answer's steps into the
-    step boxes (nothing is saved) and return True, so the view shows the form again."""
-    if "split" not in request.form:
-        return False
-    try:
-        steps = authoring.split_steps(form.paste.data)
-    except ServiceError as exc:
-        flash_error(exc)
-        return True
-    form.steps.entries = []
-    form.steps.last_index = -1
-    for step in steps + ([""] if len(steps) < form.steps.max_entries else []):
-        form.steps.append_entry(step)
-    form.paste.data = ""
-    flash(f"Split into {len(steps)} steps. Check them, then mark the first wrong step and write the key. "
-          "Nothing is saved until you press Save problem.", "success")
-    return True
-
-
-def course_extras(s, c: Course) -> dict:
-    """What the course page shows of authoring: the bank form, drafts and problems not ready for students."""
-    ids = [p.id for p in problems.problems_of(s, c.id)]
-    return {"bank_form": BankForm(), "ready_ids": authoring.ready_problem_ids(s, ids),
-            "draft_counts": authoring.draft_counts(s, ids), "model_ready": _model_ready()}
-
-
-def problem_extras(s, p) -> dict:
-    """The problem page's drafts, copy form and generation state."""
-    form = CopyForm()
-    form.course.choices = [(c.code, f"{c.title} ({c.code})") for c in authoring.copy_targets(s, current_user)]
-    form.course.data = next((code for code, _ in form.course.choices if code != s.get(Course, p.course_id).code),
-                            None)
-    return {"drafts": authoring.drafts_of(s, p.id), "copy_form": form, "plain_form": PlainForm(),
-            "model_ready": _model_ready()}
+from .helpers import flash_error, flash_form_errors, model_ready, uploaded_bytes
 
 
 # --------------------------------------------------------------------------- banks
@@ -84,10 +47,6 @@ def export_bank(code):
 
 # --------------------------------------------------------------------------- generation
 
-def _model_ready() -> bool:
-    return authoring.generation_available(current_app.config)
-
-
 @bp.route("/courses/<code>/problems/generate", methods=["GET", "POST"])
 def generate_problem(code):
     s = db.session()
@@ -96,7 +55,7 @@ def generate_problem(code):
     status = 200
     if request.method == "POST":
         status = 400
-        if not _model_ready():
+        if not model_ready():
             flash(authoring.NOT_CONFIGURED, "error")
         elif form.validate_on_submit():
             req = authoring.NewProblemRequest(
@@ -111,12 +70,9 @@ def generate_problem(code):
                       "approve it.", "success")
                 return redirect(url_for("teacher.solution", solution_id=solution.id))
         else:
-            for name, errors in form.errors.items():
-                label = getattr(getattr(form, name, None), "label", None)
-                for e in errors:
-                    flash(f"{label.text if label else name}: {e}", "error")
+            flash_form_errors(form)
     return render_template("teacher/generate.html", form=form, course=c, problem=None,
-                           model_ready=_model_ready(), not_configured=authoring.NOT_CONFIGURED), status
+                           model_ready=model_ready(), not_configured=authoring.NOT_CONFIGURED), status
 
 
 @bp.route("/problems/<int:problem_id>/generate", methods=["GET", "POST"])
@@ -128,7 +84,7 @@ def generate_solution(problem_id):
     status = 200
     if request.method == "POST":
         status = 400
-        if not _model_ready():
+        if not model_ready():
             flash(authoring.NOT_CONFIGURED, "error")
         elif form.validate_on_submit():
             try:
@@ -143,7 +99,7 @@ def generate_solution(problem_id):
                 return redirect(url_for("teacher.solution", solution_id=solution.id))
         else:
             flash("Choose the kind of error from the list.", "error")
-    return render_template("teacher/generate.html", form=form, course=c, problem=p, model_ready=_model_ready(),
+    return render_template("teacher/generate.html", form=form, course=c, problem=p, model_ready=model_ready(),
                            not_configured=authoring.NOT_CONFIGURED), status
 
 
@@ -200,8 +156,7 @@ def preview_problem(problem_id):
     p = problems.problem_for_instructor(s, current_user, problem_id)
     solution_id = request.args.get("solution", type=int)
     view = authoring.preview_view(s, current_user, p, solution_id)
-    form = CritiqueForm()
-    form.error_step.choices = [(str(step["number"]), f"Step {step['number']}") for step in view["steps"]]
+    form = critique_form(view)
     return render_template("teacher/preview.html", problem=p, course=s.get(Course, p.course_id), view=view,
                            form=form, draft_id=solution_id)
 

@@ -10,9 +10,9 @@ from ..services.errors import ServiceError
 from ..services.problems import ProblemDraft
 from ..services.reviews import RUBRIC_LEVELS
 from ..services.scoring import grading_state, score_submission
-from . import authoring_routes, bp
+from . import bp
 from .forms import AssignmentForm, CourseForm, PlainForm, ProblemForm, RosterForm, ScoreForm
-from .helpers import flash_error, uploaded_bytes
+from .helpers import apply_split, course_extras, flash_error, flash_form_errors, problem_extras, uploaded_bytes
 
 
 @bp.before_request
@@ -60,7 +60,7 @@ def course(code):
         "teacher/course.html", course=c, problems=problems.problems_of(s, c.id),
         assignments=assignment_service.assignments_of(s, c.id), students=courses.students_of(s, c.id),
         queue=reviews.review_queue(s, c), roster_form=RosterForm(), status=assignment_service.status,
-        **authoring_routes.course_extras(s, c),
+        **course_extras(s, c),
     )
 
 
@@ -91,22 +91,12 @@ def _problem_draft(form: ProblemForm) -> ProblemDraft:
     )
 
 
-def _form_problems(form) -> None:
-    for field, errors in form.errors.items():
-        label = getattr(getattr(form, field, None), "label", None)
-        for e in errors if isinstance(errors, list) else [errors]:
-            if isinstance(e, (list, dict)):
-                flash(f"{label.text if label else field}: check this field.", "error")
-            else:
-                flash(f"{label.text if label else field}: {e}", "error")
-
-
 @bp.route("/courses/<code>/problems/new", methods=["GET", "POST"])
 def new_problem(code):
     s = db.session()
     c = courses.course_for_instructor(s, current_user, code)
     form = ProblemForm()
-    if request.method == "POST" and authoring_routes.apply_split(form):
+    if request.method == "POST" and apply_split(form):
         return render_template("teacher/problem_form.html", form=form, course=c, problem=None)
     if form.validate_on_submit():
         try:
@@ -117,7 +107,7 @@ def new_problem(code):
             flash("Problem saved.", "success")
             return redirect(url_for("teacher.problem", problem_id=p.id))
     elif request.method == "POST":
-        _form_problems(form)
+        flash_form_errors(form)
     status = 400 if request.method == "POST" else 200
     return render_template("teacher/problem_form.html", form=form, course=c, problem=None), status
 
@@ -128,7 +118,7 @@ def problem(problem_id):
     p = problems.problem_for_instructor(s, current_user, problem_id)
     solution, key = problems.approved_solution_with_key(s, p.id)  # None while only drafts exist
     return render_template("teacher/problem.html", problem=p, course=s.get(Course, p.course_id), solution=solution,
-                           key=key, **authoring_routes.problem_extras(s, p))
+                           key=key, **problem_extras(s, p))
 
 
 @bp.route("/problems/<int:problem_id>/edit", methods=["GET", "POST"])
@@ -150,7 +140,7 @@ def edit_problem(problem_id):
             form.error_kind.data = key.error_kind
     else:
         form = ProblemForm()
-        if authoring_routes.apply_split(form):
+        if apply_split(form):
             return render_template("teacher/problem_form.html", form=form, course=c, problem=p)
         if form.validate_on_submit():
             try:
@@ -161,7 +151,7 @@ def edit_problem(problem_id):
                 flash("Problem updated.", "success")
                 return redirect(url_for("teacher.problem", problem_id=p.id))
         else:
-            _form_problems(form)
+            flash_form_errors(form)
     status = 400 if request.method == "POST" else 200
     return render_template("teacher/problem_form.html", form=form, course=c, problem=p), status
 
@@ -199,7 +189,7 @@ def new_assignment(code):
             flash("Assignment created.", "success")
             return redirect(url_for("teacher.assignment", assignment_id=a.id))
     elif request.method == "POST":
-        _form_problems(form)
+        flash_form_errors(form)
     status = 400 if request.method == "POST" else 200
     return render_template("teacher/assignment_form.html", form=form, course=c, assignment=None), status
 
@@ -223,7 +213,7 @@ def edit_assignment(assignment_id):
             flash("Assignment updated.", "success")
             return redirect(url_for("teacher.assignment", assignment_id=a.id))
     else:
-        _form_problems(form)
+        flash_form_errors(form)
     status = 400 if request.method == "POST" else 200
     return render_template("teacher/assignment_form.html", form=form, course=c, assignment=a), status
 

@@ -107,7 +107,7 @@ def main(out: Path) -> int:
                     ctx = browser.new_context(base_url=server.url, viewport={"width": width, "height": 900})
                     page = ctx.new_page()
                     notes = []
-                    page.on("console", lambda m: m.type in ("error", "warning") and notes.append(m.text[:160]))
+                    page.on("console", lambda m, notes=notes: m.type in ("error", "warning") and notes.append(m.text[:160]))
                     page.goto("/login")
                     page.get_by_label("Email").fill(email)
                     page.get_by_label("Password").fill(DEMO_PASSWORD)

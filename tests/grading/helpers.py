@@ -6,7 +6,7 @@ import re
 
 from classroom.grading import GradingInput
 from classroom.grading.answers import check_answer
-from classroom.grading.model_grader import GraderConfig
+from classroom.llm import ModelSettings
 
 FENCE_RE = re.compile(r"<<<(STUDENT-DATA-[0-9a-f]{16}) BEGIN>>>\n(.*?)\n<<<\1 END>>>", re.S)
 
@@ -51,11 +51,11 @@ def good_reply(**overrides) -> dict:
     return reply
 
 
-def config_for(server, **overrides) -> GraderConfig:
+def config_for(server, **overrides) -> ModelSettings:
     fields = dict(base_url=server.base_url, api_key="test-key", model="test-grader",
                   timeout=2.0, max_attempts=3, backoff_base=0.01)
     fields.update(overrides)
-    return GraderConfig(**fields)
+    return ModelSettings(**fields)
 
 
 def student_block(request) -> tuple[str, dict, str]:

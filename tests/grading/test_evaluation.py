@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import flask
 import pytest
 from click.testing import CliRunner
 
+from classroom import create_app
 from classroom.grading.evaluation import (
     Confusion, EvaluationDataError, accuracy, cohen_kappa, load_items, mcc,
 )
@@ -124,7 +126,27 @@ def grader_env(server, **extra):
 
 
 def run(args, env=None):
-    return CliRunner().invoke(evaluate_grader_command, [str(a) for a in args], env=env)
+    """The command as `flask --app app evaluate-grader` runs it: the app reads its settings from the
+    environment when it is created (classroom/config.py), then the command runs inside it."""
+    env = {"GRADER_MODEL": None, "OPENAI_BASE_URL": None, "OPENAI_API_KEY": None, **(env or {})}
+    saved = {k: os.environ.get(k) for k in [*env, "CLASSROOM_INSTANCE_DIR"]}
+    try:
+        with tempfile.TemporaryDirectory() as instance:
+            env["CLASSROOM_INSTANCE_DIR"] = instance
+            _set_environ(env)
+            app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{instance}/unused.sqlite3"})
+            with app.app_context():  # the flask command line pushes one too
+                return app.test_cli_runner().invoke(args=["evaluate-grader", *(str(a) for a in args)])
+    finally:
+        _set_environ(saved)
+
+
+def _set_environ(values: dict) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def last_json(output: str) -> dict:
@@ -199,7 +221,8 @@ def test_settings_come_from_app_config(openai_server, tmp_path):
     app.config.update(GRADER_MODEL="from-app-config", OPENAI_BASE_URL=openai_server.base_url,
                       OPENAI_API_KEY=None, GRADER_TIMEOUT=5.0, GRADER_MAX_ATTEMPTS=2)
     with app.app_context():
-        result = run(["--problems", p, "--critiques", c, "--limit", "2", "--json"], env={"GRADER_MODEL": None})
+        result = CliRunner().invoke(evaluate_grader_command,
+                                    ["--problems", str(p), "--critiques", str(c), "--limit", "2", "--json"])
     assert result.exit_code == 0, result.output
     assert last_json(result.stdout)["model"] == "from-app-config"
     assert {r.body["model"] for r in openai_server.chat_requests} == {"from-app-config"}

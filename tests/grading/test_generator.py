@@ -5,9 +5,10 @@ import json
 import pytest
 from sqlmodel import select
 
-from classroom.grading import generator
-from classroom.grading.generator import GenerationInput, GenerationRejected
-from classroom.grading.model_grader import GraderError
+from classroom.grading import generation as generator
+from classroom.grading.generation import GenerationRejected
+from classroom.llm import ModelError
+from classroom.llm.generator import GenerationInput
 from classroom.models import AnswerKey, FlawedSolution, Problem
 from classroom.services import authoring, problems
 from openai_server import Status
@@ -92,7 +93,7 @@ def test_malformed_reply_is_sent_back_once(openai_server):
 
 def test_wrong_kind_is_sent_back_and_twice_is_an_error(openai_server):
     openai_server.script([reply(error_kind="sign"), reply(error_kind="sign")])
-    with pytest.raises(GraderError) as err:
+    with pytest.raises(ModelError) as err:
         generator.generate(config_for(openai_server), INP)
     assert '"error_kind" must be "arithmetic"' in err.value.reason
 

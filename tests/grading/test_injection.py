@@ -7,10 +7,11 @@ import json
 import pytest
 
 from classroom.grading import AnswerCheck
-from classroom.grading.model_grader import (
-    FLAG_EXACT_ABSENCE, FLAG_EXACT_ANSWER, FLAG_EXACT_LOCATION, FLAG_INJECTION, ModelGrader,
-    build_messages, looks_like_injection, reconcile, validate_reply,
+from classroom.grading.model_grading import ModelGrader
+from classroom.grading.reconcile import (
+    FLAG_EXACT_ABSENCE, FLAG_EXACT_ANSWER, FLAG_EXACT_LOCATION, looks_like_injection, reconcile,
 )
+from classroom.llm.grader import FLAG_INJECTION, build_messages, validate_reply
 
 from .helpers import FENCE_RE, config_for, good_reply, make_input, student_block
 

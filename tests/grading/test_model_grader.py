@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from classroom.grading.model_grader import (
-    PROMPT_VERSION, REPLY_KEYS, GraderConfig, GraderError, ModelGrader, ReplyInvalid, validate_reply,
-)
+from classroom.grading.model_grading import PROMPT_VERSION, ModelGrader
+from classroom.llm import ModelError, ModelSettings, ReplyInvalid
+from classroom.llm.grader import REPLY_KEYS, validate_reply
 from tests.openai_server import Raw, Reply, Sleep, Status
 
 from .helpers import config_for, good_reply, make_input
@@ -97,7 +97,7 @@ def test_malformed_json_is_retried_once_with_the_error(openai_server):
 def test_schema_violation_twice_fails_visibly(openai_server):
     no_feedback = {k: v for k, v in good_reply().items() if k != "feedback"}
     openai_server.script([Reply(json=no_feedback), Reply(json=good_reply(explanation_verdict="great"))])
-    with pytest.raises(GraderError) as info:
+    with pytest.raises(ModelError) as info:
         ModelGrader(config_for(openai_server)).grade(make_input())
     err = info.value
     assert "invalid twice" in err.reason and "explanation_verdict" in err.reason
@@ -124,7 +124,7 @@ def test_retry_after_header_is_honoured(openai_server):
 
 def test_server_error_on_every_attempt_gives_readable_reason(openai_server):
     openai_server.script([Status(500, "upstream exploded")] * 3)
-    with pytest.raises(GraderError) as info:
+    with pytest.raises(ModelError) as info:
         ModelGrader(config_for(openai_server, max_attempts=3)).grade(make_input())
     err = info.value
     assert err.reason.startswith("the grader endpoint answered 500")
@@ -136,7 +136,7 @@ def test_server_error_on_every_attempt_gives_readable_reason(openai_server):
 def test_slow_replies_time_out_with_reason(openai_server):
     openai_server.script([Sleep(3.0)] * 3)
     started = time.monotonic()
-    with pytest.raises(GraderError) as info:
+    with pytest.raises(ModelError) as info:
         ModelGrader(config_for(openai_server, timeout=0.3, max_attempts=3)).grade(make_input())
     assert time.monotonic() - started < 2.5
     assert "the grader model timed out after 3 attempts" in info.value.reason
@@ -151,7 +151,7 @@ def test_timeout_then_success(openai_server):
 
 def test_auth_error_is_not_retried(openai_server):
     openai_server.script([Status(401, "bad key")])
-    with pytest.raises(GraderError) as info:
+    with pytest.raises(ModelError) as info:
         ModelGrader(config_for(openai_server)).grade(make_input())
     assert "401" in info.value.reason and "OPENAI_API_KEY" in info.value.reason
     assert info.value.retryable is False
@@ -169,9 +169,9 @@ def test_unreachable_endpoint(openai_server):
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cfg = GraderConfig(base_url=f"http://127.0.0.1:{port}/v1", api_key=None, model="m",
-                       timeout=1.0, max_attempts=2, backoff_base=0.01)
-    with pytest.raises(GraderError) as info:
+    cfg = ModelSettings(base_url=f"http://127.0.0.1:{port}/v1", api_key=None, model="m",
+                        timeout=1.0, max_attempts=2, backoff_base=0.01)
+    with pytest.raises(ModelError) as info:
         ModelGrader(cfg).grade(make_input())
     assert "could not connect" in info.value.reason and "2 attempts" in info.value.reason
 
@@ -210,18 +210,3 @@ def test_validate_reply_accepts_and_cleans():
     assert out["flags"] == ["a", "b"]
     out = validate_reply(json.dumps({k: v for k, v in good_reply().items() if k != "flags"}))
     assert out["flags"] == []
-
-
-def test_config_from_mapping():
-    assert GraderConfig.from_mapping({}) is None
-    assert GraderConfig.from_mapping({"GRADER_MODEL": "  ", "OPENAI_BASE_URL": "http://x"}) is None
-    cfg = GraderConfig.from_mapping({"GRADER_MODEL": "llama3", "OPENAI_BASE_URL": "http://h:8000/v1",
-                                     "OPENAI_API_KEY": "", "GRADER_TIMEOUT": "12.5",
-                                     "GRADER_MAX_ATTEMPTS": "2"})
-    assert cfg == GraderConfig("http://h:8000/v1", None, "llama3", 12.5, 2, 1.0)
-    cfg = GraderConfig.from_mapping({"GRADER_MODEL": "m", "GRADER_TIMEOUT": 30.0, "GRADER_MAX_ATTEMPTS": 5})
-    assert (cfg.base_url, cfg.timeout, cfg.max_attempts) == (None, 30.0, 5)
-    with pytest.raises(ValueError, match="GRADER_TIMEOUT"):
-        GraderConfig.from_mapping({"GRADER_MODEL": "m", "GRADER_TIMEOUT": "soon"})
-    with pytest.raises(ValueError, match="GRADER_MAX_ATTEMPTS"):
-        GraderConfig.from_mapping({"GRADER_MODEL": "m", "GRADER_MAX_ATTEMPTS": "0"})

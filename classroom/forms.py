@@ -1,0 +1,28 @@
+"""Forms that more than one blueprint renders: the critique form students submit, which the
+instructor's "preview as a student" shows exactly as students get it."""
+from flask_wtf import FlaskForm
+from wtforms import RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from .content import LIMITS, TOO_LONG
+
+
+class CritiqueForm(FlaskForm):
+    # Choices are the solution's step numbers, set by `critique_form`.
+    error_step = RadioField("Which step is the first wrong one?", coerce=str,
+                            validators=[DataRequired(message="Mark the first wrong step.")])
+    explanation = TextAreaField("What is wrong with that step? (Markdown and LaTeX: $x^2$)",
+                                validators=[DataRequired(message="Explain what is wrong."),
+                                            Length(max=LIMITS["explanation"], message=TOO_LONG)])
+    correction = TextAreaField("Your corrected solution from that step on",
+                               validators=[Length(max=LIMITS["correction"], message=TOO_LONG)])
+    final_answer = StringField("Your final answer", validators=[Length(max=LIMITS["final_answer"], message=TOO_LONG)])
+    lean_proof = TextAreaField("Lean proof (only the proof, after := by)",
+                               validators=[Length(max=LIMITS["lean"], message=TOO_LONG)])
+
+
+def critique_form(view: dict) -> CritiqueForm:
+    """The critique form for a problem as students see it (`problems.student_view`): one choice per step."""
+    form = CritiqueForm()
+    form.error_step.choices = [(str(step["number"]), f"Step {step['number']}") for step in view["steps"]]
+    return form

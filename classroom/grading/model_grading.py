@@ -1,0 +1,56 @@
+"""The grader model inside grading: ask it (llm/grader.py), make its reply agree with the
+exact facts (reconcile.py), and never pay twice for the same submission version.
+
+A reply is stored per (submission version, model, prompt version) the moment it arrives, so
+the same version is not paid for again: not when a job is retried, and not when a worker
+dies after the call but before the grades were saved.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+from sqlmodel import Session, select
+
+from ..llm import ModelSettings, client_for
+from ..llm import grader as grader_role
+from ..models import ModelGradeCache
+from . import GradingInput, ModelVerdict
+from .reconcile import reconcile
+
+PROMPT_VERSION = grader_role.PROMPT_VERSION
+
+
+class ModelGrader:
+    """Grades one critique with the configured model: a reconciled verdict with provenance.
+
+    Raises llm.ModelError (with a readable .reason) when the model gives no usable reply.
+    Thread-safe: the evaluation runs many at once."""
+
+    def __init__(self, settings: ModelSettings) -> None:
+        self.settings = settings
+        self.client = client_for(settings, "grader")
+
+    def grade(self, inp: GradingInput) -> ModelVerdict:
+        reply = grader_role.grade(self.client, inp)
+        final, _added = reconcile(reply.verdict(), inp)
+        return dataclasses.replace(reply, **final)
+
+
+def verdict_for(s: Session, submission_id: int, inp: GradingInput,
+                settings: Optional[ModelSettings]) -> Optional[ModelVerdict]:
+    """The model's verdict on this version; None when no grader model is configured (then the
+    review queue decides). A stored reply is used when there is one; a new one is stored and
+    committed at once."""
+    if settings is None:
+        return None
+    cached = s.exec(select(ModelGradeCache.reply).where(
+        ModelGradeCache.submission_id == submission_id, ModelGradeCache.model_name == settings.model,
+        ModelGradeCache.prompt_version == PROMPT_VERSION)).first()
+    if cached is not None:
+        return ModelVerdict(**cached)
+    verdict = ModelGrader(settings).grade(inp)
+    s.add(ModelGradeCache(submission_id=submission_id, model_name=settings.model, prompt_version=PROMPT_VERSION,
+                          reply=dataclasses.asdict(verdict)))
+    s.commit()
+    return verdict
