@@ -91,6 +91,10 @@ def app_config(backend, tmp_path, request):
         "REDIS_URL": None,
         "SERVER_NAME": "localhost",
     }
+    if request.node.get_closest_marker("real_queue"):
+        # Jobs wait in a SQLite queue for a worker instead of running inside the request.
+        config.update(HUEY_IMMEDIATE=False, HUEY_SQLITE_PATH=str(tmp_path / "jobs.sqlite3"),
+                      JOB_QUEUE_NAME=f"test-{uuid.uuid4().hex[:8]}")
     if backend == "sqlite":
         config["DATABASE_URL"] = f"sqlite:///{tmp_path / 'test.sqlite3'}"
     else:

@@ -126,6 +126,7 @@ def test_states_on_the_teachers_submission_page_follow_the_review(make_client, w
     assert 'data-grading-state="graded">Graded<' in page and "Waiting for review (" not in page
 
 
+@pytest.mark.real_queue  # submit() queues the job; no worker runs it here
 def test_queued_and_running_jobs_show_as_such_on_both_sides(make_client, world, dbs):
     w = world.classroom()
     with world.app.app_context():  # saved, but no worker has run it yet
