@@ -57,8 +57,9 @@ def create_app(overrides: Optional[Mapping[str, Any]] = None) -> Flask:
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
 
-    from . import cli, errors, security, templating
+    from . import cli, errors, form_errors, security, templating
     errors.init_app(app)
+    form_errors.init_app(app)
     security.init_app(app)
     templating.init_app(app)
     cli.register_commands(app)

@@ -28,8 +28,22 @@ def init_db_command():
     """Create or upgrade the database schema (Alembic migrations)."""
     from .migrate import upgrade_to_head
 
-    upgrade_to_head(current_app.config["DATABASE_URL"])
-    click.echo("Database schema is up to date.")
+    url = current_app.config["DATABASE_URL"]
+    before, head = upgrade_to_head(url)
+    where = _printable_url(url)
+    if before is None:
+        click.echo(f"Created the database schema (version {head}) in {where}.")
+    elif before != head:
+        click.echo(f"Upgraded the database schema in {where} from version {before} to {head}.")
+    else:
+        click.echo(f"The database schema in {where} is up to date (version {head}).")
+
+
+def _printable_url(url: str) -> str:
+    """The database URL without its password, to say which database a command used."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 @click.command("seed-demo")
@@ -113,8 +127,9 @@ def worker_command(workers: int | None):
 
 
 @click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; 0.0.0.0 lets other machines (a classroom's laptops) connect.")
+@click.option("--port", default=5000, show_default=True, help="Port to listen on.")
 def serve_command(host: str, port: int):
     """Run the web server and a grading worker together (one machine)."""
     import signal

@@ -9,7 +9,8 @@ from .content import LIMITS, TOO_LONG
 
 class CritiqueForm(FlaskForm):
     # Choices are the solution's step numbers, set by `critique_form`.
-    error_step = RadioField("Which step is the first wrong one?", coerce=str,
+    # The service checks the step is one of the solution's, with a message that says which steps there are.
+    error_step = RadioField("Which step is the first wrong one?", coerce=str, validate_choice=False,
                             validators=[DataRequired(message="Mark the first wrong step.")])
     explanation = TextAreaField("What is wrong with that step? (Markdown and LaTeX: $x^2$)",
                                 validators=[DataRequired(message="Explain what is wrong."),

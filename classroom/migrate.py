@@ -3,10 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import Optional
+
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
-from .db import normalise_url
+from .db import make_engine, normalise_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -19,5 +23,22 @@ def alembic_config(database_url: str) -> Config:
     return cfg
 
 
-def upgrade_to_head(database_url: str) -> None:
+def current_revision(database_url: str) -> Optional[str]:
+    """The schema's Alembic revision, or None for a database that has none yet (new or empty)."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def upgrade_to_head(database_url: str) -> tuple[Optional[str], str]:
+    """Upgrade the schema; returns (the revision before, the head it is at now)."""
+    before = current_revision(database_url)
     command.upgrade(alembic_config(database_url), "head")
+    return before, head_revision()

@@ -41,7 +41,9 @@ ACCESS = {
     "/teach/courses": ("POST", "/teach/courses", {**TEACH_GLOBAL, "other_instructor": 302, "instructor": 302},
                        {"title": "New one"}),
     "/teach/courses/<code>": ("GET", "/teach/courses/{code}", TEACH_COURSE, None),
-    "/teach/courses/<code>/roster": ("POST", "/teach/courses/{code}/roster", TEACH_POST, {}),
+    # No file sent: the course page again (400) with "Choose a CSV file" beside the file input.
+    "/teach/courses/<code>/roster": ("POST", "/teach/courses/{code}/roster", {**TEACH_COURSE, "instructor": 400},
+                                     {}),
     "/teach/courses/<code>/problems/new": ("GET", "/teach/courses/{code}/problems/new", TEACH_COURSE, None),
     "/teach/courses/<code>/assignments/new": ("GET", "/teach/courses/{code}/assignments/new", TEACH_COURSE, None),
     "/teach/courses/<code>/review": ("GET", "/teach/courses/{code}/review", TEACH_COURSE, None),
@@ -62,7 +64,8 @@ ACCESS = {
     "/teach/grades/<int:grade_id>/clear": ("POST", "/teach/grades/{grade}/clear", TEACH_POST, {}),
     "/teach/jobs/<int:job_id>/retry": ("POST", "/teach/jobs/{job}/retry", TEACH_POST, {}),
     # Authoring (classroom/teacher/authoring_routes.py).
-    "/teach/courses/<code>/bank": ("POST", "/teach/courses/{code}/bank", TEACH_POST, {}),
+    "/teach/courses/<code>/bank": ("POST", "/teach/courses/{code}/bank", {**TEACH_COURSE, "instructor": 400}, {}),
+    "/teach/help/bank-format": ("GET", "/teach/help/bank-format", TEACH_GLOBAL, None),
     "/teach/courses/<code>/bank.jsonl": ("GET", "/teach/courses/{code}/bank.jsonl", TEACH_COURSE, None),
     "/teach/courses/<code>/problems/generate": ("GET", "/teach/courses/{code}/problems/generate", TEACH_COURSE,
                                                 None),
@@ -75,7 +78,8 @@ ACCESS = {
     "/teach/solutions/<int:solution_id>/discard": ("POST", "/teach/solutions/{solution}/discard", TEACH_POST, {}),
     "/learn/": ("GET", "/learn/", {"anonymous": "login", "student": 200, "other_student": 200,
                                    "other_instructor": 403, "instructor": 403}, None),
-    "/learn/join": ("POST", "/learn/join", {"anonymous": "login", "student": 302, "other_student": 302,
+    # An unknown code: the dashboard again (400) with the message beside the code.
+    "/learn/join": ("POST", "/learn/join", {"anonymous": "login", "student": 400, "other_student": 400,
                                             "other_instructor": 403, "instructor": 403}, {"code": "ZZZ999"}),
     "/learn/courses/<code>": ("GET", "/learn/courses/{code}", LEARN_COURSE, None),
     "/learn/assignments/<int:assignment_id>": ("GET", "/learn/assignments/{assignment}", LEARN_COURSE, None),

@@ -279,7 +279,7 @@ def test_copy_refuses_a_course_i_do_not_teach(app, world, dbs, make_client):
     for code in (theirs.code, "NOSUCH"):
         resp = teacher.post(f"/teach/problems/{w['problem'].id}/copy", data={"course": code}, follow_redirects=True)
         body = resp.get_data(as_text=True)
-        assert resp.status_code == 200 and ("You do not teach a course with that code" in body
+        assert resp.status_code == 400 and ("You do not teach a course with that code" in body
                                             or "No course has that code" in body)
     assert dbs.exec(select(Problem).where(Problem.course_id == theirs.id)).first() is None
     # And someone else cannot copy my problem into their course.

@@ -18,7 +18,9 @@ from classroom.services.submissions import CritiqueDraft
 
 @pytest.mark.parametrize("value, text", [
     (25, "25"), (25.0, "25"), (100.0, "100"), (0.0, "0"), (-0.0, "0"), (11.25, "11.25"), (92.5, "92.50"),
-    (36.25, "36.25"), (100 / 3, "33.33"), (24.999999, "25"), (0.005, "0.01"), (None, "—"),
+    (36.25, "36.25"), (100 / 3, "33.33"), (200 / 3, "66.67"), (24.999999, "25"), (0.005, "0.01"), (None, "—"),
+    # Halves go up, as on paper (Python's round() would give 9.62 and 5.12).
+    (9.625, "9.63"), (10 * 0.9625, "9.63"), (10 * 0.5125, "5.13"), (2.675, "2.68"),
 ])
 def test_points_have_two_decimals_only_where_a_fraction_exists(value, text):
     assert format_points(value) == text

@@ -5,7 +5,7 @@ from ..models import FlawedSolution
 from ..services import assignments as assignment_service
 from ..services import authoring, courses, gradebook, problems, submissions
 from ..services.errors import ServiceError
-from ..services.scoring import score_submission
+from ..services.scoring import round_points, score_submission
 from ..services.submissions import CritiqueDraft
 from . import bp
 from .auth import api_error, token_required
@@ -73,7 +73,7 @@ def get_submission(submission_id):
         score = score_submission(a, len(assignment_service.problems_in(s, a.id)), sub, grades)
         body["scores"] = {g_.component: grade_json(g_, teaches) for g_ in grades}
         body["points"] = score.points
-        body["max_points"] = round(score.max_points, 2)
+        body["max_points"] = round_points(score.max_points)
         body["pending"] = score.pending
     if teaches:
         key = problems.key_for(s, sub.flawed_solution_id)

@@ -6,14 +6,21 @@ from ..services.validation import LIMITS, TOO_LONG
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=LIMITS["email"], message=TOO_LONG)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=LIMITS["password"], message=TOO_LONG)])
+    email = EmailField("Email", validators=[DataRequired(message="Type your email address."),
+                                            Length(max=LIMITS["email"], message=TOO_LONG)])
+    password = PasswordField("Password", validators=[DataRequired(message="Type your password."),
+                                                     Length(max=LIMITS["password"], message=TOO_LONG)])
 
 
 class SignupForm(FlaskForm):
-    name = StringField("Your name", validators=[DataRequired(), Length(max=LIMITS["name"], message=TOO_LONG)])
-    email = EmailField("Email", validators=[DataRequired(), Length(max=LIMITS["email"], message=TOO_LONG)])
+    name = StringField("Your name", validators=[DataRequired(message="Type your name, as your instructor knows it."),
+                                                Length(max=LIMITS["name"], message=TOO_LONG)])
+    email = EmailField("Email", validators=[DataRequired(message="Type your email address."),
+                                            Length(max=LIMITS["email"], message=TOO_LONG)])
     password = PasswordField("Password (at least 8 characters)",
-                             validators=[DataRequired(), Length(min=8, max=LIMITS["password"])])
+                             validators=[DataRequired(message="Choose a password of at least 8 characters."),
+                                         Length(min=8, max=LIMITS["password"],
+                                                message="Passwords need 8 to %(max)d characters.")])
     role = RadioField("I am", choices=[("student", "a student"), ("instructor", "an instructor")],
-                      default="student", validators=[DataRequired()])
+                      default="student",
+                      validators=[DataRequired(message="Choose whether you teach or study.")])

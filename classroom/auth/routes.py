@@ -3,10 +3,9 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from .. import db
+from .. import db, form_errors
 from ..extensions import limiter
 from ..services import accounts
-from ..services.errors import ServiceError
 from . import bp
 from .forms import LoginForm, SignupForm
 
@@ -42,12 +41,10 @@ def login():
     if form.validate_on_submit():
         user = accounts.authenticate(db.session(), form.email.data, form.password.data)
         if user is None:
-            flash("That email and password do not match an account.", "error")
+            form_errors.add_form_error(form, "That email and password do not match an account.")
         else:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
-    elif request.method == "POST":
-        flash("Please fill in your email and password.", "error")
     return render_template("auth/login.html", form=form), (400 if request.method == "POST" else 200)
 
 
@@ -58,20 +55,15 @@ def signup():
     if current_user.is_authenticated:
         return redirect(url_for("web.home"))
     form = SignupForm()
-    if form.validate_on_submit():
-        try:
-            user = accounts.create_user(db.session(), email=form.email.data, name=form.name.data,
-                                        password=form.password.data, role=form.role.data)
-        except ServiceError as exc:
-            flash(exc.message, "error")
-        else:
+    if request.method == "POST":
+        s = db.session()
+        typed = dict(email=form.email.data, name=form.name.data, password=form.password.data, role=form.role.data)
+        user = form_errors.submit(form, lambda: accounts.create_user(s, **typed),
+                                  lambda: accounts.validate_new_user(s, **typed))
+        if user is not None:
             login_user(user)
             flash(f"Welcome, {user.name}.", "success")
             return redirect(url_for("web.home"))
-    elif request.method == "POST":
-        for field, errors in form.errors.items():
-            for e in errors:
-                flash(f"{getattr(form, field).label.text}: {e}", "error")
     return render_template("auth/signup.html", form=form), (400 if request.method == "POST" else 200)
 
 

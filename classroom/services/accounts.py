@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..models import ROLE_INSTRUCTOR, ROLE_STUDENT, ApiToken, User, utcnow
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, ErrorCollector, InvalidInput, NotFound
 from .validation import clean_text
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -32,16 +32,8 @@ def find_user(db: Session, email: str) -> Optional[User]:
 
 
 def create_user(db: Session, *, email, name, password, role: str = ROLE_STUDENT, commit: bool = True) -> User:
-    email = normalise_email(email)
-    name = clean_text(name, "Name", "name")
-    if role not in (ROLE_INSTRUCTOR, ROLE_STUDENT):
-        raise InvalidInput("Choose whether you teach or study.", field="role")
-    password = password or ""
-    if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"Passwords need at least {MIN_PASSWORD} characters.", field="password")
-    clean_text(password, "Password", "password")
-    if find_user(db, email):
-        raise Conflict("An account with that email already exists. Log in instead.", field="email")
+    """A new account; a refusal names every field that is wrong (field_errors)."""
+    email, name, password = validate_new_user(db, email=email, name=name, password=password, role=role)
     user = User(email=email, name=name, role=role, password_hash=generate_password_hash(password))
     db.add(user)
     if commit:
@@ -49,6 +41,24 @@ def create_user(db: Session, *, email, name, password, role: str = ROLE_STUDENT,
     else:
         db.flush()
     return user
+
+
+def validate_new_user(db: Session, *, email, name, password, role: str = ROLE_STUDENT) -> tuple[str, str, str]:
+    """(email, name, password) cleaned for a new account, or one InvalidInput naming every wrong field."""
+    check = ErrorCollector()
+    name = check.check(clean_text, name, "Name", "name")
+    email = check.check(normalise_email, email)
+    password = password or ""
+    if len(password) < MIN_PASSWORD:
+        check.add("password", f"Passwords need at least {MIN_PASSWORD} characters.")
+    else:
+        check.check(clean_text, password, "Password", "password")
+    if role not in (ROLE_INSTRUCTOR, ROLE_STUDENT):
+        check.add("role", "Choose whether you teach or study.")
+    if email and find_user(db, email):
+        check.add("email", "An account with that email already exists. Log in instead.")
+    check.raise_any()
+    return email, name, password
 
 
 def authenticate(db: Session, email: str, password: str) -> Optional[User]:

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from ..models import Assignment, AssignmentProblem, Course, FlawedSolution, Problem, User, utcnow
 from . import audit, courses
-from .errors import InvalidInput, NotFound
+from .errors import ErrorCollector, InvalidInput, NotFound
 from .validation import clean_text, parse_int, parse_local_datetime
 
 
@@ -29,23 +29,46 @@ class AssignmentDraft:
     weight_lean: object = 0
 
 
-def _validated(db: Session, course: Course, d: AssignmentDraft, tz: str) -> dict:
-    title = clean_text(d.title, "Title", "title", field="title")
-    opens_at = parse_local_datetime(d.opens_at, "The opening date", tz, field="opens_at")
-    due_at = parse_local_datetime(d.due_at, "The due date", tz, field="due_at")
-    if due_at <= opens_at:
-        raise InvalidInput("The due date must come after the opening date.", field="due_at")
+def validate_assignment(db: Session, course: Course, d: AssignmentDraft, tz: str) -> dict:
+    """The draft's values, cleaned; or one InvalidInput naming every field that is wrong (field_errors)."""
+    check = ErrorCollector()
+    title = check.check(clean_text, d.title, "Title", "title", field="title")
+    instructions = check.check(clean_text, d.instructions, "Instructions", "instructions", required=False,
+                               field="instructions")
+    opens_at = check.check(parse_local_datetime, d.opens_at, "The opening date", tz, field="opens_at")
+    due_at = check.check(parse_local_datetime, d.due_at, "The due date", tz, field="due_at")
+    if opens_at and due_at and due_at <= opens_at:
+        check.add("due_at", "The due date must come after the opening date.")
+    ids = check.check(_problem_ids, db, course, d.problem_ids)
+    points = check.check(parse_int, d.points, "Points", minimum=1, maximum=10000, field="points")
     weights = {
-        name: parse_int(getattr(d, name), label, minimum=0, maximum=1000, field=name)
+        name: check.check(parse_int, getattr(d, name), label, minimum=0, maximum=1000, field=name)
         for name, label in (("weight_location", "The location weight"),
                             ("weight_explanation", "The explanation weight"),
                             ("weight_correction", "The correction weight"),
                             ("weight_lean", "The Lean weight"))
     }
-    if sum(weights.values()) == 0:
-        raise InvalidInput("At least one component needs a weight above zero.", field="weight_location")
+    if None not in weights.values() and sum(weights.values()) == 0:
+        check.add("weight_location", "At least one component needs a weight above zero.")
+    penalty = check.check(parse_int, d.late_penalty_percent or 0, "The late penalty", minimum=0, maximum=100,
+                          field="late_penalty_percent")
+    check.raise_any()
+    return {
+        "title": title,
+        "instructions": instructions,
+        "opens_at": opens_at,
+        "due_at": due_at,
+        "allow_late": bool(d.allow_late),
+        "late_penalty_percent": penalty,
+        "points": points,
+        **weights,
+        "problem_ids": ids,
+    }
+
+
+def _problem_ids(db: Session, course: Course, raw_ids) -> list[int]:
     ids = []
-    for raw in d.problem_ids or []:
+    for raw in raw_ids or []:
         pid = parse_int(raw, "A problem", field="problem_ids")
         if pid not in ids:
             ids.append(pid)
@@ -62,23 +85,12 @@ def _validated(db: Session, course: Course, d: AssignmentDraft, tz: str) -> dict
         titles = ", ".join(db.get(Problem, i).title for i in drafts_only)
         raise InvalidInput(f"Students could not open these problems: they have no approved flawed solution yet "
                            f"(approve a draft or write one first): {titles}.", field="problem_ids")
-    return {
-        "title": title,
-        "instructions": clean_text(d.instructions, "Instructions", "instructions", required=False),
-        "opens_at": opens_at,
-        "due_at": due_at,
-        "allow_late": bool(d.allow_late),
-        "late_penalty_percent": parse_int(d.late_penalty_percent or 0, "The late penalty", minimum=0, maximum=100,
-                                          field="late_penalty_percent"),
-        "points": parse_int(d.points, "Points", minimum=1, maximum=10000, field="points"),
-        **weights,
-        "problem_ids": ids,
-    }
+    return ids
 
 
 def create_assignment(db: Session, actor: User, course: Course, draft: AssignmentDraft, tz: str = "UTC") -> Assignment:
     courses.require_instructor(db, actor, course)
-    values = _validated(db, course, draft, tz)
+    values = validate_assignment(db, course, draft, tz)
     ids = values.pop("problem_ids")
     assignment = Assignment(course_id=course.id, **values)
     db.add(assignment)
@@ -94,7 +106,7 @@ def update_assignment(db: Session, actor: User, assignment: Assignment, draft: A
                       tz: str = "UTC") -> Assignment:
     course = db.get(Course, assignment.course_id)
     courses.require_instructor(db, actor, course)
-    values = _validated(db, course, draft, tz)
+    values = validate_assignment(db, course, draft, tz)
     ids = values.pop("problem_ids")
     # Points, weights and the problem set change every student's score: the log says how.
     changed = {name: [getattr(assignment, name), values[name]] for name in _SCORE_FIELDS

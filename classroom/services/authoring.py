@@ -343,8 +343,9 @@ def checks_for(db: Session, solution: FlawedSolution):
 
 # --------------------------------------------------------------------------- copying
 
-def copy_targets(db: Session, actor: User) -> list[Course]:
-    return courses.courses_of(db, actor, role="instructor")
+def copy_targets(db: Session, actor: User, exclude_course_id: Optional[int] = None) -> list[Course]:
+    """The courses the instructor teaches, but the one the problem is already in."""
+    return [c for c in courses.courses_of(db, actor, role="instructor") if c.id != exclude_course_id]
 
 
 def copy_problem(db: Session, actor: User, problem: Problem, target_code: str) -> Problem:

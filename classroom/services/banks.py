@@ -31,6 +31,44 @@ BANK_FIELDS = ("id", "question_type", "question", "reference_solution", "referen
 # May be present; written by an export when they say something.
 OPTIONAL_FIELDS = ("title", "error_kind", "flawed_final_answer", "lean_header", "lean_statement")
 
+# What each field means, for the in-app help page (teacher/bank_format.html) that teachers read
+# instead of the README.
+FIELD_HELP = {
+    "id": "The problem's id in the bank: text or a number, at most 200 characters. Importing skips ids the "
+          "course already has, so importing the same file twice adds nothing.",
+    "question_type": "A short label kept with the problem, for example original, reversed or POT.",
+    "question": "The problem statement, in Markdown with math between dollar signs.",
+    "reference_solution": "The correct solution (may be empty).",
+    "reference_answer": "The correct final answer, text or a number (may be empty). Students' final answers are "
+                        "checked against it.",
+    "flawed_steps": "The flawed solution: a list of 1 to 60 steps, each non-empty text of at most 5,000 characters.",
+    "first_error_step": "The first wrong step, counted from 1; it must be one of the steps.",
+    "error_reason": "Why that step is wrong: the answer key, never shown to students.",
+    "title": "The problem's title. Without it, the question's first words.",
+    "error_kind": "One of: " + ", ".join(ERROR_KINDS) + ". Without it, other.",
+    "flawed_final_answer": "The flawed solution's final answer. Without it, taken from a last step such as "
+                           "“#### 140” or “The answer is: 140”.",
+    "lean_header": "An optional Lean 4 header (imports and opens).",
+    "lean_statement": "An optional Lean 4 theorem statement; students then write only its proof.",
+}
+
+EXAMPLE = {
+    "id": "tickets-1", "question_type": "original", "title": "Field trip tickets",
+    "question": "Student tickets cost \\$6 and teacher tickets \\$9. What do 28 students and 4 teachers pay?",
+    "reference_solution": "Students: $28 \\times 6 = 168$. Teachers: $4 \\times 9 = 36$. Total: $204$.",
+    "reference_answer": "204",
+    "flawed_steps": ["The students pay $28 \\times 6 = 168$ dollars.",
+                     "The teachers pay $4 \\times 9 = 32$ dollars.",
+                     "Altogether they pay $168 + 32 = 200$ dollars.", "#### 200"],
+    "first_error_step": 2, "error_reason": "$4 \\times 9 = 36$, not $32$.", "error_kind": "arithmetic",
+}
+
+
+def example_line() -> str:
+    """One line of a bank, as a file holds it."""
+    return json.dumps(EXAMPLE, ensure_ascii=False)
+
+
 MAX_BANK_BYTES = 10 * 1024 * 1024
 MAX_BANK_PROBLEMS = 5000
 MAX_ERRORS_LISTED = 30

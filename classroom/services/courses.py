@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from ..models import ROLE_INSTRUCTOR, ROLE_STUDENT, Course, Enrollment, User
 from . import accounts, audit
-from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .errors import Conflict, ErrorCollector, Forbidden, InvalidInput, NotFound
 from .validation import clean_text
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,19}$")
@@ -34,15 +34,8 @@ def generate_code(db: Session) -> str:
 def create_course(db: Session, actor: User, *, title, code=None) -> Course:
     if not actor.is_instructor:
         raise Forbidden("Only instructors can create courses.")
-    title = clean_text(title, "Course title", "title", field="title")
-    code = normalise_code(code) or generate_code(db)
-    if not CODE_RE.match(code):
-        raise InvalidInput(
-            "A course code has 3 to 20 letters, digits or dashes, for example MATH101.", field="code"
-        )
-    if db.exec(select(Course).where(Course.code == code)).first():
-        raise Conflict(f"The course code {code} is taken. Choose another, or leave it empty for a new one.",
-                       field="code")
+    title, code = validate_new_course(db, title=title, code=code)
+    code = code or generate_code(db)
     course = Course(code=code, title=title, created_by_id=actor.id)
     db.add(course)
     try:
@@ -54,6 +47,20 @@ def create_course(db: Session, actor: User, *, title, code=None) -> Course:
         db.rollback()
         raise Conflict(f"The course code {code} is taken. Choose another.", field="code")
     return course
+
+
+def validate_new_course(db: Session, *, title, code=None) -> tuple[str, str]:
+    """(title, code) for a new course, the code normalised ("" for a generated one); a refusal names
+    every wrong field."""
+    check = ErrorCollector()
+    title = check.check(clean_text, title, "Course title", "title", field="title")
+    code = normalise_code(code)
+    if code and not CODE_RE.match(code):
+        check.add("code", "A course code has 3 to 20 letters, digits or dashes, for example MATH101.")
+    elif code and db.exec(select(Course).where(Course.code == code)).first():
+        check.add("code", f"The course code {code} is taken. Choose another, or leave it empty for a new one.")
+    check.raise_any()
+    return title, code
 
 
 def get_course(db: Session, code: str) -> Course:

@@ -8,10 +8,12 @@ from typing import Optional
 
 from sqlmodel import Session, select
 
-from ..models import Assignment, Course, Grade, GradingJob, Submission, User
+from ..models import Assignment, Course, Grade, GradingJob, Problem, Submission, User
 from . import assignments as assignment_service
 from . import courses, submissions
-from .scoring import GradingState, SubmissionScore, format_points, grading_state, score_submission
+from .scoring import (
+    GradingState, SubmissionScore, format_points, grading_state, round_points, score_submission,
+)
 
 
 @dataclass
@@ -22,7 +24,7 @@ class StudentRow:
 
     @property
     def total(self) -> float:
-        return round(sum(self.points.values()), 2)
+        return round_points(sum(self.points.values()))
 
 
 def _latest_with_grades(db: Session, assignment: Assignment, student_id: Optional[int] = None
@@ -84,7 +86,7 @@ def build(db: Session, actor: User, course: Course) -> tuple[list[Assignment], l
             row = rows.get(student_id)
             if row is None:  # a student who left the course
                 continue
-            row.points[a.id] = round(row.points[a.id] + score.points, 2)
+            row.points[a.id] = round_points(row.points[a.id] + score.points)
             if score.pending:
                 row.pending[a.id] = row.pending.get(a.id, 0) + len(score.pending)
     return assignments, list(rows.values())
@@ -132,3 +134,56 @@ def export_csv(db: Session, actor: User, course: Course, fmt: str = "plain") -> 
         raise InvalidInput("The gradebook format is plain or canvas.")
     assignments, rows = build(db, actor, course)
     return to_csv(assignments, rows, fmt)
+
+
+@dataclass
+class Reopened:
+    """A student's answer sent after grades were released: the released version's score is no longer
+    the one that counts, and the new version may wait for grading or review."""
+    student: User
+    problem: Problem
+    released: Optional[Submission]  # the version that counted at release; None if there was none
+    released_score: Optional[SubmissionScore]
+    current: Cell
+
+
+def reopened_after_release(db: Session, assignment: Assignment,
+                           cells: dict[tuple[int, int], Cell]) -> list[Reopened]:
+    """Counting versions sent after the grades were released, with what was released before them;
+    `cells` are the assignment's (assignment_cells). A fixed number of queries."""
+    if assignment.released_at is None or not cells:
+        return []
+    after = set(db.exec(select(Submission.id).where(
+        Submission.assignment_id == assignment.id, Submission.created_at > assignment.released_at,
+        Submission.id.in_([c.submission.id for c in cells.values()]))))
+    fresh = [c for c in cells.values() if c.submission.id in after]
+    if not fresh:
+        return []
+    student_ids = sorted({c.submission.student_id for c in fresh})
+    released: dict[tuple[int, int], Submission] = {}
+    for s in db.exec(select(Submission).where(
+            Submission.assignment_id == assignment.id, Submission.student_id.in_(student_ids),
+            Submission.created_at <= assignment.released_at)):
+        key = (s.student_id, s.problem_id)
+        if key not in released or s.version > released[key].version:
+            released[key] = s
+    grades: dict[int, list[Grade]] = {}
+    if released:
+        for g in db.exec(select(Grade).where(Grade.submission_id.in_([s.id for s in released.values()]))):
+            grades.setdefault(g.submission_id, []).append(g)
+    problems = {p.id: p for p in assignment_service.problems_in(db, assignment.id)}
+    students = {u.id: u for u in db.exec(select(User).where(User.id.in_(student_ids)))}
+    rows = []
+    for cell in sorted(fresh, key=lambda c: c.submission.created_at):
+        sub = cell.submission
+        before = released.get((sub.student_id, sub.problem_id))
+        score = score_submission(assignment, len(problems), before, grades.get(before.id, [])) if before else None
+        if sub.problem_id in problems:
+            rows.append(Reopened(students[sub.student_id], problems[sub.problem_id], before, score, cell))
+    return rows
+
+
+def counting_score(db: Session, assignment: Assignment, submission: Submission) -> SubmissionScore:
+    """The score of one version, as the gradebook counts it."""
+    return score_submission(assignment, len(assignment_service.problems_in(db, assignment.id)), submission,
+                            submissions.grades_of(db, submission.id))

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from ..models import ERROR_KINDS, AnswerKey, Course, FlawedSolution, Problem, Submission, User
 from . import audit, courses
-from .errors import InvalidInput, NotFound
+from .errors import ErrorCollector, InvalidInput, NotFound
 from .validation import LIMITS, clean_text, parse_int
 
 
@@ -33,7 +33,9 @@ class ProblemDraft:
 
 
 def clean_steps(raw_steps: Sequence[str]) -> list[str]:
-    steps = [clean_text(s, "A step", "step", required=False) for s in raw_steps or []]
+    # A step's error names its box (steps-0, steps-1, ... as the form numbers them).
+    steps = [clean_text(s, f"Step {i + 1}", "step", required=False, field=f"steps-{i}")
+             for i, s in enumerate(raw_steps or [])]
     steps = [s for s in steps if s]
     if not steps:
         raise InvalidInput("A flawed solution needs at least one step.", field="steps")
@@ -43,32 +45,34 @@ def clean_steps(raw_steps: Sequence[str]) -> list[str]:
 
 
 def validate_draft(d: ProblemDraft) -> ProblemDraft:
-    steps = clean_steps(d.steps)
-    first = parse_int(d.first_wrong_step, "The first wrong step", field="first_wrong_step")
-    if not 1 <= first <= len(steps):
-        raise InvalidInput(
-            f"The first wrong step must be one of the steps, 1 to {len(steps)}; you entered {first}.",
-            field="first_wrong_step",
-        )
+    """The draft, cleaned; or one InvalidInput naming every field that is wrong (field_errors)."""
+    check = ErrorCollector()
+    title = check.check(clean_text, d.title, "Title", "title", field="title")
+    statement = check.check(clean_text, d.statement, "The problem statement", "statement", field="statement")
+    reference_solution = check.check(clean_text, d.reference_solution, "The reference solution",
+                                     "reference_solution", required=False, field="reference_solution")
+    reference_answer = check.check(clean_text, d.reference_answer, "The reference answer", "final_answer",
+                                   required=False, field="reference_answer")
+    steps = check.check(clean_steps, d.steps)
+    flawed_final_answer = check.check(clean_text, d.flawed_final_answer, "The flawed final answer", "final_answer",
+                                      required=False, field="flawed_final_answer")
+    first = check.check(parse_int, d.first_wrong_step, "The first wrong step", field="first_wrong_step")
+    if first is not None and steps and not 1 <= first <= len(steps):
+        check.add("first_wrong_step",
+                  f"The first wrong step must be one of the steps, 1 to {len(steps)}; you entered {first}.")
     kind = (d.error_kind or "other").strip()
     if kind not in ERROR_KINDS:
-        raise InvalidInput("Choose the kind of error from the list.", field="error_kind")
+        check.add("error_kind", "Choose the kind of error from the list.")
+    reason = check.check(clean_text, d.reason, "Why the step is wrong", "reason", field="reason")
+    lean_header = check.check(clean_text, d.lean_header, "The Lean header", "lean", required=False,
+                              field="lean_header")
+    lean_statement = check.check(clean_text, d.lean_statement, "The Lean statement", "lean", required=False,
+                                 field="lean_statement")
+    check.raise_any()
     return ProblemDraft(
-        title=clean_text(d.title, "Title", "title", field="title"),
-        statement=clean_text(d.statement, "The problem statement", "statement", field="statement"),
-        reference_solution=clean_text(d.reference_solution, "The reference solution", "reference_solution",
-                                      required=False, field="reference_solution"),
-        reference_answer=clean_text(d.reference_answer, "The reference answer", "final_answer",
-                                    required=False, field="reference_answer"),
-        steps=steps,
-        flawed_final_answer=clean_text(d.flawed_final_answer, "The flawed final answer", "final_answer",
-                                       required=False, field="flawed_final_answer"),
-        first_wrong_step=first,
-        reason=clean_text(d.reason, "Why the step is wrong", "reason", field="reason"),
-        error_kind=kind,
-        lean_header=clean_text(d.lean_header, "The Lean header", "lean", required=False, field="lean_header"),
-        lean_statement=clean_text(d.lean_statement, "The Lean statement", "lean", required=False,
-                                  field="lean_statement"),
+        title=title, statement=statement, reference_solution=reference_solution, reference_answer=reference_answer,
+        steps=steps, flawed_final_answer=flawed_final_answer, first_wrong_step=first, reason=reason,
+        error_kind=kind, lean_header=lean_header, lean_statement=lean_statement,
     )
 
 

@@ -11,6 +11,7 @@ Also the one way numbers are written (format_points) and the words for where a s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable, Optional
 
 from ..grading.pipeline import REVIEW_NOTE
@@ -75,18 +76,24 @@ def score_submission(assignment: Assignment, n_problems: int, submission: Option
         earned += weight * grade.effective_score
     fraction = earned / total_weight
     penalty = submission.late_penalty_percent / 100 if submission.is_late else 0.0
-    points = round(max_points * fraction * (1 - penalty), 2)
+    points = round_points(max_points * fraction * (1 - penalty))
     return SubmissionScore(fraction, points, max_points, pending=pending, graded=True)
 
 
 # --------------------------------------------------------------------------- one way to write numbers
+
+def round_points(value: float) -> float:
+    """Points to the hundredth, halves rounded up as a person does (9.625 -> 9.63; Python's round() would
+    give 9.62). The float's shortest repr is what was meant: 10 * 0.9625 is 9.625, not 9.62499..."""
+    return float(Decimal(repr(float(value))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)) + 0.0
+
 
 def format_points(value: Optional[float]) -> str:
     """Points as every page and the gradebook CSV write them: whole numbers plain ("25"),
     anything with a fraction to two decimals ("11.25", "92.50")."""
     if value is None:
         return "—"
-    value = round(float(value), 2) + 0.0  # + 0.0 turns -0.0 into 0.0
+    value = round_points(value) + 0.0  # + 0.0 turns -0.0 into 0.0
     return str(int(value)) if value == int(value) else f"{value:.2f}"
 
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from ..models import Assignment, Grade, GradingJob, Problem, Submission, User, utcnow
 from .. import jobs
 from . import assignments, courses, problems
-from .errors import DeadlinePassed, Forbidden, InvalidInput, NotFound
+from .errors import DeadlinePassed, ErrorCollector, Forbidden, InvalidInput, NotFound
 from .validation import clean_text, parse_int
 
 
@@ -48,15 +48,18 @@ def submit(db: Session, actor: User, assignment_id: int, problem_id: int, draft:
             "Your last submission before the deadline is the one that counts."
         )
     n_steps = len(solution.steps)
-    step = parse_int(draft.error_step, "The first wrong step", field="error_step")
-    if not 1 <= step <= n_steps:
-        raise InvalidInput(f"Choose a step between 1 and {n_steps}; step {step} is not in the solution.",
-                           field="error_step")
-    explanation = clean_text(draft.explanation, "Your explanation", "explanation", field="explanation")
-    correction = clean_text(draft.correction, "Your correction", "correction", required=False, field="correction")
-    final_answer = clean_text(draft.final_answer, "Your final answer", "final_answer", required=False,
-                              field="final_answer")
-    lean_proof = clean_text(draft.lean_proof, "Your Lean proof", "lean", required=False, field="lean_proof")
+    check = ErrorCollector()  # every wrong field is named at once
+    step = check.check(parse_int, draft.error_step, "The first wrong step", field="error_step")
+    if step is not None and not 1 <= step <= n_steps:
+        check.add("error_step", f"Choose a step between 1 and {n_steps}; step {step} is not in the solution.")
+    explanation = check.check(clean_text, draft.explanation, "Your explanation", "explanation", field="explanation")
+    correction = check.check(clean_text, draft.correction, "Your correction", "correction", required=False,
+                             field="correction")
+    final_answer = check.check(clean_text, draft.final_answer, "Your final answer", "final_answer", required=False,
+                               field="final_answer")
+    lean_proof = check.check(clean_text, draft.lean_proof, "Your Lean proof", "lean", required=False,
+                             field="lean_proof")
+    check.raise_any()
     late = state == "late"
     for _attempt in range(3):
         version = (db.exec(select(func.max(Submission.version)).where(

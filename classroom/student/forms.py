@@ -7,5 +7,6 @@ from ..services.validation import LIMITS, TOO_LONG
 
 
 class JoinForm(FlaskForm):
-    code = StringField("Course code", validators=[DataRequired(message="Type the course code."),
-                                                  Length(max=LIMITS["course_code"], message=TOO_LONG)])
+    code = StringField("Course code", validators=[
+        DataRequired(message="Type the course code your instructor gave you."),
+        Length(max=LIMITS["course_code"], message=TOO_LONG)])

@@ -1,11 +1,10 @@
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import db
+from .. import db, form_errors
 from ..models import Course, FlawedSolution
 from ..services import assignments as assignment_service
 from ..services import authoring, courses, gradebook, problems, submissions
-from ..services.errors import ServiceError
 from ..services.scoring import grading_state, score_submission
 from ..services.submissions import CritiqueDraft
 from . import bp
@@ -21,31 +20,25 @@ def students_only():
 
 
 @bp.route("/")
-def dashboard():
+def dashboard(form: JoinForm | None = None):
     s = db.session()
     mine = courses.courses_of(s, current_user, role="student")
     open_work = []
     for c in mine:
         for a in assignment_service.assignments_of(s, c.id, only_open_to_students=True):
             open_work.append((c, a, assignment_service.status(a)))
-    return render_template("student/dashboard.html", courses=mine, open_work=open_work, form=JoinForm())
+    return render_template("student/dashboard.html", courses=mine, open_work=open_work, form=form or JoinForm())
 
 
 @bp.route("/join", methods=["POST"])
 def join():
     form = JoinForm()
     s = db.session()
-    if form.validate_on_submit():
-        try:
-            c = courses.join_course(s, current_user, form.code.data)
-        except ServiceError as exc:
-            flash(exc.message, "error")
-        else:
-            flash(f"You joined {c.title}.", "success")
-            return redirect(url_for("student.course", code=c.code))
-    else:
-        flash("Type the course code your instructor gave you (at most 20 characters).", "error")
-    return redirect(url_for("student.dashboard"))
+    c = form_errors.submit(form, lambda: courses.join_course(s, current_user, form.code.data))
+    if c is None:  # the dashboard again, with the code as typed and what is wrong with it
+        return dashboard(form), 400
+    flash(f"You joined {c.title}.", "success")
+    return redirect(url_for("student.course", code=c.code))
 
 
 @bp.route("/courses/<code>")
@@ -88,30 +81,23 @@ def problem(assignment_id, problem_id):
         form.lean_proof.data = last.lean_proof
     status_code = 200
     if request.method == "POST":
-        if form.validate_on_submit():
-            draft = CritiqueDraft(error_step=form.error_step.data, explanation=form.explanation.data,
-                                  correction=form.correction.data, final_answer=form.final_answer.data,
-                                  lean_proof=form.lean_proof.data)
-            try:
-                sub, _job = submissions.submit(s, current_user, a.id, p.id, draft)
-            except ServiceError as exc:
-                flash(exc.message, "error")
-                status_code = exc.status if exc.status != 404 else 400
-            else:
-                msg = f"Version {sub.version} submitted"
-                msg += " (late: the late penalty applies)." if sub.is_late else "."
-                flash(msg + " It is being graded now.", "success")
-                return redirect(url_for("student.submission", submission_id=sub.id))
-        else:
-            for field, errors in form.errors.items():
-                label = getattr(form, field).label.text
-                for e in errors:
-                    flash((f"{label}: {e}" if e.startswith("Too long") else e) if field != "csrf_token" else
-                          "This page was open too long, so it was not sent. Your text is still here: submit again.",
-                          "error")
-            status_code = 400
+        draft = CritiqueDraft(error_step=form.error_step.data, explanation=form.explanation.data,
+                              correction=form.correction.data, final_answer=form.final_answer.data,
+                              lean_proof=form.lean_proof.data)
+        saved = form_errors.submit(form, lambda: submissions.submit(s, current_user, a.id, p.id, draft))
+        if saved is not None:
+            sub, _job = saved  # submit() queued the grading job
+            msg = f"Version {sub.version} submitted"
+            msg += " (late: the late penalty applies)." if sub.is_late else "."
+            flash(msg + " It is being graded now.", "success")
+            return redirect(url_for("student.submission", submission_id=sub.id))
+        # A closed deadline keeps its 403; every other refusal is the form's 400.
+        refusal = form_errors.refusal_of(form)
+        status_code = 403 if refusal is not None and refusal.status == 403 else 400
+    # After release a new version replaces the released score: say so before the student sends one.
+    released = gradebook.counting_score(s, a, history[0]) if a.released_at and history else None
     return render_template("student/problem.html", assignment=a, course=c, problem=p, view=view, form=form,
-                           history=history, status=assignment_service.status(a)), status_code
+                           history=history, status=assignment_service.status(a), released=released), status_code
 
 
 @bp.route("/submissions/<int:submission_id>")

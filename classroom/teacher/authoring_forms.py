@@ -19,11 +19,14 @@ class GenerateForm(FlaskForm):
 
 
 class GenerateProblemForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=LIMITS["title"], message=TOO_LONG)])
+    title = StringField("Title", validators=[DataRequired(message="Give the problem a title."),
+                                             Length(max=LIMITS["title"], message=TOO_LONG)])
     statement = TextAreaField("Problem statement (Markdown and LaTeX)",
-                              validators=[DataRequired(), Length(max=LIMITS["statement"], message=TOO_LONG)])
+                              validators=[DataRequired(message="Write the problem statement."),
+                                          Length(max=LIMITS["statement"], message=TOO_LONG)])
     reference_solution = TextAreaField("Reference solution (the model starts from it)",
-                                       validators=[DataRequired(),
+                                       validators=[DataRequired(message="Write the reference solution: the "
+                                                                        "model starts from it."),
                                                    Length(max=LIMITS["reference_solution"], message=TOO_LONG)])
     reference_answer = StringField("Reference final answer (checked exactly)",
                                    validators=[Length(max=LIMITS["final_answer"], message=TOO_LONG)])

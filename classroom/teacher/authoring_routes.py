@@ -5,15 +5,18 @@ The rules are in services/authoring.py and services/banks.py; these views only t
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import db
+from .. import db, form_errors
 from ..forms import critique_form
 from ..models import Course
 from ..services import authoring, banks, courses, problems
 from ..services.errors import ServiceError
 from . import bp
-from .authoring_forms import BankForm, CopyForm, GenerateForm, GenerateProblemForm
+from .authoring_forms import BankForm, GenerateForm, GenerateProblemForm
 from .forms import PlainForm
-from .helpers import flash_error, flash_form_errors, model_ready, uploaded_bytes
+from .helpers import copy_form_for, course_page, flash_error, model_ready, problem_page, uploaded_bytes
+
+_SWITCHED_OFF = ("Generating is switched off on this server: no grader model is configured. "
+                 "The box below says how to set one up.")
 
 
 # --------------------------------------------------------------------------- banks
@@ -22,18 +25,27 @@ from .helpers import flash_error, flash_form_errors, model_ready, uploaded_bytes
 def import_bank(code):
     s = db.session()
     c = courses.course_for_instructor(s, current_user, code)
-    raw = uploaded_bytes(BankForm(), "bank", "Choose a bank file (.jsonl) to upload.",
-                         limit=banks.MAX_BANK_BYTES + 1)
+    form = BankForm()
+    raw = uploaded_bytes(form, "bank", "Choose a bank file (.jsonl) to upload.", limit=banks.MAX_BANK_BYTES + 1)
     if raw is None:
-        return redirect(url_for("teacher.course", code=c.code))
+        return course_page(s, c, bank_form=form, status=400)
     try:
         result = banks.import_bank(s, current_user, c, raw)
-    except ServiceError as exc:
-        flash_error(exc)
-    else:
-        summary = result.summary()
-        flash(summary[:1].upper() + summary[1:] + ".", "success")
+    except ServiceError as exc:  # the course page again, each bad line listed beside the file input
+        form_errors.attach_to(form, "bank", exc)
+        return course_page(s, c, bank_form=form, status=400)
+    summary = result.summary()
+    flash(summary[:1].upper() + summary[1:] + ".", "success")
     return redirect(url_for("teacher.course", code=c.code))
+
+
+@bp.route("/help/bank-format")
+def bank_format():
+    """The bank format for teachers (they never see the README), with a line to copy."""
+    return render_template("teacher/bank_format.html", required=banks.BANK_FIELDS, optional=banks.OPTIONAL_FIELDS,
+                           meaning=banks.FIELD_HELP, example=banks.example_line(), max_problems=banks.MAX_BANK_PROBLEMS,
+                           max_mb=banks.MAX_BANK_BYTES // (1024 * 1024), courses=courses.courses_of(
+                               db.session(), current_user, role="instructor"))
 
 
 @bp.route("/courses/<code>/bank.jsonl")
@@ -55,22 +67,18 @@ def generate_problem(code):
     status = 200
     if request.method == "POST":
         status = 400
+        req = authoring.NewProblemRequest(
+            title=form.title.data, statement=form.statement.data, reference_solution=form.reference_solution.data,
+            reference_answer=form.reference_answer.data, error_kind=form.error_kind.data)
         if not model_ready():
-            flash(authoring.NOT_CONFIGURED, "error")
-        elif form.validate_on_submit():
-            req = authoring.NewProblemRequest(
-                title=form.title.data, statement=form.statement.data, reference_solution=form.reference_solution.data,
-                reference_answer=form.reference_answer.data, error_kind=form.error_kind.data)
-            try:
-                _problem, solution = authoring.generate_problem(s, current_user, c, req, current_app.config)
-            except ServiceError as exc:
-                flash_error(exc)
-            else:
+            form_errors.add_form_error(form, _SWITCHED_OFF)
+        else:
+            made = form_errors.submit(form, lambda: authoring.generate_problem(s, current_user, c, req,
+                                                                               current_app.config))
+            if made is not None:
                 flash("The model's flawed solution passed the checks. Review it: students see it only after you "
                       "approve it.", "success")
-                return redirect(url_for("teacher.solution", solution_id=solution.id))
-        else:
-            flash_form_errors(form)
+                return redirect(url_for("teacher.solution", solution_id=made[1].id))
     return render_template("teacher/generate.html", form=form, course=c, problem=None,
                            model_ready=model_ready(), not_configured=authoring.NOT_CONFIGURED), status
 
@@ -85,20 +93,16 @@ def generate_solution(problem_id):
     if request.method == "POST":
         status = 400
         if not model_ready():
-            flash(authoring.NOT_CONFIGURED, "error")
-        elif form.validate_on_submit():
-            try:
-                solution = authoring.generate_draft(s, current_user, p, form.error_kind.data, current_app.config)
-            except ServiceError as exc:
-                flash_error(exc)
-                p = problems.problem_for_instructor(s, current_user, problem_id)
-                c = s.get(Course, p.course_id)
-            else:
+            form_errors.add_form_error(form, _SWITCHED_OFF)
+        else:
+            solution = form_errors.submit(form, lambda: authoring.generate_draft(
+                s, current_user, p, form.error_kind.data, current_app.config))
+            if solution is not None:
                 flash("The model's flawed solution passed the checks. Review it: students see it only after you "
                       "approve it.", "success")
                 return redirect(url_for("teacher.solution", solution_id=solution.id))
-        else:
-            flash("Choose the kind of error from the list.", "error")
+            p = problems.problem_for_instructor(s, current_user, problem_id)  # the failed attempt rolled back
+            c = s.get(Course, p.course_id)
     return render_template("teacher/generate.html", form=form, course=c, problem=p, model_ready=model_ready(),
                            not_configured=authoring.NOT_CONFIGURED), status
 
@@ -165,15 +169,11 @@ def preview_problem(problem_id):
 def copy_problem(problem_id):
     s = db.session()
     p = problems.problem_for_instructor(s, current_user, problem_id)
-    form = CopyForm()
-    if not form.validate_on_submit():
-        flash("Choose the course to copy the problem to.", "error")
-        return redirect(url_for("teacher.problem", problem_id=p.id))
-    try:
-        copy = authoring.copy_problem(s, current_user, p, form.course.data)
-    except ServiceError as exc:
-        flash_error(exc)
-        return redirect(url_for("teacher.problem", problem_id=p.id))
+    form = copy_form_for(s, p)
+    copy = form_errors.submit(form, lambda: authoring.copy_problem(s, current_user, p, form.course.data),
+                              aliases={"": "course"})
+    if copy is None:  # the problem page again, with what is wrong beside the course list
+        return problem_page(s, p, copy_form=form, status=400)
     target = s.get(Course, copy.course_id)
     flash(f"Copied to {target.title}.", "success")
     return redirect(url_for("teacher.problem", problem_id=copy.id))

@@ -12,7 +12,8 @@ from ..services.validation import LIMITS, TOO_LONG
 
 
 class CourseForm(FlaskForm):
-    title = StringField("Course title", validators=[DataRequired(), Length(max=LIMITS["title"], message=TOO_LONG)])
+    title = StringField("Course title", validators=[DataRequired(message="Give the course a title."),
+                                                    Length(max=LIMITS["title"], message=TOO_LONG)])
     code = StringField("Course code (optional: leave empty for a generated one)",
                        validators=[Optional(), Length(max=LIMITS["course_code"], message=TOO_LONG)])
 
@@ -22,9 +23,11 @@ class RosterForm(FlaskForm):
 
 
 class ProblemForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=LIMITS["title"], message=TOO_LONG)])
+    title = StringField("Title", validators=[DataRequired(message="Give the problem a title."),
+                                             Length(max=LIMITS["title"], message=TOO_LONG)])
     statement = TextAreaField("Problem statement (Markdown and LaTeX)",
-                              validators=[DataRequired(), Length(max=LIMITS["statement"], message=TOO_LONG)])
+                              validators=[DataRequired(message="Write the problem statement."),
+                                          Length(max=LIMITS["statement"], message=TOO_LONG)])
     reference_solution = TextAreaField("Reference solution", validators=[Length(max=LIMITS["reference_solution"], message=TOO_LONG)])
     reference_answer = StringField("Reference final answer (checked exactly)",
                                    validators=[Length(max=LIMITS["final_answer"], message=TOO_LONG)])
@@ -37,7 +40,8 @@ class ProblemForm(FlaskForm):
                                       validators=[Length(max=LIMITS["final_answer"], message=TOO_LONG)])
     first_wrong_step = IntegerField("First wrong step (number)", validators=[DataRequired(message="Enter a step number.")])
     reason = TextAreaField("Why that step is wrong (never shown to students)",
-                           validators=[DataRequired(), Length(max=LIMITS["reason"], message=TOO_LONG)])
+                           validators=[DataRequired(message="Say why that step is wrong."),
+                                       Length(max=LIMITS["reason"], message=TOO_LONG)])
     error_kind = SelectField("Kind of error", choices=list(ERROR_KINDS.items()))
     lean_header = TextAreaField("Lean header (imports and opens; optional)", validators=[Length(max=LIMITS["lean"], message=TOO_LONG)])
     lean_statement = TextAreaField("Lean theorem statement (optional; students write only the proof)",
@@ -50,7 +54,8 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class AssignmentForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=LIMITS["title"], message=TOO_LONG)])
+    title = StringField("Title", validators=[DataRequired(message="Give the assignment a title."),
+                                             Length(max=LIMITS["title"], message=TOO_LONG)])
     instructions = TextAreaField("Instructions for students (optional)",
                                  validators=[Length(max=LIMITS["instructions"], message=TOO_LONG)])
     # Plain text fields so a malformed date reaches the service and gets its clear message.
@@ -70,7 +75,8 @@ class AssignmentForm(FlaskForm):
 
 
 class ScoreForm(FlaskForm):
-    score = StringField("Score (percent)", validators=[DataRequired(), Length(max=10, message=TOO_LONG)])
+    score = StringField("Score (percent)", validators=[DataRequired(message="Enter a score between 0 and 100."),
+                                                       Length(max=10, message=TOO_LONG)])
     comment = TextAreaField("Comment for the student", validators=[Length(max=LIMITS["comment"], message=TOO_LONG)])
 
 

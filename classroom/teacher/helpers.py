@@ -1,16 +1,20 @@
-"""View helpers shared by the teacher's route modules (which never import each other)."""
+"""View helpers shared by the teacher's route modules (which never import each other): the course and
+problem pages that several forms post to (a refused upload or copy shows its page again with what is
+wrong beside the form's field), uploads, and splitting a pasted answer into steps."""
 from __future__ import annotations
 
 from typing import Optional
 
-from flask import current_app, flash, request
+from flask import current_app, flash, render_template, request
 from flask_login import current_user
 
+from .. import form_errors
 from ..models import Course
-from ..services import authoring, problems
+from ..services import assignments as assignment_service
+from ..services import authoring, courses, problems, reviews
 from ..services.errors import ServiceError
 from .authoring_forms import BankForm, CopyForm
-from .forms import PlainForm
+from .forms import PlainForm, RosterForm
 
 
 def flash_error(exc: ServiceError) -> None:
@@ -20,25 +24,16 @@ def flash_error(exc: ServiceError) -> None:
         flash(line, "error")
 
 
-def flash_form_errors(form) -> None:
-    """Each field's validation errors, labelled with the field's label."""
-    for field, errors in form.errors.items():
-        label = getattr(getattr(form, field, None), "label", None)
-        for e in errors if isinstance(errors, list) else [errors]:
-            if isinstance(e, (list, dict)):  # a FieldList entry's errors
-                flash(f"{label.text if label else field}: check this field.", "error")
-            else:
-                flash(f"{label.text if label else field}: {e}", "error")
-
-
 def uploaded_bytes(form, field: str, missing: str, limit: Optional[int] = None) -> Optional[bytes]:
-    """The uploaded file's bytes, or None after flashing why there are none (expired form, no file)."""
+    """The uploaded file's bytes, or None after putting why there are none beside the file input
+    (expired form, no file)."""
     if not form.validate_on_submit():
-        flash("The upload form expired. Reload the page and choose the file again.", "error")
+        form_errors.add_field_error(form, field, "The upload form expired. Reload the page and choose the file "
+                                                 "again.")
         return None
     upload = request.files.get(field)
     if upload is None or not upload.filename:
-        flash(missing, "error")
+        form_errors.add_field_error(form, field, missing)
         return None
     return upload.read() if limit is None else upload.read(limit)
 
@@ -54,8 +49,8 @@ def apply_split(form) -> bool:
         return False
     try:
         steps = authoring.split_steps(form.paste.data)
-    except ServiceError as exc:
-        flash_error(exc)
+    except ServiceError as exc:  # beside the paste box, which stays open with the text in it
+        form_errors.attach(form, exc, aliases={"": "paste"})
         return True
     form.steps.entries = []
     form.steps.last_index = -1
@@ -67,18 +62,35 @@ def apply_split(form) -> bool:
     return True
 
 
-def course_extras(s, c: Course) -> dict:
-    """What the course page shows of authoring: the bank form, drafts and problems not ready for students."""
-    ids = [p.id for p in problems.problems_of(s, c.id)]
-    return {"bank_form": BankForm(), "ready_ids": authoring.ready_problem_ids(s, ids),
-            "draft_counts": authoring.draft_counts(s, ids), "model_ready": model_ready()}
+def course_page(s, c: Course, *, roster_form: RosterForm | None = None, bank_form: BankForm | None = None,
+                status: int = 200):
+    """The course page; `roster_form` or `bank_form` a refused upload, shown with its errors."""
+    course_problems = problems.problems_of(s, c.id)
+    ids = [p.id for p in course_problems]
+    return render_template(
+        "teacher/course.html", course=c, problems=course_problems,
+        assignments=assignment_service.assignments_of(s, c.id), students=courses.students_of(s, c.id),
+        queue=reviews.review_queue(s, c), roster_form=roster_form or RosterForm(), status=assignment_service.status,
+        bank_form=bank_form or BankForm(), ready_ids=authoring.ready_problem_ids(s, ids),
+        draft_counts=authoring.draft_counts(s, ids), model_ready=model_ready(),
+    ), status
 
 
-def problem_extras(s, p) -> dict:
-    """The problem page's drafts, copy form and generation state."""
+def copy_form_for(s, problem) -> CopyForm:
+    """The copy form, offering only the instructor's other courses (the problem is already in its own)."""
     form = CopyForm()
-    form.course.choices = [(c.code, f"{c.title} ({c.code})") for c in authoring.copy_targets(s, current_user)]
-    form.course.data = next((code for code, _ in form.course.choices if code != s.get(Course, p.course_id).code),
-                            None)
-    return {"drafts": authoring.drafts_of(s, p.id), "copy_form": form, "plain_form": PlainForm(),
-            "model_ready": model_ready()}
+    form.course.choices = [(c.code, f"{c.title} ({c.code})")
+                           for c in authoring.copy_targets(s, current_user, exclude_course_id=problem.course_id)]
+    if form.course.data is None and form.course.choices:
+        form.course.data = form.course.choices[0][0]
+    return form
+
+
+def problem_page(s, p, *, copy_form: CopyForm | None = None, status: int = 200):
+    """The problem page; `copy_form` a refused copy, shown with its error."""
+    solution, key = problems.approved_solution_with_key(s, p.id)  # None while only drafts exist
+    return render_template(
+        "teacher/problem.html", problem=p, course=s.get(Course, p.course_id), solution=solution, key=key,
+        drafts=authoring.drafts_of(s, p.id), copy_form=copy_form or copy_form_for(s, p), plain_form=PlainForm(),
+        model_ready=model_ready(),
+    ), status

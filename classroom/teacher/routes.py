@@ -1,7 +1,7 @@
 from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import db
+from .. import db, form_errors
 from ..models import Assignment, Course, FlawedSolution, User
 from ..services import assignments as assignment_service
 from ..services import audit, authoring, courses, gradebook, problems, reviews, submissions
@@ -12,7 +12,7 @@ from ..services.reviews import RUBRIC_LEVELS
 from ..services.scoring import grading_state, score_submission
 from . import bp
 from .forms import AssignmentForm, CourseForm, PlainForm, ProblemForm, RosterForm, ScoreForm
-from .helpers import apply_split, course_extras, flash_error, flash_form_errors, problem_extras, uploaded_bytes
+from .helpers import apply_split, course_page, flash_error, problem_page, uploaded_bytes
 
 
 @bp.before_request
@@ -38,16 +38,12 @@ def dashboard():
 def create_course():
     form = CourseForm()
     s = db.session()
-    if form.validate_on_submit():
-        try:
-            course = courses.create_course(s, current_user, title=form.title.data, code=form.code.data)
-        except ServiceError as exc:
-            flash_error(exc)
-        else:
-            flash(f"Course created. Students join with the code {course.code}.", "success")
-            return redirect(url_for("teacher.course", code=course.code))
-    else:
-        flash("Give the course a title (at most 200 characters).", "error")
+    typed = dict(title=form.title.data, code=form.code.data)
+    course = form_errors.submit(form, lambda: courses.create_course(s, current_user, **typed),
+                                lambda: courses.validate_new_course(s, **typed))
+    if course is not None:
+        flash(f"Course created. Students join with the code {course.code}.", "success")
+        return redirect(url_for("teacher.course", code=course.code))
     mine = courses.courses_of(s, current_user, role="instructor")
     return render_template("teacher/dashboard.html", courses=mine, queue_sizes={}, form=form), 400
 
@@ -55,29 +51,24 @@ def create_course():
 @bp.route("/courses/<code>")
 def course(code):
     s = db.session()
-    c = courses.course_for_instructor(s, current_user, code)
-    return render_template(
-        "teacher/course.html", course=c, problems=problems.problems_of(s, c.id),
-        assignments=assignment_service.assignments_of(s, c.id), students=courses.students_of(s, c.id),
-        queue=reviews.review_queue(s, c), roster_form=RosterForm(), status=assignment_service.status,
-        **course_extras(s, c),
-    )
+    return course_page(s, courses.course_for_instructor(s, current_user, code))
 
 
 @bp.route("/courses/<code>/roster", methods=["POST"])
 def import_roster(code):
     s = db.session()
     c = courses.course_for_instructor(s, current_user, code)
-    raw = uploaded_bytes(RosterForm(), "roster", "Choose a CSV file to upload.")
+    form = RosterForm()
+    raw = uploaded_bytes(form, "roster", "Choose a CSV file to upload.")
     if raw is None:
-        return redirect(url_for("teacher.course", code=c.code))
+        return course_page(s, c, roster_form=form, status=400)
     try:
         result = courses.import_roster(s, current_user, c, raw)
-    except ServiceError as exc:
-        flash_error(exc)
-    else:
-        flash(f"Roster imported: {result['enrolled']} students enrolled ({result['created']} new accounts).",
-              "success")
+    except ServiceError as exc:  # the course page again, each bad row listed beside the file input
+        form_errors.attach_to(form, "roster", exc)
+        return course_page(s, c, roster_form=form, status=400)
+    flash(f"Roster imported: {result['enrolled']} students enrolled ({result['created']} new accounts).",
+          "success")
     return redirect(url_for("teacher.course", code=c.code))
 
 
@@ -98,16 +89,12 @@ def new_problem(code):
     form = ProblemForm()
     if request.method == "POST" and apply_split(form):
         return render_template("teacher/problem_form.html", form=form, course=c, problem=None)
-    if form.validate_on_submit():
-        try:
-            p = problems.create_problem(s, current_user, c, _problem_draft(form))
-        except ServiceError as exc:
-            flash_error(exc)
-        else:
+    if request.method == "POST":
+        p = form_errors.submit(form, lambda: problems.create_problem(s, current_user, c, _problem_draft(form)),
+                               lambda: problems.validate_draft(_problem_draft(form)))
+        if p is not None:
             flash("Problem saved.", "success")
             return redirect(url_for("teacher.problem", problem_id=p.id))
-    elif request.method == "POST":
-        flash_form_errors(form)
     status = 400 if request.method == "POST" else 200
     return render_template("teacher/problem_form.html", form=form, course=c, problem=None), status
 
@@ -115,10 +102,7 @@ def new_problem(code):
 @bp.route("/problems/<int:problem_id>")
 def problem(problem_id):
     s = db.session()
-    p = problems.problem_for_instructor(s, current_user, problem_id)
-    solution, key = problems.approved_solution_with_key(s, p.id)  # None while only drafts exist
-    return render_template("teacher/problem.html", problem=p, course=s.get(Course, p.course_id), solution=solution,
-                           key=key, **problem_extras(s, p))
+    return problem_page(s, problems.problem_for_instructor(s, current_user, problem_id))
 
 
 @bp.route("/problems/<int:problem_id>/edit", methods=["GET", "POST"])
@@ -142,16 +126,10 @@ def edit_problem(problem_id):
         form = ProblemForm()
         if apply_split(form):
             return render_template("teacher/problem_form.html", form=form, course=c, problem=p)
-        if form.validate_on_submit():
-            try:
-                problems.update_problem(s, current_user, p, _problem_draft(form))
-            except ServiceError as exc:
-                flash_error(exc)
-            else:
-                flash("Problem updated.", "success")
-                return redirect(url_for("teacher.problem", problem_id=p.id))
-        else:
-            flash_form_errors(form)
+        if form_errors.submit(form, lambda: problems.update_problem(s, current_user, p, _problem_draft(form)),
+                              lambda: problems.validate_draft(_problem_draft(form))) is not None:
+            flash("Problem updated.", "success")
+            return redirect(url_for("teacher.problem", problem_id=p.id))
     status = 400 if request.method == "POST" else 200
     return render_template("teacher/problem_form.html", form=form, course=c, problem=p), status
 
@@ -180,16 +158,13 @@ def new_assignment(code):
     s = db.session()
     c = courses.course_for_instructor(s, current_user, code)
     form = _assignment_form(s, c)
-    if form.validate_on_submit():
-        try:
-            a = assignment_service.create_assignment(s, current_user, c, _assignment_draft(form), tz=_tz())
-        except ServiceError as exc:
-            flash_error(exc)
-        else:
+    if request.method == "POST":
+        a = form_errors.submit(
+            form, lambda: assignment_service.create_assignment(s, current_user, c, _assignment_draft(form), tz=_tz()),
+            lambda: assignment_service.validate_assignment(s, c, _assignment_draft(form), tz=_tz()))
+        if a is not None:
             flash("Assignment created.", "success")
             return redirect(url_for("teacher.assignment", assignment_id=a.id))
-    elif request.method == "POST":
-        flash_form_errors(form)
     status = 400 if request.method == "POST" else 200
     return render_template("teacher/assignment_form.html", form=form, course=c, assignment=None), status
 
@@ -204,16 +179,11 @@ def edit_assignment(assignment_id):
         form.opens_at.data = input_time(a.opens_at)
         form.due_at.data = input_time(a.due_at)
         form.problem_ids.data = [p.id for p in assignment_service.problems_in(s, a.id)]
-    elif form.validate_on_submit():
-        try:
-            assignment_service.update_assignment(s, current_user, a, _assignment_draft(form), tz=_tz())
-        except ServiceError as exc:
-            flash_error(exc)
-        else:
-            flash("Assignment updated.", "success")
-            return redirect(url_for("teacher.assignment", assignment_id=a.id))
-    else:
-        flash_form_errors(form)
+    elif form_errors.submit(
+            form, lambda: assignment_service.update_assignment(s, current_user, a, _assignment_draft(form), tz=_tz()),
+            lambda: assignment_service.validate_assignment(s, c, _assignment_draft(form), tz=_tz())) is not None:
+        flash("Assignment updated.", "success")
+        return redirect(url_for("teacher.assignment", assignment_id=a.id))
     status = 400 if request.method == "POST" else 200
     return render_template("teacher/assignment_form.html", form=form, course=c, assignment=a), status
 
@@ -231,9 +201,10 @@ def assignment(assignment_id):
     a, c = _assignment(s, assignment_id)
     probs = assignment_service.problems_in(s, a.id)
     students = courses.students_of(s, c.id)
+    cells = gradebook.assignment_cells(s, a)
     return render_template(
-        "teacher/assignment.html", assignment=a, course=c, problems=probs, students=students,
-        cells=gradebook.assignment_cells(s, a), progress=reviews.job_progress(s, a.id),
+        "teacher/assignment.html", assignment=a, course=c, problems=probs, students=students, cells=cells,
+        reopened=gradebook.reopened_after_release(s, a, cells), progress=reviews.job_progress(s, a.id),
         failed=reviews.failed_jobs(s, a.id), status=assignment_service.status(a), form=PlainForm(),
     )
 
@@ -259,7 +230,8 @@ def release(assignment_id):
 
 
 @bp.route("/submissions/<int:submission_id>")
-def submission(submission_id):
+def submission(submission_id, refused: tuple[int, ScoreForm] | None = None):
+    """`refused`: (grade id, its score form) when a score was refused: shown again with what is wrong."""
     s = db.session()
     sub, a, teaches = submissions.submission_for(s, current_user, submission_id)
     if not teaches:
@@ -275,7 +247,7 @@ def submission(submission_id):
         grades=grades, score=score, student=s.get(User, sub.student_id), job=job,
         state=grading_state(job.state if job else None, score),
         versions=submissions.versions(s, a.id, problem.id, sub.student_id), levels=RUBRIC_LEVELS,
-        form=ScoreForm(), plain_form=PlainForm(),
+        form=ScoreForm(), plain_form=PlainForm(), refused=refused or (None, None),
     )
 
 
@@ -287,16 +259,16 @@ def score_grade(grade_id):
     back = request.form.get("back") or url_for("teacher.submission", submission_id=sub.id)
     if not back.startswith("/") or back.startswith("//"):
         back = url_for("teacher.submission", submission_id=sub.id)
-    if form.validate_on_submit():
-        try:
-            reviews.set_score(s, current_user, grade_id, form.score.data, form.comment.data)
-        except ServiceError as exc:
-            flash_error(exc)
-        else:
-            flash("Score saved. The machine's score is kept beside yours.", "success")
-    else:
-        flash("Enter a score between 0 and 100.", "error")
-    return redirect(back)
+    if form_errors.submit(form, lambda: reviews.set_score(s, current_user, grade_id, form.score.data,
+                                                          form.comment.data)) is not None:
+        flash("Score saved. The machine's score is kept beside yours.", "success")
+        return redirect(back)
+    if request.form.get("back"):  # from the review queue's one-click buttons: nothing typed to keep
+        for _target, message in form_errors.error_items(form):
+            flash(message, "error")
+        return redirect(back)
+    # From the submission page: the page again, the score and comment as typed, what is wrong beside them.
+    return submission(sub.id, refused=(grade.id, form)), 400
 
 
 @bp.route("/grades/<int:grade_id>/clear", methods=["POST"])
@@ -367,6 +339,4 @@ def gradebook_csv(code):
 def audit_log(code):
     s = db.session()
     c = courses.course_for_instructor(s, current_user, code)
-    entries = audit.entries(s, c.id)
-    actors = {u.id: u for u in (s.get(User, e.actor_id) for e in entries if e.actor_id) if u}
-    return render_template("teacher/audit.html", course=c, entries=entries, actors=actors)
+    return render_template("teacher/audit.html", course=c, events=audit.describe(s, audit.entries(s, c.id)))

@@ -213,7 +213,15 @@
     });
   }
 
+  // A form sent back with errors: move focus to its summary (or, for a one-field form such as an upload,
+  // to the field with its errors), so keyboard and screen-reader users start there.
+  function focusErrors() {
+    var target = document.getElementById("error-summary") || document.querySelector('[aria-invalid="true"]');
+    if (target) target.focus();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    focusErrors();
     document.querySelectorAll("ol[data-step-editor]").forEach(attachStepEditor);
     document.querySelectorAll("textarea[data-preview]").forEach(function (ta) {
       if (!ta.dataset.previewAttached) { ta.dataset.previewAttached = "1"; attachPreview(ta); }

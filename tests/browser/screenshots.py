@@ -1,23 +1,33 @@
-"""Screenshots of the key pages at desktop and phone widths, for a person to look at (not a test).
+"""A screenshot tour of the app, for a person to look at (not a test), and the README's pictures.
 
-    python tests/browser/screenshots.py [OUT_DIR]      (default /tmp/shots)
+    python tests/browser/screenshots.py [OUT_DIR]     every page, full length, at 1280 and 390 px
+                                                      (default OUT_DIR /tmp/shots)
+    python tests/browser/screenshots.py --readme      the README's pictures, into docs/screenshots/
 
-Starts the app on a temporary SQLite file with the demo course, saves full-page PNGs at
-1280 and 390 px, and prints any page that is wider than the viewport (sideways scrolling),
-has math KaTeX could not typeset, or logged a console error or CSP message.
+Starts the app on a temporary SQLite file with the demo course (plus a problem full of wide content, a
+released assignment and forms sent back with errors), logs in as the demo teacher and a demo student, and
+saves PNGs. The tour prints any page that is wider than the viewport (sideways scrolling), has math KaTeX
+could not typeset, asked for something that is not there (404), or logged a console error or CSP message.
+--readme saves the main pages as the first screenful (1280×800 desktop, 390×844 phone), reduced to a
+256-colour palette with Pillow so the repository stays small.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent.parent), str(HERE.parent)]
+ROOT = HERE.parent.parent
+sys.path[:0] = [str(ROOT), str(HERE.parent)]
 
 from browser.helpers import CHROMIUM, CHROMIUM_ARGS, missing_browser, start_live_server  # noqa: E402
 
 WIDTHS = (1280, 390)
+README_DIR = ROOT / "docs" / "screenshots"
+README_SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
 OVERFLOW = """() => {
   const wide = document.documentElement.scrollWidth > window.innerWidth + 1;
   const culprits = [];
@@ -28,7 +38,6 @@ OVERFLOW = """() => {
   }
   return {wide, culprits: culprits.slice(0, 5), katexErrors: document.querySelectorAll('.katex-error').length};
 }"""
-
 
 # What a real class will paste: wide tables, code, long formulas and links. On a phone these
 # must scroll inside their own box, never push the whole page sideways.
@@ -43,17 +52,37 @@ STRESS = "\n\n".join([
     "See https://example.org/a/very/long/path/that/never/breaks/anywhere/at/all/because/it/has/no/spaces.",
 ])
 
+COMMENT = ("Exactly right: $4 \\times 9 = 36$, so the total is $168 + 36 = 204$. Next time, say *why* the "
+           "slip carries into step 3.")
 
-def seed(server):
-    """The demo course, plus a problem full of wide content in its own assignment."""
+
+@dataclass
+class Scene:
+    code: str
+    assignment_id: int
+    submission_id: int
+    problem_id: int
+    student_email: str
+    stress_assignment: int
+    stress_problem: int
+    released_assignment: int
+    released_submission: int
+    released_problem: int
+
+
+def seed(server) -> Scene:
+    """The demo course; a problem full of wide content in its own assignment; a released assignment with
+    a reviewed, commented answer and a resubmission after the release."""
     from datetime import timedelta
 
     from sqlmodel import select
 
+    from classroom import jobs
     from classroom.models import Assignment, Course, Submission, User, utcnow
-    from classroom.services import assignments, demo, problems
+    from classroom.services import assignments, demo, problems, reviews, submissions
     from classroom.services.assignments import AssignmentDraft
     from classroom.services.problems import ProblemDraft
+    from classroom.services.submissions import CritiqueDraft
     with server.session() as s:
         demo.seed(s)
         course = s.exec(select(Course).where(Course.code == demo.DEMO_CODE)).one()
@@ -69,10 +98,111 @@ def seed(server):
         extra = assignments.create_assignment(s, teacher, course, AssignmentDraft(
             title="Wide content", opens_at=now - timedelta(days=1), due_at=now + timedelta(days=3),
             problem_ids=[stress.id]))
-        return course.code, assignment.id, sub, student.email, (extra.id, stress.id)
+        # Last week's quiz: answered, reviewed with a comment, released; then one student resubmitted.
+        quiz_problems = [p for p in problems.problems_of(s, course.id) if p.title in ("Field trip tickets",
+                                                                                      "Gauss's sum")]
+        quiz = assignments.create_assignment(s, teacher, course, AssignmentDraft(
+            title="Quiz 0: warm-up", opens_at=now - timedelta(days=9), due_at=now + timedelta(days=1),
+            problem_ids=[p.id for p in quiz_problems], points=20))
+        released = None
+        for who, (step, answer) in zip(demo.STUDENTS, ((2, "204"), (2, "204"), (3, "200"))):
+            pupil = s.exec(select(User).where(User.email == who[0])).one()
+            done, job = submissions.submit(s, pupil, quiz.id, quiz_problems[0].id, CritiqueDraft(
+                step, "Step 2 says $4 \\times 9 = 32$; it is $36$.", "Teachers pay $36$, so $168 + 36 = 204$.",
+                answer))
+            jobs.run_job(job.id)
+            for g in submissions.grades_of(s, done.id):
+                if g.effective_score is None:
+                    reviews.set_score(s, teacher, g.id, 1.0 if g.component == "explanation" else 0.75, COMMENT)
+            released = released or done
+        assignments.release_grades(s, teacher, quiz)
+        pupil = s.exec(select(User).where(User.email == demo.STUDENTS[2][0])).one()
+        again, job = submissions.submit(s, pupil, quiz.id, quiz_problems[0].id, CritiqueDraft(
+            2, "Step 2 multiplies wrongly: $4 \\times 9 = 36$.", "$168 + 36 = 204$", "204"))
+        jobs.run_job(job.id)
+        return Scene(course.code, assignment.id, sub.id, sub.problem_id, student.email, extra.id, stress.id,
+                     quiz.id, released.id, quiz_problems[0].id)
 
 
-def main(out: Path) -> int:
+def teacher_tour(sc: Scene) -> dict:
+    """name -> path, or (path, action) where action(page) runs before the picture."""
+    return {
+        "teacher-dashboard": "/teach/",
+        "teacher-course": f"/teach/courses/{sc.code}",
+        "teacher-assignment": f"/teach/assignments/{sc.assignment_id}",
+        "teacher-assignment-released": f"/teach/assignments/{sc.released_assignment}",
+        "teacher-submission": f"/teach/submissions/{sc.submission_id}",
+        "review-queue": f"/teach/courses/{sc.code}/review",
+        "gradebook": f"/teach/courses/{sc.code}/gradebook",
+        "audit-log": f"/teach/courses/{sc.code}/audit",
+        "bank-format": "/teach/help/bank-format",
+        "teacher-problem": f"/teach/problems/{sc.problem_id}",
+        "generate": f"/teach/problems/{sc.problem_id}/generate",
+        "problem-form": f"/teach/problems/{sc.problem_id}/edit",
+        "problem-form-errors": (f"/teach/courses/{sc.code}/problems/new",
+                                lambda page: page.get_by_role("button", name="Save problem").last.click()),
+        "assignment-form-errors": (f"/teach/courses/{sc.code}/assignments/new",
+                                   lambda page: page.get_by_role("button", name="Save assignment").click()),
+        "teacher-problem-wide": f"/teach/problems/{sc.stress_problem}",
+    }
+
+
+def _preview_math(page) -> None:
+    page.locator("#explanation").fill(r"Step 2 is wrong: $4 \times 9 = 36$, not $32$, so the total is "
+                                      r"$$168 + 36 = 204.$$")
+    page.locator("#explanation-preview .katex-display").first.wait_for()
+
+
+def student_tour(sc: Scene) -> dict:
+    return {
+        "student-dashboard": "/learn/",
+        "student-assignment": f"/learn/assignments/{sc.released_assignment}",
+        "student-problem": (f"/learn/assignments/{sc.assignment_id}/problems/{sc.problem_id}", _preview_math),
+        "student-submission": f"/learn/submissions/{sc.released_submission}",
+        "student-resubmit-warning": f"/learn/assignments/{sc.released_assignment}/problems/{sc.released_problem}",
+        "student-problem-wide": f"/learn/assignments/{sc.stress_assignment}/problems/{sc.stress_problem}",
+    }
+
+
+# The README's pictures: (file name, who, page name in the tour, desktop or phone).
+README_SHOTS = [
+    ("teacher-assignment", "teacher", "teacher-assignment", "desktop"),
+    ("review-queue", "teacher", "review-queue", "desktop"),
+    ("teacher-submission", "teacher", "teacher-submission", "desktop"),
+    ("student-problem", "student", "student-problem", "desktop"),
+    ("student-problem-phone", "student", "student-problem", "phone"),
+    ("student-submission-phone", "student", "student-submission", "phone"),
+    ("gradebook", "teacher", "gradebook", "desktop"),
+]
+
+
+def _log_in(page, email: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def _visit(page, target) -> None:
+    path, action = target if isinstance(target, tuple) else (target, None)
+    page.goto(path)
+    if action:
+        action(page)
+        page.wait_for_load_state("networkidle")
+    page.evaluate("document.activeElement && document.activeElement.blur()")  # no focus ring in pictures
+
+
+def optimise_png(path: Path) -> None:
+    """A 256-colour palette PNG: screenshots of flat UI lose nothing visible and shrink several times."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        small = img.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    small.save(path, optimize=True)
+
+
+def main(out: Path | None, readme: bool) -> int:
     reason = missing_browser()
     if reason:
         print(reason)
@@ -80,62 +210,68 @@ def main(out: Path) -> int:
     from playwright.sync_api import sync_playwright
 
     from classroom.services.demo import DEMO_PASSWORD, TEACHER
-    out.mkdir(parents=True, exist_ok=True)
     server = start_live_server("sqlite", Path(tempfile.mkdtemp(prefix="shots-")))
     try:
-        code, assignment_id, sub, student_email, (stress_assignment, stress_problem) = seed(server)
-        teacher_pages = {
-            "teacher-dashboard": "/teach/",
-            "teacher-course": f"/teach/courses/{code}",
-            "teacher-assignment": f"/teach/assignments/{assignment_id}",
-            "teacher-submission": f"/teach/submissions/{sub.id}",
-            "review-queue": f"/teach/courses/{code}/review",
-            "gradebook": f"/teach/courses/{code}/gradebook",
-            "problem-form": f"/teach/problems/{sub.problem_id}/edit",
-            "teacher-problem-wide": f"/teach/problems/{stress_problem}",
-        }
-        student_pages = {
-            "student-dashboard": "/learn/",
-            "student-problem": f"/learn/assignments/{assignment_id}/problems/{sub.problem_id}",
-            "student-submission": f"/learn/submissions/{sub.id}",
-            "student-problem-wide": f"/learn/assignments/{stress_assignment}/problems/{stress_problem}",
-        }
+        sc = seed(server)
+        tours = {"teacher": (TEACHER[0], teacher_tour(sc)), "student": (sc.student_email, student_tour(sc))}
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            for email, pages in ((TEACHER[0], teacher_pages), (student_email, student_pages)):
-                for width in WIDTHS:
-                    ctx = browser.new_context(base_url=server.url, viewport={"width": width, "height": 900})
-                    page = ctx.new_page()
-                    notes = []
-                    page.on("console", lambda m, notes=notes: m.type in ("error", "warning") and notes.append(m.text[:160]))
-                    page.goto("/login")
-                    page.get_by_label("Email").fill(email)
-                    page.get_by_label("Password").fill(DEMO_PASSWORD)
-                    page.get_by_role("button", name="Log in").click()
-                    page.wait_for_url(lambda url: "/login" not in url)
-                    for name, path in pages.items():
-                        notes.clear()
-                        page.goto(path)
-                        if name == "student-problem":  # show the live preview with math
-                            page.locator("#explanation").fill(r"Step 2 is wrong: $\frac{3}{4} \cdot 8 = 6$, "
-                                                              r"not $5$, and $$\sum_{k=1}^{n} k = \frac{n(n+1)}{2}$$")
-                            page.locator("#explanation-preview .katex-display").first.wait_for()
-                        info = page.evaluate(OVERFLOW)
-                        file = out / f"{name}-{width}.png"
-                        page.screenshot(path=str(file), full_page=True)
-                        flags = []
-                        if info["wide"]:
-                            flags.append(f"wider than the viewport: {info['culprits']}")
-                        if info["katexErrors"]:
-                            flags.append(f"{info['katexErrors']} math errors")
-                        flags += [f"console: {n}" for n in notes]
-                        print(f"{file}  {'; '.join(flags) or 'ok'}")
-                    ctx.close()
+            if readme:
+                _readme_pictures(browser, server, tours, DEMO_PASSWORD)
+            else:
+                _tour(browser, server, tours, DEMO_PASSWORD, out)
             browser.close()
     finally:
         server.stop()
     return 0
 
 
+def _tour(browser, server, tours, password, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for email, pages in tours.values():
+        for width in WIDTHS:
+            ctx = browser.new_context(base_url=server.url, viewport={"width": width, "height": 900})
+            page = ctx.new_page()
+            notes: list[str] = []
+            page.on("console", lambda m, notes=notes: m.type in ("error", "warning") and notes.append(m.text[:160]))
+            page.on("response", lambda r, notes=notes: r.status == 404 and notes.append(f"404 {r.url}"))
+            _log_in(page, email, password)
+            for name, target in pages.items():
+                notes.clear()
+                _visit(page, target)
+                info = page.evaluate(OVERFLOW)
+                file = out / f"{name}-{width}.png"
+                page.screenshot(path=str(file), full_page=True)
+                flags = []
+                if info["wide"]:
+                    flags.append(f"wider than the viewport: {info['culprits']}")
+                if info["katexErrors"]:
+                    flags.append(f"{info['katexErrors']} math errors")
+                flags += [f"console: {n}" for n in notes]
+                print(f"{file}  {'; '.join(flags) or 'ok'}")
+            ctx.close()
+
+
+def _readme_pictures(browser, server, tours, password) -> None:
+    README_DIR.mkdir(parents=True, exist_ok=True)
+    for file_name, who, page_name, kind in README_SHOTS:
+        email, pages = tours[who]
+        width, height = README_SIZES[kind]
+        ctx = browser.new_context(base_url=server.url, viewport={"width": width, "height": height},
+                                  device_scale_factor=1)
+        page = ctx.new_page()
+        _log_in(page, email, password)
+        _visit(page, pages[page_name])
+        file = README_DIR / f"{file_name}.png"
+        page.screenshot(path=str(file))
+        optimise_png(file)
+        print(f"{file.relative_to(ROOT)}  {file.stat().st_size // 1024} KB")
+        ctx.close()
+
+
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp/shots")))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", nargs="?", default="/tmp/shots", type=Path, help="folder for the tour's pictures")
+    parser.add_argument("--readme", action="store_true", help="write the README's pictures to docs/screenshots/")
+    args = parser.parse_args()
+    sys.exit(main(args.out, args.readme))

@@ -134,3 +134,97 @@ def test_states_rounding_and_rendered_math_on_both_sides(new_page, live_server):
     for page in (teacher, student):
         assert not page.watch.page_errors and not page.watch.server_errors
     assert not re.search(r"\d\.\d /", student.locator("main").inner_text())
+
+
+BESIDE = """(selector) => Array.from(document.querySelectorAll(selector)).map(input => {
+  const label = input.labels && input.labels[0];
+  if (!label) return {id: input.id, label: null};
+  const a = input.getBoundingClientRect(), b = label.getBoundingClientRect();
+  return {id: input.id, label: label.textContent.trim(), top: Math.abs(a.top - b.top), gap: b.left - a.right,
+          weight: getComputedStyle(label).fontWeight};
+})"""
+
+
+def _assert_beside(page, selector):
+    found = page.evaluate(BESIDE, selector)
+    assert found, f"nothing matches {selector}"
+    for item in found:
+        assert item["label"], item
+        # On the same line, just right of the box, in normal weight (a choice, not a field's title).
+        assert item["top"] < 10 and 0 <= item["gap"] < 24 and int(item["weight"]) < 600, item
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_checkboxes_and_radios_sit_beside_their_own_labels(new_page, live_server, width):
+    from .helpers import seed_classroom
+    room = seed_classroom(live_server)
+    page = new_page(width=width)
+    page.goto("/signup")
+    _assert_beside(page, "input[type=radio][name=role]")
+    log_in(page, room.teacher_email)
+    page.goto(f"/teach/courses/{room.code}/assignments/new")
+    _assert_beside(page, "input[type=checkbox][name=problem_ids]")
+    _assert_beside(page, "input[type=checkbox][name=allow_late]")
+    # Opens and Due line up, whatever sits under them.
+    opens = page.get_by_label("Opens").bounding_box()
+    due = page.get_by_label("Due").bounding_box()
+    if width > 600:  # side by side
+        assert abs(opens["y"] - due["y"]) < 1 and abs(opens["height"] - due["height"]) < 1, (opens, due)
+    else:  # stacked, same width
+        assert abs(opens["x"] - due["x"]) < 1 and abs(opens["width"] - due["width"]) < 1, (opens, due)
+    assert page.get_by_label("Opens").get_attribute("aria-describedby") == "dates-hint"
+
+
+def test_errors_show_beside_their_fields_and_focus_goes_to_the_summary(new_page, live_server):
+    from .helpers import seed_classroom
+    room = seed_classroom(live_server)
+    page = new_page()
+    log_in(page, room.teacher_email)
+    page.goto(f"/teach/courses/{room.code}/problems/new")
+    page.get_by_label("Reference final answer (checked exactly)").fill("168")
+    page.get_by_role("button", name="Save problem").last.click()
+    summary = page.locator("#error-summary")
+    expect(summary).to_be_focused()
+    expect(summary.locator("li")).to_have_count(5)  # title, statement, steps, first wrong step, reason
+    for field_id in ("title", "statement", "first_wrong_step", "reason"):
+        control = page.locator(f"#{field_id}")
+        error = page.locator(f"#{field_id}-error")
+        expect(error).to_be_visible()
+        expect(control).to_have_attribute("aria-invalid", "true")
+        box, err = control.bounding_box(), error.bounding_box()
+        assert 0 <= err["y"] - (box["y"] + box["height"]) < 30, (field_id, box, err)  # right under its box
+    expect(page.locator("#steps-error")).to_contain_text("A flawed solution needs at least one step.")
+    expect(page.get_by_label("Reference final answer (checked exactly)")).to_have_value("168")
+    # A link in the summary takes the keyboard to the field.
+    summary.get_by_role("link", name=re.compile("^Say why that step is wrong")).click()
+    expect(page.locator("#reason")).to_be_focused()
+    assert not page.watch.page_errors and not page.watch.server_errors
+
+
+def test_generate_without_a_model_is_disabled_with_its_reason_beside_it(new_page, live_server):
+    from .helpers import seed_classroom
+    room = seed_classroom(live_server)
+    page = new_page(width=390)
+    log_in(page, room.teacher_email)
+    page.goto(f"/teach/problems/{room.problem_id}")
+    button = page.get_by_role("button", name="Generate a flawed solution")
+    expect(button).to_be_disabled()
+    reason = page.locator(f"#{button.get_attribute('aria-describedby')}")
+    expect(reason).to_contain_text("Needs a grader model")
+    b, r = button.bounding_box(), reason.bounding_box()
+    assert r["y"] < b["y"] + b["height"] + 40, (b, r)  # beside it, or just under it on a phone
+    reason.get_by_role("link", name="How to set one up").click()
+    expect(page.get_by_role("heading", name="No grader model is configured")).to_be_visible()
+    expect(page.get_by_role("button", name="Generate", exact=True)).to_be_disabled()
+
+
+def test_pages_have_an_icon_and_never_ask_for_a_missing_one(new_page, live_server):
+    page = new_page()
+    missing = []
+    page.on("response", lambda r: r.status == 404 and missing.append(r.url))
+    page.goto("/")
+    page.goto("/login")
+    page.wait_for_load_state("networkidle")
+    assert not missing, missing
+    icon = page.evaluate("fetch(document.querySelector('link[rel=icon]').href).then(r => r.status)")
+    assert icon == 200
