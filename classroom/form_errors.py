@@ -1,7 +1,8 @@
 """Errors beside their fields, all at once: what WTForms found and what a service refused, on one form.
 
-Views call `submit(form, save, validate)` (or `attach(form, exc)` with a service's refusal); templates call `field_messages(field)` (the
-`field` macro does) and `error_items(form)` (the summary at the top of a form, with a link to each field).
+Views call `submit(form, save, validate)` (or `attach(form, exc)` with a service's refusal); templates
+call `field_messages(field)` (the `field` macro does) and `error_items(form)` (the summary at the top of
+a form, with a link to each field).
 Messages that belong to no field of the form (a deadline, a file's bad rows) go to the form's own
 `form_errors`, which the summary lists too.
 """

@@ -153,7 +153,7 @@ def test_refused_override_keeps_the_comment_beside_its_error(make_client, world,
     assert resp.status_code == 400
     assert "between 0 and 100" in _error_beside(page, f"score-{grade.id}")
     assert "A long, careful comment.</textarea>" in page
-    assert re.search(rf'<details open><summary class="small">Other score or a comment</summary>', page)
+    assert re.search(r'<details open><summary class="small">Other score or a comment</summary>', page)
 
 
 def test_roster_errors_are_listed_beside_the_file_input(make_client, world):
@@ -306,3 +306,28 @@ def test_student_result_page_links_to_the_assignment(make_client, world, dbs):
     crumbs = page[page.index('class="crumbs"'):page.index("</p>", page.index('class="crumbs"'))]
     assert f'href="/learn/assignments/{w["assignment"].id}">Week 1</a>' in crumbs
     assert f'href="/learn/assignments/{w["assignment"].id}/problems/{w["problem"].id}">Tickets</a>' in crumbs
+
+
+def test_a_refused_split_is_said_beside_the_paste_box(make_client, world):
+    teacher = world.instructor()
+    course = world.course(teacher)
+    resp = make_client(teacher).post(f"/teach/courses/{course.code}/problems/new",
+                                     data={"title": "Kept title", "split": "1", "paste": "   "})
+    page = resp.get_data(as_text=True)
+    assert "Paste the whole answer into the box first" in _error_beside(page, "paste")
+    assert '<details class="paste-box" open>' in page and 'value="Kept title"' in page
+
+
+def test_api_names_every_wrong_field_at_once(client, world, dbs):
+    from classroom.services import accounts
+    w = world.classroom()
+    with world.app.app_context():
+        token = accounts.create_token(dbs, w["alice"].email)
+    resp = client.post(f"/api/v1/assignments/{w['assignment'].id}/problems/{w['problem'].id}/submissions",
+                       json={"error_step": 9, "explanation": "", "final_answer": "x" * 300},
+                       headers={"Authorization": f"Bearer {token}"})
+    error = resp.get_json()["error"]
+    assert resp.status_code == 400 and error["field"] == "error_step"
+    assert error["message"] == "Choose a step between 1 and 3; step 9 is not in the solution."
+    assert set(error["fields"]) == {"error_step", "explanation", "final_answer"}
+    assert error["fields"]["explanation"] == ["Your explanation cannot be empty."]

@@ -15,6 +15,8 @@ from .serializers import assignment_json, grade_json, submission_json
 @bp.errorhandler(ServiceError)
 def service_error(exc: ServiceError):
     extra = {"field": exc.field} if exc.field else {}
+    if len(exc.field_errors) > 1:  # every wrong field at once, as the web forms show them
+        extra["fields"] = {name: messages for name, messages in exc.field_errors.items() if name}
     if exc.errors:
         extra["errors"] = exc.errors
     return api_error(exc.status, exc.message, **extra)

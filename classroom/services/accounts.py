@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..models import ROLE_INSTRUCTOR, ROLE_STUDENT, ApiToken, User, utcnow
-from .errors import Conflict, ErrorCollector, InvalidInput, NotFound
+from .errors import ErrorCollector, InvalidInput, NotFound
 from .validation import clean_text
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -103,9 +103,10 @@ DOM_CHECK = r"""() => {
     bad.push(`clickable ${a.getAttribute('href')}`);
   for (const s of document.querySelectorAll('script'))
     if (!s.src || !ours.includes(new URL(s.src).pathname)) bad.push(`script ${s.src || s.textContent.slice(0, 60)}`);
-  for (const el of document.querySelectorAll('iframe, frame, object, embed, applet, base, style, meta[http-equiv], link:not([rel=stylesheet])'))
+  const linkOk = 'link:not([rel=stylesheet]):not([rel=icon]):not([rel=apple-touch-icon])';  // ours, checked below
+  for (const el of document.querySelectorAll(`iframe, frame, object, embed, applet, base, style, meta[http-equiv], ${linkOk}`))
     bad.push(`element ${el.outerHTML.slice(0, 80)}`);
-  for (const el of document.querySelectorAll('link[rel=stylesheet], form'))
+  for (const el of document.querySelectorAll('link[rel=stylesheet], link[rel=icon], link[rel=apple-touch-icon], form'))
     if (new URL(el.getAttribute('href') || el.getAttribute('action') || location.href, location.href).origin !== location.origin)
       bad.push(`foreign ${el.outerHTML.slice(0, 80)}`);
   // User text is rendered inside .rendered; there only KaTeX may produce styles, SVG and MathML.
