@@ -20,7 +20,8 @@ MIN_PASSWORD = 8
 def normalise_email(value) -> str:
     email = clean_text(value, "Email", "email").lower()
     if not EMAIL_RE.match(email):
-        raise InvalidInput(f"{email[:60]!r} is not an email address.", field="email")
+        raise InvalidInput(f"“{email[:60]}” is not an email address: it needs a name, an @ and a domain, "
+                           "like ria@school.edu.", field="email")
     return email
 
 
