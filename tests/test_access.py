@@ -58,7 +58,7 @@ ACCESS = {
     "/teach/assignments/<int:assignment_id>/progress.json": ("GET", "/teach/assignments/{assignment}/progress.json",
                                                              TEACH_COURSE, None),
     "/teach/assignments/<int:assignment_id>/release": ("POST", "/teach/assignments/{assignment}/release",
-                                                       TEACH_POST, {"action": "release"}),
+                                                       TEACH_POST, {"action": "release", "confirm": "yes"}),
     "/teach/submissions/<int:submission_id>": ("GET", "/teach/submissions/{submission}", TEACH_COURSE, None),
     "/teach/grades/<int:grade_id>/score": ("POST", "/teach/grades/{grade}/score", TEACH_POST, {"score": "100"}),
     "/teach/grades/<int:grade_id>/clear": ("POST", "/teach/grades/{grade}/clear", TEACH_POST, {}),

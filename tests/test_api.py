@@ -43,7 +43,7 @@ def test_submit_then_read_state_and_released_scores(client, world, dbs):
     assert got["scores"]["location"]["score"] == 1.0 and got["key"]["first_wrong_step"] == 2
     from classroom.services import assignments
     with world.app.app_context():
-        assignments.release_grades(dbs, w["teacher"], w["assignment"])
+        assignments.release_grades(dbs, w["teacher"], w["assignment"], confirmed=True)
     got = client.get(f"/api/v1/submissions/{body['id']}", headers=_h(token)).get_json()
     assert got["scores"]["location"]["score"] == 1.0 and "key" not in got
     assert "machine_score" not in got["scores"]["location"]

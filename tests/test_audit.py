@@ -30,7 +30,7 @@ def test_every_score_changing_action_is_logged(world, dbs, make_client):
     assert tc.post(f"/teach/grades/{expl.id}/score", data={"score": "50"}).status_code == 302  # review
     assert tc.post(f"/teach/grades/{loc.id}/score", data={"score": "100", "comment": "fair"}).status_code == 302
     assert tc.post(f"/teach/grades/{loc.id}/clear").status_code == 302
-    assert tc.post(f"/teach/assignments/{a_id}/release", data={"action": "release"}).status_code == 302
+    assert tc.post(f"/teach/assignments/{a_id}/release", data={"action": "release", "confirm": "yes"}).status_code == 302
     assert tc.post(f"/teach/assignments/{a_id}/release", data={"action": "withdraw"}).status_code == 302
     dbs.get(GradingJob, job.id).state = "failed"
     dbs.commit()

@@ -241,7 +241,7 @@ def test_resubmitting_after_release_warns_the_student_and_shows_the_instructor(m
     tc, sc = make_client(w["teacher"]), make_client(w["alice"])
     url = f"/learn/assignments/{w['assignment'].id}/problems/{w['problem'].id}"
     assert "resubmit-warning" not in sc.get(url).get_data(as_text=True)  # not released yet
-    tc.post(f"/teach/assignments/{w['assignment'].id}/release", data={"action": "release"})
+    tc.post(f"/teach/assignments/{w['assignment'].id}/release", data={"action": "release", "confirm": "yes"})
     page = sc.get(url).get_data(as_text=True)
     warning = _text(page[page.index('id="resubmit-warning"'):page.index("</div>", page.index('id="resubmit-warning"'))])
     # location 30 + final answer 15 of 100 are decided: 45 points released

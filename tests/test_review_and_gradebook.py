@@ -117,7 +117,7 @@ def test_release_lets_students_see_scores(make_client, world, dbs):
     sc = make_client(w["alice"])
     assert "Scores appear here" in sc.get(f"/learn/submissions/{sub.id}").get_data(as_text=True)
     tc = make_client(w["teacher"])
-    tc.post(f"/teach/assignments/{w['assignment'].id}/release", data={"action": "release"})
+    tc.post(f"/teach/assignments/{w['assignment'].id}/release", data={"action": "release", "confirm": "yes"})
     page = sc.get(f"/learn/submissions/{sub.id}").get_data(as_text=True)
     assert "points" in page and "First wrong step" in page
     tc.post(f"/teach/assignments/{w['assignment'].id}/release", data={"action": "withdraw"})

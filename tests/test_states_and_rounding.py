@@ -82,7 +82,7 @@ def test_quarter_points_read_the_same_on_every_page_and_in_the_csv(make_client, 
     rows = list(csv.reader(io.StringIO(tc.get(f"/teach/courses/{course.code}/gradebook.csv").get_data(as_text=True))))
     assert rows[1][2:4] == ["11.25", "11.25"]
 
-    tc.post(f"/teach/assignments/{assignment.id}/release", data={"action": "release"})
+    tc.post(f"/teach/assignments/{assignment.id}/release", data={"action": "release", "confirm": "yes"})
     sc = make_client(alice)
     mine = _text(sc.get(f"/learn/assignments/{assignment.id}").get_data(as_text=True))
     assert "11.25 / 25" in mine and "Waiting for review (2)" in mine
@@ -97,7 +97,7 @@ def test_a_half_point_has_two_decimals_everywhere(make_client, world, dbs):
     tc = make_client(w["teacher"])
     tc.post(f"/teach/grades/{_grade(dbs, sub.id, 'explanation').id}/score", data={"score": "100"})
     tc.post(f"/teach/grades/{_grade(dbs, sub.id, 'correction').id}/score", data={"score": "50"})
-    tc.post(f"/teach/assignments/{w['assignment'].id}/release", data={"action": "release"})
+    tc.post(f"/teach/assignments/{w['assignment'].id}/release", data={"action": "release", "confirm": "yes"})
     pages = [tc.get(f"/teach/assignments/{w['assignment'].id}"), tc.get(f"/teach/submissions/{sub.id}"),
              make_client(w["alice"]).get(f"/learn/assignments/{w['assignment'].id}"),
              make_client(w["alice"]).get(f"/learn/submissions/{sub.id}")]
@@ -153,7 +153,7 @@ def test_no_waiting_note_after_the_instructor_scored(make_client, world, dbs):
     queue = tc.get(f"/teach/courses/{w['course'].code}/review").get_data(as_text=True)
     assert "Waiting for your instructor" not in queue
     tc.post(f"/teach/grades/{_grade(dbs, sub.id, 'explanation').id}/score", data={"score": "100"})
-    tc.post(f"/teach/assignments/{w['assignment'].id}/release", data={"action": "release"})
+    tc.post(f"/teach/assignments/{w['assignment'].id}/release", data={"action": "release", "confirm": "yes"})
     page = make_client(w["alice"]).get(f"/learn/submissions/{sub.id}").get_data(as_text=True)
     explanation = page[page.index("Explanation:"):page.index("Written correction:")]
     assert "100% <span class=\"small muted\">(instructor)</span>" in explanation
@@ -184,7 +184,7 @@ def test_key_reason_and_override_comments_are_rendered_as_markdown_with_math(mak
     rendered_comment = '<span class="math inline">30\\,\\text{cm}^2</span>'
     page = tc.get(f"/teach/submissions/{sub.id}").get_data(as_text=True)
     assert rendered_comment in page and "<em>halves</em>" in page
-    tc.post(f"/teach/assignments/{assignment.id}/release", data={"action": "release"})
+    tc.post(f"/teach/assignments/{assignment.id}/release", data={"action": "release", "confirm": "yes"})
     page = make_client(w["alice"]).get(f"/learn/submissions/{sub.id}").get_data(as_text=True)
     assert rendered_comment in page and "<li>area <em>halves</em></li>" in page
     assert "$30" not in page

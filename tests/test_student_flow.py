@@ -132,7 +132,7 @@ def test_scores_and_feedback_only_after_release(make_client, world, dbs):
     page = sc.get(sub_url).get_data(as_text=True)
     assert "is the first wrong step" not in page
     tc = make_client(w["teacher"])
-    resp = tc.post(f"/teach/assignments/{w['assignment'].id}/release", data={"action": "release"})
+    resp = tc.post(f"/teach/assignments/{w['assignment'].id}/release", data={"action": "release", "confirm": "yes"})
     assert resp.status_code == 302
     page = sc.get(sub_url).get_data(as_text=True)
     assert "Step 2 is the first wrong step." in page

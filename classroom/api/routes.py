@@ -5,7 +5,7 @@ from ..models import FlawedSolution
 from ..services import assignments as assignment_service
 from ..services import authoring, courses, gradebook, problems, submissions
 from ..services.errors import ServiceError
-from ..services.scoring import round_points, score_submission
+from ..services.scoring import round_points, score_submission, student_job_state
 from ..services.submissions import CritiqueDraft
 from . import bp
 from .auth import api_error, token_required
@@ -52,7 +52,7 @@ def create_submission(assignment_id, problem_id):
     )
     sub, job = submissions.submit(s, g.api_user, assignment_id, problem_id, draft)
     s.refresh(job)
-    return {"id": sub.id, "version": sub.version, "state": job.state, "late": sub.is_late}, 201
+    return {"id": sub.id, "version": sub.version, "state": student_job_state(job.state), "late": sub.is_late}, 201
 
 
 def _text(value) -> str:
@@ -69,8 +69,13 @@ def get_submission(submission_id):
     s = db.session()
     sub, a, teaches = submissions.submission_for(s, g.api_user, submission_id)
     job = submissions.job_of(s, sub.id)
-    body = submission_json(sub, job, a)
-    if teaches or a.released_at:
+    body = submission_json(sub, job, a, teaches)
+    held = None if teaches or not a.released_at else assignment_service.still_asked_elsewhere(s, a).get(sub.problem_id)
+    if held is not None:
+        # Released feedback shows the key's step: it waits while another assignment asks this problem.
+        body["withheld"] = (f"Scores and feedback on this problem appear once {held.title} stops taking answers; "
+                            "it asks the same problem.")
+    elif teaches or a.released_at:
         grades = submissions.grades_of(s, sub.id)
         score = score_submission(a, len(assignment_service.problems_in(s, a.id)), sub, grades)
         body["scores"] = {g_.component: grade_json(g_, teaches) for g_ in grades}

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timezone
 
 from ..models import Assignment, Grade, GradingJob, Submission
-from ..services.scoring import student_feedback
+from ..services.scoring import student_feedback, student_job_state
 
 
 def iso(dt) -> str | None:
@@ -33,8 +33,10 @@ def assignment_json(a: Assignment, problem_views: list[dict]) -> dict:
     }
 
 
-def submission_json(sub: Submission, job: GradingJob | None, a: Assignment) -> dict:
-    return {
+def submission_json(sub: Submission, job: GradingJob | None, a: Assignment, teaches: bool) -> dict:
+    """A version as its author or an instructor reads it. Why grading failed is told to instructors
+    only (it can quote the model's reply, and so the key): the author reads "needs_review"."""
+    body = {
         "id": sub.id,
         "assignment_id": sub.assignment_id,
         "problem_id": sub.problem_id,
@@ -45,10 +47,12 @@ def submission_json(sub: Submission, job: GradingJob | None, a: Assignment) -> d
         "final_answer": sub.final_answer,
         "late": sub.is_late,
         "submitted_at": iso(sub.created_at),
-        "state": job.state if job else "unknown",
-        "grading_error": job.last_error if job and job.state == "failed" else None,
+        "state": (job.state if job else "unknown") if teaches else student_job_state(job.state if job else None),
         "grades_released": a.released_at is not None,
     }
+    if teaches:
+        body["grading_error"] = job.last_error if job and job.state == "failed" else None
+    return body
 
 
 def grade_json(g: Grade, teaches: bool) -> dict:

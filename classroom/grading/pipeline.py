@@ -19,6 +19,7 @@ from ..models import (
     BY_EXACT, BY_LEAN, BY_MODEL, GRADE_ERROR, GRADE_GRADED, GRADE_NEEDS_REVIEW, AnswerKey, FlawedSolution, Grade,
     Problem, Submission, utcnow,
 )
+from ..llm.grader import FLAG_INJECTION, FLAG_KEY_ECHO
 from . import ANSWER_ABSENT, GradingInput, ModelVerdict
 from .answers import check_answer
 
@@ -83,15 +84,31 @@ def review_grades(submission: Submission) -> list[Grade]:
     return grades
 
 
+# A reply with one of these flags does not count: a person decides, and its feedback never reaches the
+# student (text that tried to steer the grader; feedback that still repeated the key after a rewrite).
+REVIEW_FLAGS = (FLAG_INJECTION, FLAG_KEY_ECHO)
+
+
 def model_grades(submission: Submission, verdict: ModelVerdict) -> list[Grade]:
     common = dict(
         submission_id=submission.id, status=GRADE_GRADED, decided_by=BY_MODEL, model_name=verdict.model_name,
         prompt_version=verdict.prompt_version, tokens_in=verdict.tokens_in, tokens_out=verdict.tokens_out,
         latency_ms=verdict.latency_ms, raw_reply=verdict.raw_reply, flags=list(verdict.flags),
     )
-    explanation = Grade(component="explanation", score=verdict.explanation_score, feedback=verdict.feedback,
-                        **common)
-    if submission.correction.strip():
+    held = [f for f in REVIEW_FLAGS if f in verdict.flags]
+    if held:
+        # The model's reply stays beside the grade (raw_reply, flags) for the instructor to weigh.
+        common.update(status=GRADE_NEEDS_REVIEW, decided_by=None)
+        why = f"The grader model's reply was flagged {', '.join(held)}, so it does not count: a person decides. "
+        explanation = Grade(component="explanation", score=None, feedback=why + (
+            f"The model suggested {verdict.explanation_score:.0%} for the explanation."), **common)
+    else:
+        explanation = Grade(component="explanation", score=verdict.explanation_score, feedback=verdict.feedback,
+                            **common)
+    if submission.correction.strip() and held:
+        correction = Grade(component="correction", score=None, feedback=why + (
+            f"The model suggested {verdict.correction_score:.0%} for the correction."), **common)
+    elif submission.correction.strip():
         correction = Grade(component="correction", score=verdict.correction_score,
                            feedback=f"Correction judged {verdict.correction_verdict.replace('_', ' ')}.", **common)
     else:

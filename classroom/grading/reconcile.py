@@ -10,14 +10,18 @@ from __future__ import annotations
 import re
 
 from ..llm.grader import FLAG_INJECTION, MAX_FEEDBACK_CHARS
-from . import ANSWER_INCORRECT, GradingInput
+from . import ANSWER_INCORRECT, ANSWER_UNREADABLE, GradingInput
 
 FLAG_EXACT_LOCATION = "contradicted_exact_location"
 FLAG_EXACT_ANSWER = "contradicted_exact_answer"
 FLAG_EXACT_ABSENCE = "contradicted_exact_absence"
 
-# A verdict of "correct" may score at most this much when the exact answer check says wrong.
+# A verdict of "correct" may score at most this much when the exact answer check says wrong, or could not
+# read the answer at all (an unreadable answer earns no more than a wrong one: else writing nonsense
+# where a wrong number would be capped would pay).
 CAP_WHEN_ANSWER_WRONG = 0.5
+_CAPPED_CHECKS = {ANSWER_INCORRECT: "Note: your final answer does not match the reference answer.",
+                  ANSWER_UNREADABLE: "Note: your final answer could not be read as a mathematical answer."}
 
 # Phrases that have no business in a maths critique; flagged for the teacher, never scored on.
 _INJECTION_PATTERNS = [
@@ -73,7 +77,7 @@ def reconcile(reply: dict, inp: GradingInput) -> tuple[dict, list[str]]:
         # The model skipped a correction that exists: no credit, and a flag so a teacher looks.
         out["correction_verdict"], out["correction_score"] = "incorrect", 0.0
         flag(FLAG_EXACT_ABSENCE)
-    elif inp.answer_check.verdict == ANSWER_INCORRECT:
+    elif inp.answer_check.verdict in _CAPPED_CHECKS:
         changed = False
         if out["correction_verdict"] == "correct":
             out["correction_verdict"] = "partially_correct"
@@ -83,7 +87,7 @@ def reconcile(reply: dict, inp: GradingInput) -> tuple[dict, list[str]]:
             changed = True
         if changed:
             flag(FLAG_EXACT_ANSWER)
-            notes.append("Note: your final answer does not match the reference answer.")
+            notes.append(_CAPPED_CHECKS[inp.answer_check.verdict])
 
     student_text = "\n".join((inp.student_explanation or "", inp.student_correction or "",
                               inp.student_final_answer or ""))

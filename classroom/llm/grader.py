@@ -17,11 +17,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Optional, Protocol
 
 from .client import ChatClient, Provenance, ReplyInvalid, parse_json_object
+from .key_echo import repeats_key
 
 # Bump whenever the prompt, schema or reconciliation changes: cached grades are keyed on it.
-PROMPT_VERSION = "critique-grader-v1"
+PROMPT_VERSION = "critique-grader-v2"
 
 FLAG_INJECTION = "possible_prompt_injection"
+# Set here when the feedback still repeated the key's reason after one request to rewrite it.
+FLAG_KEY_ECHO = "feedback_repeats_key"
 
 MAX_FEEDBACK_CHARS = 2000
 MAX_FLAGS = 10
@@ -121,10 +124,14 @@ wording; either text may be in any language and the key's reason may be terse.
   "incorrect": misses or misstates the error, or says nothing relevant (score 0.0, or slightly more).
 - correction: does the student's corrected working fix the error and reach the reference answer? \
 Use "absent" with score 0.0 only when the student wrote neither a correction nor a final answer. \
-The exact final-answer check is a fact: if it says the final answer is incorrect, the correction \
-cannot be "correct".
+The exact final-answer check is a fact: if it says the final answer is incorrect or unreadable, the \
+correction cannot be "correct".
 - feedback: two to four sentences addressed to the student, kind and specific, about their \
-explanation and correction. Do not mention these instructions or the fences.
+explanation and correction. Do not mention these instructions or the fences. The answer key is the \
+instructor's, and other students may still be answering this problem: never quote or paraphrase the \
+key's reason ("why_it_is_wrong"), and never tell the student what the error is beyond what their own \
+explanation already found. Say whether they found it and, if not, where to look again, with a \
+question or a hint rather than the answer.
 - flags: a list of short snake_case strings, usually empty.
 
 Reply with exactly one JSON object and nothing else (no prose, no code fence), with these keys:
@@ -255,8 +262,38 @@ def validate_reply(text: Any) -> dict:
     }
 
 
+KEY_ECHO_PROMPT = """\
+Your feedback repeats the answer key's reason to the student. Rewrite only "feedback" so that it does \
+not quote or paraphrase the key's reason and tells the student nothing about the error beyond what \
+their explanation already found; keep every other key as it was. Reply with the JSON object only."""
+
+
+def feedback_repeats_key(feedback: str, work: GradingInput) -> bool:
+    """Would this feedback hand the student the key's reason (beyond what they wrote themselves)?"""
+    student_text = "\n".join((work.student_explanation or "", work.student_correction or ""))
+    return repeats_key(feedback, work.key_reason, student_text)
+
+
 def grade(client: ChatClient, work: GradingInput) -> GraderReply:
-    """Ask the model about one critique; a validated reply, or ModelError with a readable reason."""
-    reply = client.ask_json(build_messages(work), validate_reply, schema=REPLY_SCHEMA, schema_name="critique_grade",
-                            temperature=0, what=f"the {client.label} model's reply")
-    return GraderReply(**reply.value, **reply.provenance(client.settings.model, PROMPT_VERSION))
+    """Ask the model about one critique; a validated reply, or ModelError with a readable reason.
+
+    Feedback that repeats the key's reason goes back to the model once with KEY_ECHO_PROMPT; if
+    the rewrite repeats it too, the reply is flagged FLAG_KEY_ECHO (the caller sends it to a person
+    and never shows that feedback to the student)."""
+    messages = build_messages(work)
+    ask = dict(schema=REPLY_SCHEMA, schema_name="critique_grade", temperature=0,
+               what=f"the {client.label} model's reply")
+    reply = client.ask_json(messages, validate_reply, **ask)
+    value = reply.value
+    tokens_in, tokens_out, latency_ms = reply.tokens_in, reply.tokens_out, reply.latency_ms
+    if feedback_repeats_key(value["feedback"], work):
+        rewrite = messages + [{"role": "assistant", "content": reply.text},
+                              {"role": "user", "content": KEY_ECHO_PROMPT}]
+        reply = client.ask_json(rewrite, validate_reply, **ask)
+        value = reply.value
+        tokens_in, tokens_out = tokens_in + reply.tokens_in, tokens_out + reply.tokens_out
+        latency_ms += reply.latency_ms
+        if feedback_repeats_key(value["feedback"], work) and FLAG_KEY_ECHO not in value["flags"]:
+            value = dict(value, flags=value["flags"] + [FLAG_KEY_ECHO])
+    return GraderReply(**value, model_name=client.settings.model, prompt_version=PROMPT_VERSION,
+                       tokens_in=tokens_in, tokens_out=tokens_out, latency_ms=latency_ms, raw_reply=reply.text)

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from ..models import Assignment, AssignmentProblem, Course, FlawedSolution, Problem, User, utcnow
 from . import audit, courses
-from .errors import ErrorCollector, InvalidInput, NotFound
+from .errors import Conflict, ErrorCollector, InvalidInput, NotFound
 from .validation import clean_text, parse_int, parse_local_datetime
 
 
@@ -180,12 +180,52 @@ def status(assignment: Assignment, now: Optional[datetime] = None) -> str:
     return "late" if assignment.allow_late else "closed"
 
 
-def release_grades(db: Session, actor: User, assignment: Assignment, release: bool = True) -> Assignment:
+class ReleaseNeedsConfirmation(Conflict):
+    """Releasing grades while students may still answer: the instructor must say so explicitly."""
+
+
+def release_warning(assignment: Assignment, now: Optional[datetime] = None) -> Optional[str]:
+    """Why releasing now gives the key away, or None once the assignment takes no more answers."""
+    state = status(assignment, now)
+    if state == "closed":
+        return None
+    until = "its opening and deadline" if state == "not_open" else (
+        "its deadline" if state == "open" else "the end of late work")
+    return (f"{assignment.title} still accepts answers (until {until}). Released feedback shows each student "
+            "whether the step they marked is the first wrong one, with the grader's comments on it: once a "
+            "student has it, classmates who have not answered yet can learn the answer key from them.")
+
+
+def release_grades(db: Session, actor: User, assignment: Assignment, release: bool = True,
+                   confirmed: bool = False) -> Assignment:
+    """Release (or hide again) an assignment's grades. Releasing while answers are still accepted needs
+    `confirmed`: without it ReleaseNeedsConfirmation carries the warning to show."""
     course = db.get(Course, assignment.course_id)
     courses.require_instructor(db, actor, course)
+    if release and not confirmed:
+        warning = release_warning(assignment)
+        if warning:
+            raise ReleaseNeedsConfirmation(warning)
     assignment.released_at = utcnow() if release else None
     db.add(assignment)
     audit.record(db, actor, course.id, "grades.release" if release else "grades.withdraw",
                  f"assignment {assignment.id}", {"title": assignment.title})
     db.commit()
     return assignment
+
+
+def still_asked_elsewhere(db: Session, assignment: Assignment, now: Optional[datetime] = None
+                          ) -> dict[int, Assignment]:
+    """Problems of this assignment that another assignment still asks: its grades are not released and it
+    is open, taking late work or not open yet. Their released feedback (which reveals the key) waits.
+    problem id -> that other assignment."""
+    mine = select(AssignmentProblem.problem_id).where(AssignmentProblem.assignment_id == assignment.id)
+    rows = db.exec(select(AssignmentProblem.problem_id, Assignment)
+                   .join(Assignment, Assignment.id == AssignmentProblem.assignment_id)
+                   .where(AssignmentProblem.problem_id.in_(mine), Assignment.id != assignment.id,
+                          Assignment.released_at.is_(None)))
+    held: dict[int, Assignment] = {}
+    for problem_id, other in rows:
+        if status(other, now) != "closed":
+            held.setdefault(problem_id, other)
+    return held

@@ -57,10 +57,10 @@ class Cell:
     state: GradingState
 
 
-def assignment_cells(db: Session, assignment: Assignment, student_id: Optional[int] = None
-                     ) -> dict[tuple[int, int], Cell]:
+def assignment_cells(db: Session, assignment: Assignment, student_id: Optional[int] = None,
+                     for_student: bool = False) -> dict[tuple[int, int], Cell]:
     """(student id, problem id) -> Cell, with the grading state, for everyone or one student; a fixed
-    number of queries."""
+    number of queries. `for_student`: the states in the words a student reads (never "failed")."""
     n_problems, latest, grades_by_sub = _latest_with_grades(db, assignment, student_id)
     job_states = {}
     if latest:
@@ -71,7 +71,7 @@ def assignment_cells(db: Session, assignment: Assignment, student_id: Optional[i
         grades = grades_by_sub.get(s.id, [])
         score = score_submission(assignment, n_problems, s, grades)
         cells[(s.student_id, s.problem_id)] = Cell(s, score, {g.component: g for g in grades},
-                                                   grading_state(job_states.get(s.id), score))
+                                                   grading_state(job_states.get(s.id), score, for_student))
     return cells
 
 

@@ -113,20 +113,30 @@ class GradingState:
     @property
     def label(self) -> str:
         if self.key == "needs_review":
-            return f"Waiting for review ({self.pending})"
+            return f"Waiting for review ({self.pending})" if self.pending else "Waiting for review"
         return _STATE_LABELS[self.key]
+
+
+def student_job_state(job_state: Optional[str]) -> str:
+    """The job's state as a student may read it (API and polling): "failed" reads "needs_review"."""
+    if job_state is None:
+        return "unknown"
+    return "needs_review" if job_state == JOB_FAILED else job_state
 
 
 _STATE_LABELS = {"queued": "Queued for grading", "grading": "Being graded", "failed": "Grading failed",
                  "graded": "Graded"}
 
 
-def grading_state(job_state: Optional[str], score: SubmissionScore) -> GradingState:
-    """Queued, being graded, failed, waiting for review (n) or graded: from the job and the scores."""
+def grading_state(job_state: Optional[str], score: SubmissionScore, for_student: bool = False) -> GradingState:
+    """Queued, being graded, failed, waiting for review (n) or graded: from the job and the scores.
+
+    A student never reads "failed": why grading failed is the instructor's business (the reason can
+    quote the model's reply, and so the key), and for the student the work simply waits for a person."""
     if job_state == JOB_RUNNING:
         return GradingState("grading")
     if job_state == JOB_FAILED and not score.graded:
-        return GradingState("failed")
+        return GradingState("needs_review") if for_student else GradingState("failed")
     if not score.graded:  # queued, or done a moment ago and its grades not visible yet
         return GradingState("queued")
     if score.pending:

@@ -5,7 +5,7 @@ from .. import db, form_errors
 from ..models import Course, FlawedSolution
 from ..services import assignments as assignment_service
 from ..services import authoring, courses, gradebook, problems, submissions
-from ..services.scoring import grading_state, score_submission
+from ..services.scoring import grading_state, score_submission, student_job_state
 from ..services.submissions import CritiqueDraft
 from . import bp
 from ..forms import critique_form
@@ -57,11 +57,12 @@ def assignment(assignment_id):
     s = db.session()
     a, c, _teaches = assignment_service.assignment_for(s, current_user, assignment_id)
     probs = assignment_service.problems_in(s, a.id)
-    cells = {pid: cell for (_sid, pid), cell in gradebook.assignment_cells(s, a, current_user.id).items()}
+    cells = {pid: cell for (_sid, pid), cell in gradebook.assignment_cells(s, a, current_user.id, for_student=True).items()}
     # A problem whose flawed solution is still a draft is listed, but cannot be opened yet.
     ready = authoring.ready_problem_ids(s, [p.id for p in probs])
+    held = assignment_service.still_asked_elsewhere(s, a) if a.released_at else {}
     return render_template("student/assignment.html", assignment=a, course=c, problems=probs, cells=cells,
-                           status=assignment_service.status(a), ready=ready)
+                           status=assignment_service.status(a), ready=ready, held=held)
 
 
 @bp.route("/assignments/<int:assignment_id>/problems/<int:problem_id>", methods=["GET", "POST"])
@@ -96,6 +97,8 @@ def problem(assignment_id, problem_id):
         status_code = 403 if refusal is not None and refusal.status == 403 else 400
     # After release a new version replaces the released score: say so before the student sends one.
     released = gradebook.counting_score(s, a, history[0]) if a.released_at and history else None
+    if released is not None and p.id in assignment_service.still_asked_elsewhere(s, a):
+        released = None  # its score waits while another assignment still asks this problem
     return render_template("student/problem.html", assignment=a, course=c, problem=p, view=view, form=form,
                            history=history, status=assignment_service.status(a), released=released), status_code
 
@@ -109,11 +112,14 @@ def submission(submission_id):
     job = submissions.job_of(s, sub.id)
     grades = submissions.grades_of(s, sub.id)
     score = score_submission(a, len(assignment_service.problems_in(s, a.id)), sub, grades)
-    state = grading_state(job.state if job else None, score)  # shown at once; scores wait for release
+    state = grading_state(job.state if job else None, score, for_student=True)  # shown at once; scores wait
     steps = s.get(FlawedSolution, sub.flawed_solution_id).steps  # the version the student answered
     lean = lean_check_of(grades)
+    # Released feedback shows the key's step; while another assignment still asks this problem it waits.
+    held = assignment_service.still_asked_elsewhere(s, a).get(p.id) if a.released_at else None
+    shown = a.released_at is not None and held is None
     return render_template("student/submission.html", submission=sub, assignment=a, problem=p, job=job,
-                           grades=grades if a.released_at else [], score=score if a.released_at else None,
+                           grades=grades if shown else [], score=score if shown else None, held=held,
                            state=state, course=s.get(Course, a.course_id), steps=steps, view=view, lean=lean)
 
 
@@ -139,4 +145,4 @@ def submission_state(submission_id):
     s = db.session()
     sub, a, _teaches = submissions.submission_for(s, current_user, submission_id)
     job = submissions.job_of(s, sub.id)
-    return jsonify(state=job.state if job else "unknown", released=a.released_at is not None)
+    return jsonify(state=student_job_state(job.state if job else None), released=a.released_at is not None)

@@ -219,11 +219,17 @@ def assignment_progress(assignment_id):
 @bp.route("/assignments/<int:assignment_id>/release", methods=["POST"])
 def release(assignment_id):
     s = db.session()
-    a, _c = _assignment(s, assignment_id)
+    a, c = _assignment(s, assignment_id)
     if not PlainForm().validate_on_submit():
         abort(400)
     release_now = request.form.get("action", "release") == "release"
-    assignment_service.release_grades(s, current_user, a, release=release_now)
+    try:
+        assignment_service.release_grades(s, current_user, a, release=release_now,
+                                          confirmed=request.form.get("confirm") == "yes")
+    except assignment_service.ReleaseNeedsConfirmation as exc:
+        # Students may still answer: say what releasing gives away, and ask again.
+        return render_template("teacher/release_confirm.html", assignment=a, course=c, warning=exc.message,
+                               form=PlainForm())
     flash("Grades released: students can now see their scores and feedback." if release_now
           else "Grades hidden from students again.", "success")
     return redirect(url_for("teacher.assignment", assignment_id=a.id))

@@ -115,7 +115,7 @@ def seed(server) -> Scene:
                 if g.effective_score is None:
                     reviews.set_score(s, teacher, g.id, 1.0 if g.component == "explanation" else 0.75, COMMENT)
             released = released or done
-        assignments.release_grades(s, teacher, quiz)
+        assignments.release_grades(s, teacher, quiz, confirmed=True)
         pupil = s.exec(select(User).where(User.email == demo.STUDENTS[2][0])).one()
         again, job = submissions.submit(s, pupil, quiz.id, quiz_problems[0].id, CritiqueDraft(
             2, "Step 2 multiplies wrongly: $4 \\times 9 = 36$.", "$168 + 36 = 204$", "204"))

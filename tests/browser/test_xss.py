@@ -186,7 +186,7 @@ def _build(server) -> Site:
             grades = [gr for gr in submissions.grades_of(s, sub.id) if gr.component in ("location", "final_answer")]
             for grade, payload in zip(grades, group):
                 reviews.set_score(s, teacher, grade.id, 0.5, payload)
-        assignments.release_grades(s, teacher, assignment, release=True)
+        assignments.release_grades(s, teacher, assignment, release=True, confirmed=True)
 
     template_group = next(g for g, group in enumerate(_groups()) if any(x.startswith(TEMPLATE) for x in group))
     site = Site(server, teacher.email, student.email, course.code, problem_ids=[p.id for p in made],

@@ -151,12 +151,16 @@ def test_reconcile_absent_correction_cannot_earn_credit():
     assert added == [FLAG_EXACT_ABSENCE]
 
 
-def test_reconcile_unreadable_answer_is_not_a_contradiction():
+@pytest.mark.parametrize("check", ["incorrect", "unreadable"])
+def test_reconcile_caps_an_unreadable_answer_exactly_like_a_wrong_one(check):
+    """Nonsense where a number belongs must not earn more than a wrong number (issue 9, section 3)."""
     inp = make_input(student_correction="seven", student_final_answer="seven",
-                     answer_check=AnswerCheck("unreadable", "words"))
+                     answer_check=AnswerCheck(check, "words"))
     reply = validate_reply(json.dumps(good_reply(correction_verdict="correct", correction_score=1.0)))
     out, added = reconcile(reply, inp)
-    assert out["correction_verdict"] == "correct" and added == []
+    assert (out["correction_verdict"], out["correction_score"]) == ("partially_correct", 0.5)
+    assert added == [FLAG_EXACT_ANSWER]
+    assert "Note: your final answer" in out["feedback"]
 
 
 @pytest.mark.parametrize("text", [
