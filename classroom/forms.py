@@ -22,8 +22,9 @@ class CritiqueForm(FlaskForm):
                                validators=[Length(max=LIMITS["lean"], message=TOO_LONG)])
 
 
-def critique_form(view: dict) -> CritiqueForm:
-    """The critique form for a problem as students see it (`problems.student_view`): one choice per step."""
-    form = CritiqueForm()
+def critique_form(view: dict, form: CritiqueForm | None = None) -> CritiqueForm:
+    """The critique form for a problem as students see it (`problems.student_view`): one choice per step.
+    `form`: one already made from the request, which gets the choices."""
+    form = form or CritiqueForm()
     form.error_step.choices = [(str(step["number"]), f"Step {step['number']}") for step in view["steps"]]
     return form

@@ -1,9 +1,9 @@
 from flask import Response, g, request
 
 from .. import db
-from ..models import FlawedSolution
+from ..models import ROLE_INSTRUCTOR, FlawedSolution
 from ..services import assignments as assignment_service
-from ..services import authoring, courses, gradebook, problems, submissions
+from ..services import courses, gradebook, problems, submissions
 from ..services.errors import ServiceError
 from ..services.scoring import round_points, score_submission, student_job_state
 from ..services.submissions import CritiqueDraft
@@ -26,15 +26,10 @@ def service_error(exc: ServiceError):
 @token_required
 def list_assignments(code):
     s = db.session()
-    user = g.api_user
-    c = courses.course_for_member(s, user, code)
-    teaches = courses.is_instructor_of(s, user, c.id)
-    items = []
-    for a in assignment_service.assignments_of(s, c.id, only_open_to_students=not teaches):
-        probs = assignment_service.problems_in(s, a.id)
-        ready = authoring.ready_problem_ids(s, [p.id for p in probs])  # drafts are never shown
-        views = [problems.student_view(s, p) for p in probs if p.id in ready]
-        items.append(assignment_json(a, views))
+    c, membership = courses.course_and_membership(s, g.api_user, code)
+    teaches = membership.role == ROLE_INSTRUCTOR
+    items = [assignment_json(a, [problems.student_view(s, p, solution) for p, solution in ready])
+             for a, ready in assignment_service.listing(s, c.id, only_open_to_students=not teaches)]
     return {"course": {"code": c.code, "title": c.title}, "assignments": items}
 
 
@@ -51,7 +46,6 @@ def create_submission(assignment_id, problem_id):
         lean_proof=_text(body.get("lean_proof")),
     )
     sub, job = submissions.submit(s, g.api_user, assignment_id, problem_id, draft)
-    s.refresh(job)
     return {"id": sub.id, "version": sub.version, "state": student_job_state(job.state), "late": sub.is_late}, 201
 
 

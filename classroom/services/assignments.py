@@ -5,9 +5,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Optional, Sequence
 
+from sqlalchemy import func
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from ..models import Assignment, AssignmentProblem, Course, FlawedSolution, Problem, User, utcnow
+from ..models import Assignment, AssignmentProblem, Course, FlawedSolution, Problem, Submission, User, utcnow
 from . import audit, courses
 from .errors import Conflict, ErrorCollector, InvalidInput, NotFound
 from .validation import clean_text, parse_int, parse_local_datetime
@@ -145,6 +147,48 @@ def assignments_of(db: Session, course_id: int, *, only_open_to_students: bool =
     if only_open_to_students:
         q = q.where(Assignment.opens_at <= utcnow())
     return list(db.exec(q.order_by(Assignment.due_at, Assignment.id)))
+
+
+def current_solution_id():
+    """The id of the problem's current (newest approved) flawed solution, as a subquery correlated
+    with Problem: lets one query bring problems and the solutions students see."""
+    newer = aliased(FlawedSolution)
+    return (select(func.max(newer.id)).where(newer.problem_id == Problem.id, newer.approved == True)  # noqa: E712
+            .scalar_subquery())
+
+
+def listing(db: Session, course_id: int, *, only_open_to_students: bool = False
+            ) -> list[tuple[Assignment, list[tuple[Problem, FlawedSolution]]]]:
+    """The course's assignments, each with its problems in order and their current solutions, in one
+    query. A problem with only draft solutions is left out: students cannot open it."""
+    q = (select(Assignment, Problem, FlawedSolution)
+         .outerjoin(AssignmentProblem, AssignmentProblem.assignment_id == Assignment.id)
+         .outerjoin(Problem, Problem.id == AssignmentProblem.problem_id)
+         .outerjoin(FlawedSolution, FlawedSolution.id == current_solution_id())
+         .where(Assignment.course_id == course_id))
+    if only_open_to_students:
+        q = q.where(Assignment.opens_at <= utcnow())
+    out: dict[int, tuple[Assignment, list]] = {}
+    for a, problem, solution in db.exec(q.order_by(Assignment.due_at, Assignment.id, AssignmentProblem.position)):
+        _a, ready = out.setdefault(a.id, (a, []))
+        if problem is not None and solution is not None:
+            ready.append((problem, solution))
+    return list(out.values())
+
+
+def overview_for_student(db: Session, course_id: int, student_id: int) -> list[tuple[Assignment, int, int]]:
+    """(assignment, problems in it, problems the student answered) for each open assignment, in one query."""
+    n_problems = (select(func.count(AssignmentProblem.id)).where(AssignmentProblem.assignment_id == Assignment.id)
+                  .scalar_subquery())
+    answered = (select(func.count(func.distinct(Submission.problem_id)))
+                .join(AssignmentProblem, (AssignmentProblem.assignment_id == Submission.assignment_id)
+                      & (AssignmentProblem.problem_id == Submission.problem_id))
+                .where(Submission.assignment_id == Assignment.id, Submission.student_id == student_id)
+                .scalar_subquery())
+    q = (select(Assignment, n_problems, answered)
+         .where(Assignment.course_id == course_id, Assignment.opens_at <= utcnow())
+         .order_by(Assignment.due_at, Assignment.id))
+    return [tuple(row) for row in db.exec(q)]
 
 
 def assignment_for(db: Session, actor: User, assignment_id: int) -> tuple[Assignment, Course, bool]:

@@ -98,16 +98,31 @@ def require_instructor(db: Session, user: User, course: Course) -> None:
         raise Forbidden("Only the course's instructors can do that.")
 
 
+def course_and_membership(db: Session, user: User, code: str) -> tuple[Course, Enrollment]:
+    """The course with this code and the user's enrolment in it, in one query; outsiders get the same
+    'not found' as a wrong code, so course codes cannot be probed."""
+    code = normalise_code(code)
+    row = None
+    if CODE_RE.match(code):  # see get_course
+        row = db.exec(select(Course, Enrollment)
+                      .outerjoin(Enrollment, (Enrollment.course_id == Course.id) & (Enrollment.user_id == user.id))
+                      .where(Course.code == code)).first()
+    if row is None:
+        raise NotFound("No course has that code.")
+    if row[1] is None:
+        raise NotFound("No course has that code, or you are not enrolled in it.")
+    return row[0], row[1]
+
+
 def course_for_instructor(db: Session, user: User, code: str) -> Course:
-    course = get_course(db, code)
-    require_instructor(db, user, course)
+    course, membership = course_and_membership(db, user, code)
+    if membership.role != ROLE_INSTRUCTOR:
+        raise Forbidden("Only the course's instructors can do that.")
     return course
 
 
 def course_for_member(db: Session, user: User, code: str) -> Course:
-    course = get_course(db, code)
-    require_member(db, user, course)
-    return course
+    return course_and_membership(db, user, code)[0]
 
 
 def courses_of(db: Session, user: User, role: Optional[str] = None) -> list[Course]:

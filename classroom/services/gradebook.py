@@ -6,13 +6,14 @@ import io
 from dataclasses import dataclass, field
 from typing import Optional
 
+from sqlalchemy import case, func
 from sqlmodel import Session, select
 
-from ..models import Assignment, Course, Grade, GradingJob, Problem, Submission, User
+from ..models import COMPONENTS, Assignment, AssignmentProblem, Course, Grade, GradingJob, Problem, Submission, User
 from . import assignments as assignment_service
 from . import courses, submissions
 from .scoring import (
-    GradingState, SubmissionScore, format_points, grading_state, round_points, score_submission,
+    GradingState, SubmissionScore, format_points, grading_state, round_points, score_components, score_submission,
 )
 
 
@@ -37,15 +38,6 @@ def _latest_with_grades(db: Session, assignment: Assignment, student_id: Optiona
         for g in db.exec(select(Grade).where(Grade.submission_id.in_([s.id for s in latest])).order_by(Grade.id)):
             grades_by_sub.setdefault(g.submission_id, []).append(g)
     return n_problems, latest, grades_by_sub
-
-
-def assignment_scores(db: Session, assignment: Assignment) -> dict[tuple[int, int], tuple]:
-    """(student id, problem id) -> (latest submission, its SubmissionScore)."""
-    n_problems, latest, grades_by_sub = _latest_with_grades(db, assignment)
-    return {
-        (s.student_id, s.problem_id): (s, score_submission(assignment, n_problems, s, grades_by_sub.get(s.id, [])))
-        for s in latest
-    }
 
 
 @dataclass
@@ -76,20 +68,55 @@ def assignment_cells(db: Session, assignment: Assignment, student_id: Optional[i
 
 
 def build(db: Session, actor: User, course: Course) -> tuple[list[Assignment], list[StudentRow]]:
+    """Every student's points per assignment, in four queries whatever the size of the course: the
+    assignments (with their problem counts), the students, and the counting versions with their
+    components' effective scores already reduced to one row per version by the database."""
     courses.require_instructor(db, actor, course)
-    assignments = assignment_service.assignments_of(db, course.id)
-    rows = {u.id: StudentRow(u) for u in courses.students_of(db, course.id)}
-    for a in assignments:
-        for row in rows.values():
-            row.points[a.id] = 0.0
-        for (student_id, _pid), (_sub, score) in assignment_scores(db, a).items():
-            row = rows.get(student_id)
-            if row is None:  # a student who left the course
-                continue
-            row.points[a.id] = round_points(row.points[a.id] + score.points)
-            if score.pending:
-                row.pending[a.id] = row.pending.get(a.id, 0) + len(score.pending)
+    n_problems = (select(func.count(AssignmentProblem.id)).where(AssignmentProblem.assignment_id == Assignment.id)
+                  .scalar_subquery())
+    listed = list(db.exec(select(Assignment, n_problems).where(Assignment.course_id == course.id)
+                          .order_by(Assignment.due_at, Assignment.id)))
+    assignments = [a for a, _n in listed]
+    by_id = {a.id: (a, n) for a, n in listed}
+    rows = {u.id: StudentRow(u, points={a.id: 0.0 for a in assignments}) for u in courses.students_of(db, course.id)}
+    memo: dict[tuple, SubmissionScore] = {}  # versions scored alike share one computation
+    for student_id, assignment_id, is_late, penalty, *components in db.exec(_counting_versions(course.id)):
+        row = rows.get(student_id)
+        if row is None:  # a student who left the course
+            continue
+        effective = {name: components[2 * i + 1] for i, name in enumerate(COMPONENTS) if components[2 * i]}
+        key = (assignment_id, is_late, penalty, tuple(effective.items()))
+        score = memo.get(key)
+        if score is None:
+            a, n = by_id[assignment_id]
+            score = memo[key] = score_components(a, n, is_late, penalty, effective)
+        row.points[assignment_id] = round_points(row.points[assignment_id] + score.points)
+        if score.pending:
+            row.pending[assignment_id] = row.pending.get(assignment_id, 0) + len(score.pending)
     return assignments, list(rows.values())
+
+
+def _counting_versions(course_id: int):
+    """One row per counting (latest) version in the course: student, assignment, late flag, penalty,
+    then for each component whether it has a grade and its effective score (override, else machine)."""
+    latest = (select(Submission.assignment_id, Submission.problem_id, Submission.student_id,
+                     func.max(Submission.version).label("v"))
+              .join(Assignment, Assignment.id == Submission.assignment_id)
+              .where(Assignment.course_id == course_id)
+              .group_by(Submission.assignment_id, Submission.problem_id, Submission.student_id)).subquery()
+    per_component = []
+    for name in COMPONENTS:
+        per_component += [func.sum(case((Grade.component == name, 1), else_=0)),
+                          func.max(case((Grade.component == name,
+                                         func.coalesce(Grade.override_score, Grade.score)), else_=None))]
+    return (select(Submission.student_id, Submission.assignment_id, Submission.is_late,
+                   Submission.late_penalty_percent, *per_component)
+            .join(latest, (Submission.assignment_id == latest.c.assignment_id)
+                  & (Submission.problem_id == latest.c.problem_id)
+                  & (Submission.student_id == latest.c.student_id) & (Submission.version == latest.c.v))
+            .outerjoin(Grade, Grade.submission_id == Submission.id)
+            .group_by(Submission.id, Submission.student_id, Submission.assignment_id, Submission.is_late,
+                      Submission.late_penalty_percent))
 
 
 def _text(value: str) -> str:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Iterable, Optional
+from functools import lru_cache
+from typing import Iterable, Mapping, Optional
 
 from ..grading.pipeline import REVIEW_NOTE
 from ..models import (
@@ -57,25 +58,32 @@ class SubmissionScore:
 
 def score_submission(assignment: Assignment, n_problems: int, submission: Optional[Submission],
                      grades: list[Grade]) -> SubmissionScore:
-    max_points = assignment.points / max(1, n_problems)
     if submission is None:
-        return SubmissionScore(0.0, 0.0, max_points, graded=True)
-    if not grades:
+        return SubmissionScore(0.0, 0.0, assignment.points / max(1, n_problems), graded=True)
+    return score_components(assignment, n_problems, submission.is_late, submission.late_penalty_percent,
+                            {g.component: g.effective_score for g in grades})
+
+
+def score_components(assignment: Assignment, n_problems: int, is_late: bool, late_penalty_percent: int,
+                     effective: Mapping[str, Optional[float]]) -> SubmissionScore:
+    """The score of one version from its components' effective scores (an instructor's override, else the
+    machine's; None while undecided). The gradebook reads these straight from SQL, without Grade rows."""
+    max_points = assignment.points / max(1, n_problems)
+    if not effective:
         return SubmissionScore(0.0, 0.0, max_points, pending=["grading"], graded=False)
-    by_component = {g.component: g for g in grades}
-    weights = component_weights(assignment, by_component)
+    weights = component_weights(assignment, effective)
     total_weight = sum(weights.values()) or 1.0
     earned = 0.0
     pending = []
     for component, weight in weights.items():
-        grade = by_component.get(component)
-        if grade is None or grade.effective_score is None:
+        score = effective.get(component)
+        if score is None:
             if weight > 0:
                 pending.append(component)
             continue
-        earned += weight * grade.effective_score
+        earned += weight * score
     fraction = earned / total_weight
-    penalty = submission.late_penalty_percent / 100 if submission.is_late else 0.0
+    penalty = late_penalty_percent / 100 if is_late else 0.0
     points = round_points(max_points * fraction * (1 - penalty))
     return SubmissionScore(fraction, points, max_points, pending=pending, graded=True)
 
@@ -88,6 +96,7 @@ def round_points(value: float) -> float:
     return float(Decimal(repr(float(value))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)) + 0.0
 
 
+@lru_cache(maxsize=8192)  # a gradebook writes the same few values tens of thousands of times
 def format_points(value: Optional[float]) -> str:
     """Points as every page and the gradebook CSV write them: whole numbers plain ("25"),
     anything with a fraction to two decimals ("11.25", "92.50")."""

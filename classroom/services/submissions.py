@@ -5,13 +5,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from ..models import Assignment, Grade, GradingJob, Problem, Submission, User, utcnow
+from ..models import (
+    ROLE_INSTRUCTOR, Assignment, AssignmentProblem, Enrollment, FlawedSolution, Grade, GradingJob, Problem,
+    Submission, User, utcnow,
+)
 from .. import jobs
-from . import assignments, courses, problems
+from . import assignments, courses
 from .errors import DeadlinePassed, ErrorCollector, Forbidden, InvalidInput, NotFound
 from .validation import clean_text, parse_int
 
@@ -33,11 +36,7 @@ def submit(db: Session, actor: User, assignment_id: int, problem_id: int, draft:
     starts again): the job goes on the queue only after the commit, so a worker never looks
     for a row that is not there yet.
     """
-    assignment, course, teaches = assignments.assignment_for(db, actor, assignment_id)
-    if teaches:
-        raise Forbidden("Instructors preview assignments but do not submit to them.")
-    problem = assignments.problem_in_assignment(db, assignment, problem_id)
-    solution = problems.current_solution(db, problem.id)
+    assignment, problem, solution = _target(db, actor, assignment_id, problem_id)
     now = now or utcnow()
     state = assignments.status(assignment, now)
     if state == "not_open":
@@ -61,28 +60,63 @@ def submit(db: Session, actor: User, assignment_id: int, problem_id: int, draft:
                              field="lean_proof")
     check.raise_any()
     late = state == "late"
+    values = dict(assignment_id=assignment.id, problem_id=problem.id, student_id=actor.id,
+                  flawed_solution_id=solution.id, error_step=step, explanation=explanation, correction=correction,
+                  final_answer=final_answer, lean_proof=lean_proof, is_late=late,
+                  late_penalty_percent=assignment.late_penalty_percent if late else 0, created_at=now)
     for _attempt in range(3):
-        version = (db.exec(select(func.max(Submission.version)).where(
-            Submission.assignment_id == assignment.id, Submission.problem_id == problem.id,
-            Submission.student_id == actor.id)).one() or 0) + 1
-        submission = Submission(
-            assignment_id=assignment.id, problem_id=problem.id, student_id=actor.id,
-            flawed_solution_id=solution.id, version=version, error_step=step, explanation=explanation,
-            correction=correction, final_answer=final_answer, lean_proof=lean_proof, is_late=late,
-            late_penalty_percent=assignment.late_penalty_percent if late else 0, created_at=now,
-        )
-        db.add(submission)
         try:
-            db.flush()
+            # One statement: the version is numbered inside the INSERT and RETURNING brings the row back.
+            submission = db.exec(insert(Submission).values(
+                version=_next_version(assignment.id, problem.id, actor.id), **values).returning(Submission)
+            ).scalar_one()
             job = GradingJob(submission_id=submission.id, assignment_id=assignment.id)
             db.add(job)
             db.commit()
-            jobs.enqueue_grading(job.id)
-            return submission, job
         except IntegrityError:
             # Two saves raced for the same version number; take the next one.
             db.rollback()
+            continue
+        jobs.enqueue_grading(job.id)
+        if jobs.huey().immediate:  # the job already ran (tests, the demo): report how it ended
+            db.refresh(job)
+        return submission, job
     raise InvalidInput("Your submission could not be saved because of heavy load; please submit again.")
+
+
+def _target(db: Session, actor: User, assignment_id: int, problem_id: int
+            ) -> tuple[Assignment, Problem, FlawedSolution]:
+    """The assignment, the problem and the solution a student answers, with every access check, in one query."""
+    row = db.exec(
+        select(Assignment, Enrollment, Problem, FlawedSolution)
+        .outerjoin(Enrollment, (Enrollment.course_id == Assignment.course_id) & (Enrollment.user_id == actor.id))
+        .outerjoin(AssignmentProblem, (AssignmentProblem.assignment_id == Assignment.id)
+                   & (AssignmentProblem.problem_id == problem_id))
+        .outerjoin(Problem, Problem.id == AssignmentProblem.problem_id)
+        .outerjoin(FlawedSolution, FlawedSolution.id == assignments.current_solution_id())
+        .where(Assignment.id == assignment_id)).first()
+    if row is None:
+        raise NotFound("That assignment does not exist.")
+    assignment, membership, problem, solution = row
+    if membership is None:  # outsiders learn nothing, as courses.require_member says
+        raise NotFound("No course has that code, or you are not enrolled in it.")
+    if membership.role == ROLE_INSTRUCTOR:
+        raise Forbidden("Instructors preview assignments but do not submit to them.")
+    if assignment.opens_at > utcnow():
+        raise NotFound("That assignment is not open yet.")
+    if problem is None:
+        raise NotFound("That problem is not part of this assignment.")
+    if solution is None:
+        raise NotFound("This problem has no approved flawed solution yet.")
+    return assignment, problem, solution
+
+
+def _next_version(assignment_id: int, problem_id: int, student_id: int):
+    """The next version number, computed inside the INSERT (no read before the write); two racing
+    saves meet the unique constraint and the loser retries."""
+    return (select(func.coalesce(func.max(Submission.version), 0) + 1)
+            .where(Submission.assignment_id == assignment_id, Submission.problem_id == problem_id,
+                   Submission.student_id == student_id).scalar_subquery())
 
 
 def versions(db: Session, assignment_id: int, problem_id: int, student_id: int) -> list[Submission]:

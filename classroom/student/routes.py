@@ -8,7 +8,7 @@ from ..services import authoring, courses, gradebook, problems, submissions
 from ..services.scoring import grading_state, score_submission, student_job_state
 from ..services.submissions import CritiqueDraft
 from . import bp
-from ..forms import critique_form
+from ..forms import CritiqueForm, critique_form
 from .forms import JoinForm
 
 
@@ -45,10 +45,8 @@ def join():
 def course(code):
     s = db.session()
     c = courses.course_for_member(s, current_user, code)
-    items = []
-    for a in assignment_service.assignments_of(s, c.id, only_open_to_students=True):
-        done = len(submissions.latest_for_assignment(s, a.id, current_user.id))
-        items.append((a, assignment_service.status(a), done, len(assignment_service.problems_in(s, a.id))))
+    items = [(a, assignment_service.status(a), done, total)
+             for a, total, done in assignment_service.overview_for_student(s, c.id, current_user.id)]
     return render_template("student/course.html", course=c, items=items)
 
 
@@ -68,24 +66,16 @@ def assignment(assignment_id):
 @bp.route("/assignments/<int:assignment_id>/problems/<int:problem_id>", methods=["GET", "POST"])
 def problem(assignment_id, problem_id):
     s = db.session()
-    a, c, _teaches = assignment_service.assignment_for(s, current_user, assignment_id)
-    p = assignment_service.problem_in_assignment(s, a, problem_id)
-    view = problems.student_view(s, p)
-    history = submissions.versions(s, a.id, p.id, current_user.id)
-    form = critique_form(view)
-    if request.method == "GET" and history:
-        last = history[0]  # start from the latest version, so resubmitting is an edit
-        form.error_step.data = str(last.error_step)
-        form.explanation.data = last.explanation
-        form.correction.data = last.correction
-        form.final_answer.data = last.final_answer
-        form.lean_proof.data = last.lean_proof
     status_code = 200
+    form = CritiqueForm()
     if request.method == "POST":
+        # Saving first: submit() checks access, deadline and input itself, so an accepted answer costs
+        # only its own queries; the page is built only to show a refusal beside the fields.
         draft = CritiqueDraft(error_step=form.error_step.data, explanation=form.explanation.data,
                               correction=form.correction.data, final_answer=form.final_answer.data,
                               lean_proof=form.lean_proof.data)
-        saved = form_errors.submit(form, lambda: submissions.submit(s, current_user, a.id, p.id, draft))
+        saved = form_errors.submit(form, lambda: submissions.submit(s, current_user, assignment_id, problem_id,
+                                                                     draft))
         if saved is not None:
             sub, _job = saved  # submit() queued the grading job
             msg = f"Version {sub.version} submitted"
@@ -95,6 +85,18 @@ def problem(assignment_id, problem_id):
         # A closed deadline keeps its 403; every other refusal is the form's 400.
         refusal = form_errors.refusal_of(form)
         status_code = 403 if refusal is not None and refusal.status == 403 else 400
+    a, c, _teaches = assignment_service.assignment_for(s, current_user, assignment_id)
+    p = assignment_service.problem_in_assignment(s, a, problem_id)
+    view = problems.student_view(s, p)
+    history = submissions.versions(s, a.id, p.id, current_user.id)
+    critique_form(view, form)
+    if request.method == "GET" and history:
+        last = history[0]  # start from the latest version, so resubmitting is an edit
+        form.error_step.data = str(last.error_step)
+        form.explanation.data = last.explanation
+        form.correction.data = last.correction
+        form.final_answer.data = last.final_answer
+        form.lean_proof.data = last.lean_proof
     # After release a new version replaces the released score: say so before the student sends one.
     released = gradebook.counting_score(s, a, history[0]) if a.released_at and history else None
     if released is not None and p.id in assignment_service.still_asked_elsewhere(s, a):
