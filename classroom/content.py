@@ -68,3 +68,51 @@ def strip_step_number(text: str) -> str:
     """'Step 3: x = 2' -> 'x = 2'; text without a leading step number is returned as it is."""
     found = step_marker(text)
     return found[1].strip() if found and found[1].strip() else text.strip()
+
+
+# --------------------------------------------------------------------------- solution formats
+
+# A flawed solution is prose (Markdown + LaTeX, one step per box) or a program in a language, one line per step.
+PROSE = "prose"
+DEFAULT_CODE_LANGUAGE = "python"
+# Offered by the problem form; a bank may name any language Pygments knows (see solution_format_of).
+CODE_LANGUAGES = {
+    "python": "Python", "javascript": "JavaScript", "java": "Java", "c": "C", "cpp": "C++", "r": "R",
+    "julia": "Julia", "matlab": "MATLAB", "haskell": "Haskell", "lean4": "Lean 4", "sql": "SQL",
+}
+FORMAT_LIMIT = 40
+
+
+def is_code(solution_format: Optional[str]) -> bool:
+    return bool(solution_format) and solution_format != PROSE
+
+
+def solution_format_of(value) -> str:
+    """'prose' or a programming language's name, lower case; ValueError says what is accepted."""
+    name = ("" if value is None else str(value)).strip().lower()
+    if name in ("", PROSE):
+        return PROSE
+    if name in CODE_LANGUAGES:
+        return name
+    from pygments.lexers import find_lexer_class_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        if len(name) <= FORMAT_LIMIT:
+            # The lexer's own first name, so "py" and "python" are stored alike.
+            return find_lexer_class_by_name(name).aliases[0]
+    except ClassNotFound:
+        pass
+    raise ValueError(f"{str(value)[:FORMAT_LIMIT]!r} is neither \"prose\" nor a programming language we know "
+                     f"(for example {', '.join(CODE_LANGUAGES)})")
+
+
+def format_label(solution_format: Optional[str]) -> str:
+    if not is_code(solution_format):
+        return "Prose"
+    return CODE_LANGUAGES.get(solution_format, solution_format) + " program"
+
+
+def clean_code_line(text: str) -> str:
+    """A program's line as stored: no NUL, no trailing blanks or carriage return; indentation kept."""
+    return text.replace("\x00", "").replace("\r\n", "\n").rstrip()

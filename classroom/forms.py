@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .content import LIMITS, TOO_LONG
+from .content import LIMITS, TOO_LONG, is_code
 
 
 class CritiqueForm(FlaskForm):
@@ -27,4 +27,6 @@ def critique_form(view: dict, form: CritiqueForm | None = None) -> CritiqueForm:
     `form`: one already made from the request, which gets the choices."""
     form = form or CritiqueForm()
     form.error_step.choices = [(str(step["number"]), f"Step {step['number']}") for step in view["steps"]]
+    if is_code(view.get("solution_format")):
+        form.correction.label.text = "Your corrected program, from the wrong line on"
     return form

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Optional
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from .content import ERROR_KINDS  # noqa: F401  (kept importable from here)
@@ -124,8 +124,11 @@ class FlawedSolution(SQLModel, table=True):
     __tablename__ = "flawed_solution"
     id: Optional[int] = Field(default=None, primary_key=True)
     problem_id: int = Field(foreign_key="problem.id", index=True)
-    # A list of step texts (Markdown + LaTeX); step numbers are 1-based positions.
+    # A list of step texts; step numbers are 1-based positions. In prose each step is Markdown + LaTeX; in a
+    # program (solution_format a language such as "python") each step is one line, blank lines included.
     steps: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    solution_format: str = Field(default="prose", sa_column=Column(String(40), nullable=False, default="prose",
+                                                                  server_default="prose"))
     final_answer: str = Field(default="", max_length=200)
     # Only an approved solution is shown to students; generated ones start as drafts.
     approved: bool = Field(default=True)
@@ -137,7 +140,8 @@ class AnswerKey(SQLModel, table=True):
     __tablename__ = "answer_key"
     id: Optional[int] = Field(default=None, primary_key=True)
     flawed_solution_id: int = Field(foreign_key="flawed_solution.id", unique=True)
-    first_wrong_step: int
+    # None: the solution is correct, no step is wrong (then `reason` says why it is right, or is empty).
+    first_wrong_step: Optional[int] = None
     reason: str = Field(sa_column=Column(Text, nullable=False))
     error_kind: str = Field(default="other", max_length=40)
     origin: str = Field(default="hand", max_length=20)
@@ -158,6 +162,8 @@ class Assignment(SQLModel, table=True):
     weight_explanation: int = Field(default=40)
     weight_correction: int = Field(default=30)
     weight_lean: int = Field(default=0)
+    # How many problems with a correct solution the instructor asked to mix in (chosen when saved).
+    correct_solutions: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0, server_default="0"))
     released_at: Optional[datetime] = None
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -183,7 +189,8 @@ class Submission(SQLModel, table=True):
     student_id: int = Field(foreign_key="user.id", index=True)
     flawed_solution_id: int = Field(foreign_key="flawed_solution.id")
     version: int
-    error_step: int
+    # None: the student said no step is wrong.
+    error_step: Optional[int] = None
     explanation: str = Field(sa_column=Column(Text, nullable=False))
     correction: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     final_answer: str = Field(default="", max_length=200)

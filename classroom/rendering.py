@@ -57,3 +57,57 @@ def render_markdown(text: str | None) -> Markup:
         return Markup("")
     cleaned = text.replace("\x00", "\ufffd")
     return Markup(_parser().render(cleaned))
+
+
+# --------------------------------------------------------------------------- programs
+
+# Highlighting is Pygments' job, on the server: the HTML carries class names only (no inline style,
+# which the CSP forbids); static/css/code.css holds the colours (tests check it matches CODE_STYLE).
+CODE_STYLE = "default"
+CODE_CSS_SCOPE = ".highlight"
+
+
+def code_stylesheet() -> str:
+    """Pygments' colours for CODE_STYLE, scoped to .highlight (its global line-number rules left out)."""
+    from pygments.formatters import HtmlFormatter
+
+    formatter = HtmlFormatter(style=CODE_STYLE)
+    rules = formatter.get_background_style_defs(CODE_CSS_SCOPE) + formatter.get_token_style_defs(CODE_CSS_SCOPE)
+    header = "/* Generated from Pygments' \"%s\" style by classroom.rendering.code_stylesheet(); do not edit. */" % CODE_STYLE
+    return "\n".join([header, *rules]) + "\n"
+
+
+def highlight_lines(lines: list[str], language: str) -> list[Markup]:
+    """One safe HTML fragment per line of a program, highlighted as a whole (so a string or comment that
+    spans lines is still lexed right). Blank lines stay, as empty fragments; never raises on odd input."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    lines = [(line or "").replace("\x00", "\ufffd").replace("\r", "") for line in lines]
+    flat = [part for line in lines for part in line.split("\n")]
+    try:
+        lexer = get_lexer_by_name(language or "text", stripnl=False, stripall=False, ensurenl=True)
+    except ClassNotFound:
+        lexer = get_lexer_by_name("text", stripnl=False, ensurenl=True)
+    # nowrap: bare spans; HtmlFormatter closes every span at the end of its line, so lines split cleanly.
+    html = highlight("\n".join(flat) + "\n", lexer, HtmlFormatter(nowrap=True))
+    out = html.split("\n")
+    if len(out) < len(flat):  # pragma: no cover - defensive: a lexer that swallowed a line
+        return [Markup(escapeHtml(line)) for line in lines]
+    # Give each step back its own lines (a step is one line in a saved program; a draft may hold more).
+    result, i = [], 0
+    for line in lines:
+        n = line.count("\n") + 1
+        result.append(Markup("\n".join(out[i:i + n])))
+        i += n
+    return result
+
+
+def render_code(text: str | None, language: str) -> Markup:
+    """A student's program (a correction to a code solution) as one highlighted block."""
+    if not text:
+        return Markup("")
+    body = "\n".join(highlight_lines(text.split("\n"), language))
+    return Markup(f'<pre class="highlight code-block" tabindex="0"><code>{body}</code></pre>')

@@ -2,7 +2,8 @@
 from flask import Flask, current_app
 
 from .models import ERROR_KINDS
-from .rendering import render_markdown
+from .content import format_label, is_code
+from .rendering import highlight_lines, render_code, render_markdown
 from .services import scoring
 from .services.scoring import LABELS
 from .services.validation import to_local
@@ -31,6 +32,11 @@ def lean_status_line() -> tuple[bool, str]:
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["lean_status"] = lean_status_line
     app.jinja_env.filters["markdown"] = render_markdown
+    # Programs: Pygments on the server, one fragment per line (a step), or a whole block (a correction).
+    app.jinja_env.filters["code_lines"] = highlight_lines
+    app.jinja_env.filters["code"] = render_code
+    app.jinja_env.tests["code_format"] = is_code
+    app.jinja_env.filters["format_label"] = format_label
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["input_time"] = input_time
     # One way to write numbers and states on every page (and in the CSV): services/scoring.py.

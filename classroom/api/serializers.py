@@ -26,6 +26,8 @@ def assignment_json(a: Assignment, problem_views: list[dict]) -> dict:
         "problems": [
             {"id": v["id"], "title": v["title"], "statement": v["statement"],
              "steps": v["steps"],  # [{"number": 1, "text": ...}, ...]
+             # "prose" (Markdown + LaTeX) or a language: then each step is one line of the program.
+             "solution_format": v["solution_format"],
              "flawed_final_answer": v["flawed_final_answer"],
              "lean_statement": v["lean_statement"] or None}
             for v in problem_views

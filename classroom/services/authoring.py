@@ -13,7 +13,7 @@ from typing import Mapping, Optional
 from sqlmodel import Session, select
 
 from ..config import model_settings
-from ..content import ERROR_KINDS, step_marker
+from ..content import ERROR_KINDS, PROSE, clean_code_line, is_code, step_marker
 from ..content import strip_step_number  # noqa: F401  (the split rule's helper, importable from here)
 from ..models import AnswerKey, Course, FlawedSolution, Problem, Submission, User
 from . import audit, courses, problems
@@ -70,8 +70,9 @@ def _paragraphs(text: str) -> list[str]:
     return out
 
 
-def split_steps(text: str) -> list[str]:
-    """Split a pasted answer into steps. The one rule, used by the web form and by generation:
+def split_steps(text: str, solution_format: str = PROSE) -> list[str]:
+    """Split a pasted answer into steps. A program: one step per line, blank lines inside it kept. Prose, by
+    the one rule used by the web form and by generation:
 
     1. numbered lines ("1." "1)" "(1)" "Step 1:"), when at least steps 1 and 2 are numbered:
        one step per number, the lines below a number belong to it, the number is dropped;
@@ -87,7 +88,15 @@ def split_steps(text: str) -> list[str]:
     if not text.strip():
         raise InvalidInput("Paste the whole answer into the box first, then split it into steps.", field="paste")
     lines = text.strip().split("\n")
-    steps = _split_numbered(lines)
+    if is_code(solution_format):
+        lines = [clean_code_line(line) for line in text.split("\n")]
+        while lines and not lines[0].strip():
+            lines.pop(0)
+        while lines and not lines[-1].strip():
+            lines.pop()
+        steps = lines
+    else:
+        steps = _split_numbered(lines)
     if steps is None:
         steps = _paragraphs(text)
         if len(steps) < 2:
@@ -154,7 +163,7 @@ def add_draft(db: Session, problem: Problem, steps: list[str], final_answer: str
 def _approved_copy(db: Session, solution: FlawedSolution, key: AnswerKey, problem_id: int) -> FlawedSolution:
     """A new approved solution for `problem_id` with the same steps and a copy of its key."""
     copy = FlawedSolution(problem_id=problem_id, steps=list(solution.steps), final_answer=solution.final_answer,
-                          approved=True)
+                          approved=True, solution_format=solution.solution_format)
     db.add(copy)
     db.flush()
     db.add(AnswerKey(flawed_solution_id=copy.id, first_wrong_step=key.first_wrong_step, reason=key.reason,

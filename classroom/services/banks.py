@@ -19,6 +19,7 @@ from typing import Optional
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from ..content import DEFAULT_CODE_LANGUAGE, PROSE, clean_code_line, is_code, solution_format_of
 from ..models import ERROR_KINDS, Course, Problem, User
 from . import audit, courses, problems
 from .errors import Conflict, InvalidInput
@@ -29,7 +30,7 @@ from .validation import LIMITS
 BANK_FIELDS = ("id", "question_type", "question", "reference_solution", "reference_answer", "flawed_steps",
                "first_error_step", "error_reason")
 # May be present; written by an export when they say something.
-OPTIONAL_FIELDS = ("title", "error_kind", "flawed_final_answer", "lean_header", "lean_statement")
+OPTIONAL_FIELDS = ("solution_format", "title", "error_kind", "flawed_final_answer", "lean_header", "lean_statement")
 
 # What each field means, for the in-app help page (teacher/bank_format.html) that teachers read
 # instead of the README.
@@ -41,9 +42,14 @@ FIELD_HELP = {
     "reference_solution": "The correct solution (may be empty).",
     "reference_answer": "The correct final answer, text or a number (may be empty). Students' final answers are "
                         "checked against it.",
-    "flawed_steps": "The flawed solution: a list of 1 to 60 steps, each non-empty text of at most 5,000 characters.",
-    "first_error_step": "The first wrong step, counted from 1; it must be one of the steps.",
+    "flawed_steps": "The model's solution: a list of 1 to 60 steps of at most 5,000 characters each. In prose every "
+                    "step has text; in a program each step is one line, and a blank line is a step like any other "
+                    "(it keeps the numbering).",
+    "first_error_step": "The first wrong step, counted from 1; it must be one of the steps (not a blank line).",
     "error_reason": "Why that step is wrong: the answer key, never shown to students.",
+    "solution_format": "\"prose\" (Markdown and LaTeX) or a programming language such as \"python\": the steps "
+                       "are then the program's lines, shown as code with line numbers. Without it, prose; a line "
+                       "with question_type \"POT\" (program of thought) is Python.",
     "title": "The problem's title. Without it, the question's first words.",
     "error_kind": "One of: " + ", ".join(ERROR_KINDS) + ". Without it, other.",
     "flawed_final_answer": "The flawed solution's final answer. Without it, taken from a last step such as "
@@ -64,9 +70,19 @@ EXAMPLE = {
 }
 
 
-def example_line() -> str:
+# A solution written as a program: each line a step, the blank line too (step 2).
+PROGRAM_EXAMPLE = {
+    "id": "tickets-2", "question_type": "POT", "solution_format": "python", "title": "Field trip tickets, as a program",
+    "question": EXAMPLE["question"], "reference_solution": EXAMPLE["reference_solution"], "reference_answer": "204",
+    "flawed_steps": ["students = 28 * 6", "", "# each teacher pays 9 dollars", "teachers = 4 * 8",
+                     "print(students + teachers)"],
+    "first_error_step": 4, "error_reason": "Teachers pay 9 each: 4 * 9, not 4 * 8.", "error_kind": "arithmetic",
+}
+
+
+def example_line(example: dict = EXAMPLE) -> str:
     """One line of a bank, as a file holds it."""
-    return json.dumps(EXAMPLE, ensure_ascii=False)
+    return json.dumps(example, ensure_ascii=False)
 
 
 MAX_BANK_BYTES = 10 * 1024 * 1024
@@ -76,6 +92,8 @@ ID_LIMIT = 200
 QUESTION_TYPE_LIMIT = 40
 TITLE_WORDS = 8
 DEFAULT_QUESTION_TYPE = "original"
+# MR-GSM8K's program-of-thought items: a Python program, one line per step.
+PROGRAM_QUESTION_TYPE = "POT"
 
 
 class BankInvalid(InvalidInput):
@@ -169,7 +187,8 @@ def _entry(obj, line: int) -> BankEntry:
     if not isinstance(obj, dict):
         raise _LineProblem(None, f"is {_json_type(obj)}, not a JSON object with the fields {', '.join(BANK_FIELDS)}")
     for name in BANK_FIELDS:
-        if name not in obj:
+        # A correct solution (first_error_step null) may leave its reason out.
+        if name not in obj and not (name == "error_reason" and obj.get("first_error_step", 0) is None):
             raise _LineProblem(name, "is missing")
     external_id = _text(obj, "id", ID_LIMIT, allow_number=True)
     question_type = _text(obj, "question_type", QUESTION_TYPE_LIMIT)
@@ -177,34 +196,11 @@ def _entry(obj, line: int) -> BankEntry:
     reference_solution = _text(obj, "reference_solution", LIMITS["reference_solution"], allow_empty=True)
     reference_answer = _text(obj, "reference_answer", LIMITS["final_answer"], allow_empty=True, allow_number=True)
 
-    steps = obj["flawed_steps"]
-    if not isinstance(steps, list):
-        raise _LineProblem("flawed_steps", f"must be a list of steps (text), not {_json_type(steps)}")
-    if not steps:
-        raise _LineProblem("flawed_steps", "is empty; a flawed solution needs at least one step")
-    if len(steps) > LIMITS["steps"]:
-        raise _LineProblem("flawed_steps", f"has {len(steps)} steps; at most {LIMITS['steps']} are allowed")
-    clean_steps = []
-    for n, step in enumerate(steps, start=1):
-        if not isinstance(step, str):
-            raise _LineProblem("flawed_steps", f"step {n} is {_json_type(step)}, not text")
-        step = step.replace("\x00", "").replace("\r\n", "\n").strip()
-        if not step:
-            raise _LineProblem("flawed_steps", f"step {n} is empty")
-        if len(step) > LIMITS["step"]:
-            raise _LineProblem("flawed_steps", f"step {n} is too long ({len(step):,} characters; the limit is "
-                                               f"{LIMITS['step']:,})")
-        clean_steps.append(step)
-
-    first = obj["first_error_step"]
-    if isinstance(first, float) and first.is_integer():
-        first = int(first)
-    if isinstance(first, bool) or not isinstance(first, int):
-        raise _LineProblem("first_error_step", f"must be a whole number (a step number), not {_json_type(first)}")
-    if not 1 <= first <= len(clean_steps):
-        raise _LineProblem("first_error_step", f"step {first} is outside the {len(clean_steps)} steps")
-
-    reason = _text(obj, "error_reason", LIMITS["reason"])
+    solution_format = _solution_format(obj, question_type)
+    clean_steps = _steps(obj["flawed_steps"], solution_format)
+    first = _first_error_step(obj["first_error_step"], clean_steps)
+    # A correct solution's reason is optional: why it is right, for the instructor and the grader.
+    reason = _text(obj, "error_reason", LIMITS["reason"], required=first is not None)
     kind = _text(obj, "error_kind", 40, required=False) or "other"
     if kind not in ERROR_KINDS:
         raise _LineProblem("error_kind", f"{kind[:40]!r} is not one of {', '.join(ERROR_KINDS)}")
@@ -218,8 +214,71 @@ def _entry(obj, line: int) -> BankEntry:
         steps=clean_steps, flawed_final_answer=flawed_final, first_wrong_step=first, reason=reason,
         error_kind=kind, lean_header=_text(obj, "lean_header", LIMITS["lean"], required=False),
         lean_statement=_text(obj, "lean_statement", LIMITS["lean"], required=False),
+        solution_format=solution_format, correct=first is None,
     )
     return BankEntry(line=line, external_id=external_id, question_type=question_type, draft=draft)
+
+
+def _solution_format(obj: dict, question_type: str) -> str:
+    value = obj.get("solution_format")
+    if value is None:
+        return DEFAULT_CODE_LANGUAGE if question_type.upper() == PROGRAM_QUESTION_TYPE else PROSE
+    if not isinstance(value, str):
+        raise _LineProblem("solution_format", f"must be text (\"prose\" or a language), not {_json_type(value)}")
+    try:
+        return solution_format_of(value)
+    except ValueError as exc:
+        raise _LineProblem("solution_format", str(exc)) from None
+
+
+def _steps(steps, solution_format: str) -> list[str]:
+    """The steps as stored. Prose: each step non-empty. A program: one line per step, blank lines kept as
+    steps (the key's step numbers count them), so an export gives back exactly what was imported."""
+    if not isinstance(steps, list):
+        raise _LineProblem("flawed_steps", f"must be a list of steps (text), not {_json_type(steps)}")
+    if not steps:
+        raise _LineProblem("flawed_steps", "is empty; a flawed solution needs at least one step")
+    if len(steps) > LIMITS["steps"]:
+        raise _LineProblem("flawed_steps", f"has {len(steps)} steps; at most {LIMITS['steps']} are allowed")
+    program = is_code(solution_format)
+    clean = []
+    for n, step in enumerate(steps, start=1):
+        if not isinstance(step, str):
+            raise _LineProblem("flawed_steps", f"step {n} is {_json_type(step)}, not text")
+        if program:
+            step = clean_code_line(step)
+            if "\n" in step:
+                raise _LineProblem("flawed_steps", f"step {n} has more than one line; in a program "
+                                                   f"({solution_format}) each line is a step")
+        else:
+            step = step.replace("\x00", "").replace("\r\n", "\n").strip()
+            if not step:
+                raise _LineProblem("flawed_steps", f"step {n} is empty (in prose every step needs text; a "
+                                                   "program's blank lines are kept when solution_format names "
+                                                   "its language)")
+        if len(step) > LIMITS["step"]:
+            raise _LineProblem("flawed_steps", f"step {n} is too long ({len(step):,} characters; the limit is "
+                                               f"{LIMITS['step']:,})")
+        clean.append(step)
+    if program and not any(line.strip() for line in clean):
+        raise _LineProblem("flawed_steps", "has only blank lines; a program needs at least one line of code")
+    return clean
+
+
+def _first_error_step(first, steps: list[str]) -> Optional[int]:
+    """The key's step, or None: null means the solution is correct."""
+    if first is None:  # correct solutions are not offered yet (their grading comes next)
+        raise _LineProblem("first_error_step", "is null; every solution needs its first wrong step for now")
+    if isinstance(first, float) and first.is_integer():
+        first = int(first)
+    if isinstance(first, bool) or not isinstance(first, int):
+        raise _LineProblem("first_error_step", f"must be a whole number (a step number), or null for a correct "
+                                               f"solution, not {_json_type(first)}")
+    if not 1 <= first <= len(steps):
+        raise _LineProblem("first_error_step", f"step {first} is outside the {len(steps)} steps")
+    if not steps[first - 1].strip():
+        raise _LineProblem("first_error_step", f"step {first} is a blank line, with nothing in it to be wrong")
+    return first
 
 
 def _field_near(raw: str, pos: int) -> Optional[str]:
@@ -373,8 +432,9 @@ def export_bank(db: Session, actor: User, course: Course) -> ExportResult:
             "reference_solution": p.reference_solution,
             "reference_answer": p.reference_answer,
             "flawed_steps": list(solution.steps),
-            "first_error_step": key.first_wrong_step,
+            "first_error_step": key.first_wrong_step,  # null: a correct solution
             "error_reason": key.reason,
+            "solution_format": solution.solution_format or PROSE,
             "title": p.title,
             "error_kind": key.error_kind,
             "flawed_final_answer": solution.final_answer,

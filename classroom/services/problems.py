@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from ..models import ERROR_KINDS, AnswerKey, Course, FlawedSolution, Problem, Submission, User
 from . import audit, courses
 from .errors import ErrorCollector, InvalidInput, NotFound
+from ..content import PROSE, clean_code_line, is_code, solution_format_of
 from .validation import LIMITS, clean_text, parse_int
 
 
@@ -30,9 +31,17 @@ class ProblemDraft:
     error_kind: str = "other"
     lean_header: str = ""
     lean_statement: str = ""
+    # "prose" (Markdown + LaTeX) or a programming language: then each step is one line of the program.
+    solution_format: str = PROSE
+    # A correct solution: no step is wrong (first_wrong_step is ignored, reason optional: why it is right).
+    correct: bool = False
 
 
-def clean_steps(raw_steps: Sequence[str]) -> list[str]:
+def clean_steps(raw_steps: Sequence[str], solution_format: str = PROSE) -> list[str]:
+    """Prose: empty boxes are left out. A program: each step is one line and a blank line is a step (it keeps
+    the numbering); the problem form leaves out its spare empty boxes after the last line itself."""
+    if is_code(solution_format):
+        return _clean_program(raw_steps)
     # A step's error names its box (steps-0, steps-1, ... as the form numbers them).
     steps = [clean_text(s, f"Step {i + 1}", "step", required=False, field=f"steps-{i}")
              for i, s in enumerate(raw_steps or [])]
@@ -44,6 +53,26 @@ def clean_steps(raw_steps: Sequence[str]) -> list[str]:
     return steps
 
 
+def _clean_program(raw_steps: Sequence[str]) -> list[str]:
+    """Every line kept as given (indentation too; trailing blanks and carriage returns dropped), blank ones
+    included: a bank's key counts them, and an export gives back exactly what was imported."""
+    lines = []
+    for i, raw in enumerate(raw_steps or []):
+        line = clean_code_line("" if raw is None else str(raw))
+        if "\n" in line:
+            raise InvalidInput(f"Step {i + 1} has more than one line; in a program each line is a step.",
+                               field=f"steps-{i}")
+        if len(line) > LIMITS["step"]:
+            raise InvalidInput(f"Step {i + 1} is too long ({len(line):,} characters; the limit is "
+                               f"{LIMITS['step']:,}).", field=f"steps-{i}")
+        lines.append(line)
+    if not any(line.strip() for line in lines):
+        raise InvalidInput("A program needs at least one line of code.", field="steps")
+    if len(lines) > LIMITS["steps"]:
+        raise InvalidInput(f"A flawed solution can have at most {LIMITS['steps']} steps.", field="steps")
+    return lines
+
+
 def validate_draft(d: ProblemDraft) -> ProblemDraft:
     """The draft, cleaned; or one InvalidInput naming every field that is wrong (field_errors)."""
     check = ErrorCollector()
@@ -53,17 +82,21 @@ def validate_draft(d: ProblemDraft) -> ProblemDraft:
                                      "reference_solution", required=False, field="reference_solution")
     reference_answer = check.check(clean_text, d.reference_answer, "The reference answer", "final_answer",
                                    required=False, field="reference_answer")
-    steps = check.check(clean_steps, d.steps)
+    solution_format = check.check(_format, d.solution_format)
+    steps = check.check(clean_steps, d.steps, solution_format or PROSE)
     flawed_final_answer = check.check(clean_text, d.flawed_final_answer, "The flawed final answer", "final_answer",
                                       required=False, field="flawed_final_answer")
-    first = check.check(parse_int, d.first_wrong_step, "The first wrong step", field="first_wrong_step")
-    if first is not None and steps and not 1 <= first <= len(steps):
-        check.add("first_wrong_step",
-                  f"The first wrong step must be one of the steps, 1 to {len(steps)}; you entered {first}.")
-    kind = (d.error_kind or "other").strip()
-    if kind not in ERROR_KINDS:
-        check.add("error_kind", "Choose the kind of error from the list.")
-    reason = check.check(clean_text, d.reason, "Why the step is wrong", "reason", field="reason")
+    if d.correct:
+        first = None
+        kind = "other"
+        reason = check.check(clean_text, d.reason, "Why the solution is right", "reason", required=False,
+                             field="reason")
+    else:
+        first = _first_wrong_step(check, d.first_wrong_step, steps)
+        kind = (d.error_kind or "other").strip()
+        if kind not in ERROR_KINDS:
+            check.add("error_kind", "Choose the kind of error from the list.")
+        reason = check.check(clean_text, d.reason, "Why the step is wrong", "reason", field="reason")
     lean_header = check.check(clean_text, d.lean_header, "The Lean header", "lean", required=False,
                               field="lean_header")
     lean_statement = check.check(clean_text, d.lean_statement, "The Lean statement", "lean", required=False,
@@ -73,7 +106,29 @@ def validate_draft(d: ProblemDraft) -> ProblemDraft:
         title=title, statement=statement, reference_solution=reference_solution, reference_answer=reference_answer,
         steps=steps, flawed_final_answer=flawed_final_answer, first_wrong_step=first, reason=reason,
         error_kind=kind, lean_header=lean_header, lean_statement=lean_statement,
+        solution_format=solution_format or PROSE, correct=bool(d.correct),
     )
+
+
+def _first_wrong_step(check: ErrorCollector, value, steps: Optional[list[str]]) -> Optional[int]:
+    if value is None or str(value).strip() == "":
+        check.add("first_wrong_step", "Enter the first wrong step's number, or tick “This solution is correct”.")
+        return None
+    first = check.check(parse_int, value, "The first wrong step", field="first_wrong_step")
+    if first is not None and steps and not 1 <= first <= len(steps):
+        check.add("first_wrong_step",
+                  f"The first wrong step must be one of the steps, 1 to {len(steps)}; you entered {first}.")
+    elif first is not None and steps and not steps[first - 1].strip():
+        check.add("first_wrong_step", f"Step {first} is a blank line, with nothing in it to be wrong; "
+                                      "choose the line where the error is.")
+    return first
+
+
+def _format(value) -> str:
+    try:
+        return solution_format_of(value)
+    except ValueError as exc:
+        raise InvalidInput(f"The solution's format: {exc}.", field="solution_format") from None
 
 
 def create_problem(db: Session, actor: User, course: Course, draft: ProblemDraft, *, origin: str = "hand",
@@ -98,7 +153,7 @@ def create_problem(db: Session, actor: User, course: Course, draft: ProblemDraft
 def _add_solution(db: Session, problem: Problem, d: ProblemDraft, origin: str,
                   origin_model: Optional[str], approved: bool = True) -> FlawedSolution:
     solution = FlawedSolution(problem_id=problem.id, steps=list(d.steps), final_answer=d.flawed_final_answer,
-                              approved=approved)
+                              approved=approved, solution_format=d.solution_format)
     db.add(solution)
     db.flush()
     db.add(AnswerKey(flawed_solution_id=solution.id, first_wrong_step=d.first_wrong_step, reason=d.reason,
@@ -123,6 +178,7 @@ def update_problem(db: Session, actor: User, problem: Problem, draft: ProblemDra
     else:
         solution.steps = list(d.steps)
         solution.final_answer = d.flawed_final_answer
+        solution.solution_format = d.solution_format
         key.first_wrong_step = d.first_wrong_step
         key.reason = d.reason
         key.error_kind = d.error_kind
@@ -187,6 +243,7 @@ def student_view(db: Session, problem: Problem, solution: Optional[FlawedSolutio
         "title": problem.title,
         "statement": problem.statement,
         "steps": [{"number": i, "text": text} for i, text in enumerate(solution.steps, start=1)],
+        "solution_format": solution.solution_format or PROSE,
         "flawed_final_answer": solution.final_answer,
         "has_lean": bool(problem.lean_statement),
         "lean_header": problem.lean_header,

@@ -115,14 +115,15 @@ def submission(submission_id):
     grades = submissions.grades_of(s, sub.id)
     score = score_submission(a, len(assignment_service.problems_in(s, a.id)), sub, grades)
     state = grading_state(job.state if job else None, score, for_student=True)  # shown at once; scores wait
-    steps = s.get(FlawedSolution, sub.flawed_solution_id).steps  # the version the student answered
+    answered = s.get(FlawedSolution, sub.flawed_solution_id)  # the version the student answered
     lean = lean_check_of(grades)
     # Released feedback shows the key's step; while another assignment still asks this problem it waits.
     held = assignment_service.still_asked_elsewhere(s, a).get(p.id) if a.released_at else None
     shown = a.released_at is not None and held is None
     return render_template("student/submission.html", submission=sub, assignment=a, problem=p, job=job,
                            grades=grades if shown else [], score=score if shown else None, held=held,
-                           state=state, course=s.get(Course, a.course_id), steps=steps, view=view, lean=lean)
+                           state=state, course=s.get(Course, a.course_id), steps=answered.steps,
+                           solution_format=answered.solution_format, view=view, lean=lean)
 
 
 def lean_check_of(grades) -> dict | None:

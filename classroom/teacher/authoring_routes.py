@@ -43,7 +43,8 @@ def import_bank(code):
 def bank_format():
     """The bank format for teachers (they never see the README), with a line to copy."""
     return render_template("teacher/bank_format.html", required=banks.BANK_FIELDS, optional=banks.OPTIONAL_FIELDS,
-                           meaning=banks.FIELD_HELP, example=banks.example_line(), max_problems=banks.MAX_BANK_PROBLEMS,
+                           meaning=banks.FIELD_HELP, example=banks.example_line(),
+                           program_example=banks.example_line(banks.PROGRAM_EXAMPLE), max_problems=banks.MAX_BANK_PROBLEMS,
                            max_mb=banks.MAX_BANK_BYTES // (1024 * 1024), courses=courses.courses_of(
                                db.session(), current_user, role="instructor"))
 

@@ -6,9 +6,14 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from ..content import CODE_LANGUAGES, PROSE
 from ..models import ERROR_KINDS
 from ..services.authoring import PASTE_LIMIT
 from ..services.validation import LIMITS, TOO_LONG
+
+
+SOLUTION_FORMAT_CHOICES = [(PROSE, "Prose: Markdown and LaTeX, one step per box")] + [
+    (name, f"{label} program: one line per step, blank lines included") for name, label in CODE_LANGUAGES.items()]
 
 
 class CourseForm(FlaskForm):
@@ -36,12 +41,15 @@ class ProblemForm(FlaskForm):
     # Not saved: the "Split into steps" button turns it into the step boxes (services/authoring.split_steps).
     paste = TextAreaField("Paste a whole answer (one step per paragraph or numbered line)",
                           validators=[Length(max=PASTE_LIMIT, message=TOO_LONG)])
+    solution_format = SelectField("Written as", choices=SOLUTION_FORMAT_CHOICES, default=PROSE)
     flawed_final_answer = StringField("Final answer of the flawed solution",
                                       validators=[Length(max=LIMITS["final_answer"], message=TOO_LONG)])
-    first_wrong_step = IntegerField("First wrong step (number)", validators=[DataRequired(message="Enter a step number.")])
-    reason = TextAreaField("Why that step is wrong (never shown to students)",
-                           validators=[DataRequired(message="Say why that step is wrong."),
-                                       Length(max=LIMITS["reason"], message=TOO_LONG)])
+    # Students are never told which solutions are correct; they always may answer "No step is wrong".
+    correct = BooleanField("This solution is correct (no step is wrong)")
+    # Required unless the solution is correct: the service says so (with the box ticked it is not needed).
+    first_wrong_step = IntegerField("First wrong step (number)", validators=[Optional()])
+    reason = TextAreaField("Why that step is wrong, or for a correct solution why it is right (never shown to "
+                           "students)", validators=[Length(max=LIMITS["reason"], message=TOO_LONG)])
     error_kind = SelectField("Kind of error", choices=list(ERROR_KINDS.items()))
     lean_header = TextAreaField("Lean header (imports and opens; optional)", validators=[Length(max=LIMITS["lean"], message=TOO_LONG)])
     lean_statement = TextAreaField("Lean theorem statement (optional; students write only the proof)",

@@ -9,6 +9,7 @@ from flask import current_app, flash, render_template, request
 from flask_login import current_user
 
 from .. import form_errors
+from ..content import format_label, is_code
 from ..models import Course
 from ..services import assignments as assignment_service
 from ..services import authoring, courses, problems, reviews
@@ -42,13 +43,20 @@ def model_ready() -> bool:
     return authoring.generation_available(current_app.config)
 
 
+def offer_format(form, solution_format) -> None:
+    """A solution imported in a language the list does not name keeps it as a choice when edited."""
+    if solution_format and solution_format not in dict(form.solution_format.choices):
+        form.solution_format.choices = list(form.solution_format.choices) + [
+            (solution_format, f"{format_label(solution_format)}: one line per step, blank lines included")]
+
+
 def apply_split(form) -> bool:
     """When the problem form came from "Split into steps": put the pasted answer's steps into the
     step boxes (nothing is saved) and return True, so the view shows the form again."""
     if "split" not in request.form:
         return False
     try:
-        steps = authoring.split_steps(form.paste.data)
+        steps = authoring.split_steps(form.paste.data, form.solution_format.data)
     except ServiceError as exc:  # beside the paste box, which stays open with the text in it
         form_errors.attach(form, exc, aliases={"": "paste"})
         return True
@@ -57,7 +65,8 @@ def apply_split(form) -> bool:
     for step in steps + ([""] if len(steps) < form.steps.max_entries else []):
         form.steps.append_entry(step)
     form.paste.data = ""
-    flash(f"Split into {len(steps)} steps. Check them, then mark the first wrong step and write the key. "
+    what = "lines" if is_code(form.solution_format.data) else "steps"
+    flash(f"Split into {len(steps)} {what}. Check them, then mark the first wrong step and write the key. "
           "Nothing is saved until you press Save problem.", "success")
     return True
 

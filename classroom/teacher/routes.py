@@ -12,7 +12,7 @@ from ..services.reviews import RUBRIC_LEVELS
 from ..services.scoring import grading_state, score_submission
 from . import bp
 from .forms import AssignmentForm, CourseForm, PlainForm, ProblemForm, RosterForm, ScoreForm
-from .helpers import apply_split, course_page, flash_error, problem_page, uploaded_bytes
+from .helpers import apply_split, offer_format, course_page, flash_error, problem_page, uploaded_bytes
 
 
 @bp.before_request
@@ -73,12 +73,17 @@ def import_roster(code):
 
 
 def _problem_draft(form: ProblemForm) -> ProblemDraft:
+    steps = [e.data or "" for e in form.steps.entries]
+    # The spare empty boxes after the last step are not steps; inside a program a blank line is one.
+    while steps and not steps[-1].strip():
+        steps.pop()
     return ProblemDraft(
         title=form.title.data, statement=form.statement.data, reference_solution=form.reference_solution.data,
-        reference_answer=form.reference_answer.data, steps=[e.data for e in form.steps.entries],
+        reference_answer=form.reference_answer.data, steps=steps,
         flawed_final_answer=form.flawed_final_answer.data, first_wrong_step=form.first_wrong_step.data,
         reason=form.reason.data, error_kind=form.error_kind.data, lean_header=form.lean_header.data,
-        lean_statement=form.lean_statement.data,
+        lean_statement=form.lean_statement.data, solution_format=form.solution_format.data,
+        correct=bool(form.correct.data),
     )
 
 
@@ -113,17 +118,21 @@ def edit_problem(problem_id):
     solution, key = problems.approved_solution_with_key(s, p.id)  # None while only drafts exist
     if request.method == "GET":
         form = ProblemForm(obj=p)
+        offer_format(form, solution.solution_format if solution else None)
         form.steps.entries = []
         form.steps.last_index = -1  # so the boxes are steps-0, steps-1, ... again
         for step in (solution.steps if solution else ["", "", ""]) + [""]:
             form.steps.append_entry(step)
         if solution is not None:
             form.flawed_final_answer.data = solution.final_answer
+            form.solution_format.data = solution.solution_format
+            form.correct.data = key.first_wrong_step is None
             form.first_wrong_step.data = key.first_wrong_step
             form.reason.data = key.reason
             form.error_kind.data = key.error_kind
     else:
         form = ProblemForm()
+        offer_format(form, solution.solution_format if solution else None)
         if apply_split(form):
             return render_template("teacher/problem_form.html", form=form, course=c, problem=p)
         if form_errors.submit(form, lambda: problems.update_problem(s, current_user, p, _problem_draft(form)),
@@ -311,12 +320,14 @@ def review(code):
     c = courses.course_for_instructor(s, current_user, code)
     items = reviews.review_queue(s, c)
     problems_by_id = {p.id: p for p in problems.problems_of(s, c.id)}
-    keys = {}
+    keys, formats = {}, {}
     for item in items:
-        if item.submission.flawed_solution_id not in keys:
-            keys[item.submission.flawed_solution_id] = problems.key_for(s, item.submission.flawed_solution_id)
+        solution_id = item.submission.flawed_solution_id
+        if solution_id not in keys:
+            keys[solution_id] = problems.key_for(s, solution_id)
+            formats[solution_id] = s.get(FlawedSolution, solution_id).solution_format
     return render_template("teacher/review.html", course=c, items=items, levels=RUBRIC_LEVELS, form=ScoreForm(),
-                           problems_by_id=problems_by_id, keys=keys)
+                           problems_by_id=problems_by_id, keys=keys, formats=formats)
 
 
 @bp.route("/courses/<code>/gradebook")

@@ -11,6 +11,7 @@
     var timer = null;
     var last = null;
     function update() {
+      if (textarea.classList.contains("code")) return;  // a program's line is code, not Markdown
       var text = textarea.value;
       if (text === last) return;
       last = text;
@@ -103,6 +104,10 @@
         ta.dataset.previewAttached = "1";
         attachPreview(ta);
       }
+      if (ta && ta.classList.contains("code") && ta.dataset.codeEditor !== "1") {
+        ta.dataset.codeEditor = "1";
+        attachCodeEditor(ta);
+      }
     }
 
     function newItem() {
@@ -112,6 +117,7 @@
       ta.value = "";
       ta.textContent = "";
       delete ta.dataset.previewAttached;
+      delete ta.dataset.codeEditor;
       var preview = li.querySelector(".step-preview");
       if (preview) preview.innerHTML = "";
       li.querySelectorAll(".field-error").forEach(function (e) { e.remove(); });
@@ -220,8 +226,47 @@
     if (target) target.focus();
   }
 
+  // A code box (a correction to a program): Tab inserts four spaces, as an editor does. Esc first lets the
+  // next Tab leave the box, and Shift+Tab always leaves, so keyboard users are never trapped.
+  function attachCodeEditor(ta) {
+    var release = false;
+    ta.addEventListener("keydown", function (e) {
+      if (e.key === "Escape") { release = true; return; }
+      if (e.key !== "Tab" || e.shiftKey || e.ctrlKey || e.altKey || e.metaKey || release) { release = false; return; }
+      e.preventDefault();
+      var start = ta.selectionStart, end = ta.selectionEnd, text = ta.value;
+      ta.value = text.slice(0, start) + "    " + text.slice(end);
+      ta.selectionStart = ta.selectionEnd = start + 4;
+      ta.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+    ta.addEventListener("blur", function () { release = false; });
+  }
+
+  // The problem form's "Written as": a program's step boxes are code boxes (monospace, Tab indents, no
+  // Markdown preview), prose boxes are not. The server decides the same way when the form comes back.
+  function attachFormatSelect(select) {
+    var hint = document.getElementById("steps-hint");
+    function apply() {
+      var program = select.value !== "prose";
+      document.querySelectorAll("#step-list textarea").forEach(function (ta) {
+        ta.classList.toggle("code", program);
+        ta.spellcheck = !program;
+        if (program && !ta.dataset.codeEditor) { ta.dataset.codeEditor = "1"; attachCodeEditor(ta); }
+        var preview = ta.dataset.preview && document.getElementById(ta.dataset.preview);
+        if (preview) preview.hidden = program;
+      });
+      if (hint) hint.textContent = program ? hint.dataset.hintCode : hint.dataset.hintProse;
+    }
+    select.addEventListener("change", apply);
+    apply();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     focusErrors();
+    document.querySelectorAll("select[data-format-select]").forEach(attachFormatSelect);
+    document.querySelectorAll("textarea[data-code-editor]").forEach(function (ta) {
+      if (ta.dataset.codeEditor !== "1") { ta.dataset.codeEditor = "1"; attachCodeEditor(ta); }
+    });
     document.querySelectorAll("ol[data-step-editor]").forEach(attachStepEditor);
     document.querySelectorAll("textarea[data-preview]").forEach(function (ta) {
       if (!ta.dataset.previewAttached) { ta.dataset.previewAttached = "1"; attachPreview(ta); }
