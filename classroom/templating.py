@@ -4,7 +4,7 @@ from flask import Flask, current_app
 from .models import ERROR_KINDS
 from .content import format_label, is_code
 from .rendering import highlight_lines, render_code, render_markdown
-from .services import scoring
+from .services import agreement, scoring
 from .services.scoring import LABELS
 from .services.validation import to_local
 
@@ -49,3 +49,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["SHORT_LABELS"] = {"location": "Step", "explanation": "Expl.", "final_answer": "Ans.",
                                              "correction": "Corr.", "lean": "Lean"}
     app.jinja_env.globals["ERROR_KINDS"] = ERROR_KINDS
+    app.jinja_env.globals["LEVEL_NAMES"] = agreement.LEVEL_NAMES

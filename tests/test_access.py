@@ -95,6 +95,8 @@ ACCESS = {
         {"json": {"error_step": 1, "explanation": "e"}}),
     "/api/v1/submissions/<int:submission_id>": ("GET", "/api/v1/submissions/{submission}", API_OWN, None),
     "/api/v1/courses/<code>/gradebook.csv": ("GET", "/api/v1/courses/{code}/gradebook.csv", API_TEACH, None),
+    "/api/v1/assignments/<int:assignment_id>/agreement": ("GET", "/api/v1/assignments/{assignment}/agreement",
+                                                          API_TEACH, None),
 }
 
 

@@ -3,7 +3,7 @@ from flask import Response, g, request
 from .. import db
 from ..models import ROLE_INSTRUCTOR, FlawedSolution
 from ..services import assignments as assignment_service
-from ..services import courses, gradebook, problems, submissions
+from ..services import agreement, courses, gradebook, problems, submissions
 from ..services.errors import ServiceError
 from ..services.scoring import round_points, score_submission, student_job_state
 from ..services.submissions import CritiqueDraft
@@ -92,3 +92,12 @@ def gradebook_csv(code):
     body = gradebook.export_csv(s, g.api_user, c, fmt)
     return Response(body, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{c.code}-gradebook-{fmt}.csv"'})
+
+
+@bp.route("/assignments/<int:assignment_id>/agreement")
+@token_required
+def assignment_agreement(assignment_id):
+    """The grader model's decisions beside the instructors' (see services/agreement.py)."""
+    s = db.session()
+    a, _c = assignment_service.assignment_for_instructor(s, g.api_user, assignment_id)
+    return agreement.report(s, a).as_json()

@@ -207,6 +207,16 @@ def assignment_for(db: Session, actor: User, assignment_id: int) -> tuple[Assign
     return assignment, course, teaches
 
 
+def assignment_for_instructor(db: Session, actor: User, assignment_id: int) -> tuple[Assignment, Course]:
+    """The assignment if the actor teaches its course: students get 'forbidden', outsiders 'not found'."""
+    assignment = db.get(Assignment, assignment_id)
+    if assignment is None:
+        raise NotFound("That assignment does not exist.")
+    course = db.get(Course, assignment.course_id)
+    courses.require_instructor(db, actor, course)
+    return assignment, course
+
+
 def problem_in_assignment(db: Session, assignment: Assignment, problem_id: int) -> Problem:
     link = db.exec(select(AssignmentProblem).where(AssignmentProblem.assignment_id == assignment.id,
                                                    AssignmentProblem.problem_id == problem_id)).first()

@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 from .. import db, form_errors
 from ..models import Assignment, Course, FlawedSolution, User
 from ..services import assignments as assignment_service
-from ..services import audit, authoring, courses, gradebook, problems, reviews, submissions
+from ..services import agreement, audit, authoring, courses, gradebook, problems, reviews, submissions
 from ..services.assignments import AssignmentDraft
 from ..services.errors import ServiceError
 from ..services.problems import ProblemDraft
@@ -211,8 +211,12 @@ def assignment(assignment_id):
     probs = assignment_service.problems_in(s, a.id)
     students = courses.students_of(s, c.id)
     cells = gradebook.assignment_cells(s, a)
+    # Built from the cells already loaded: one more query (the keys' error kinds), and only when pairs exist.
+    trust = agreement.build(s, a, probs, [cell.submission for cell in cells.values()],
+                            {cell.submission.id: list(cell.grades.values()) for cell in cells.values()})
     return render_template(
         "teacher/assignment.html", assignment=a, course=c, problems=probs, students=students, cells=cells,
+        agreement=trust, students_by_id={st.id: st for st in students},
         reopened=gradebook.reopened_after_release(s, a, cells), progress=reviews.job_progress(s, a.id),
         failed=reviews.failed_jobs(s, a.id), status=assignment_service.status(a), form=PlainForm(),
     )
