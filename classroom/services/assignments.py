@@ -200,7 +200,7 @@ def assignment_for(db: Session, actor: User, assignment_id: int) -> tuple[Assign
     if assignment is None:
         raise NotFound("That assignment does not exist.")
     course = db.get(Course, assignment.course_id)
-    membership = courses.require_member(db, actor, course)
+    membership = courses.require_member(db, actor, course, "That assignment does not exist.")
     teaches = membership.role == "instructor"
     if not teaches and assignment.opens_at > utcnow():
         raise NotFound("That assignment is not open yet.")

@@ -119,7 +119,7 @@ def solution_for_instructor(db: Session, actor: User, solution_id: int) -> tuple
         raise NotFound("That solution does not exist.")
     problem = db.get(Problem, solution.problem_id)
     course = db.get(Course, problem.course_id)
-    courses.require_instructor(db, actor, course)
+    courses.require_instructor(db, actor, course, "That solution does not exist.")
     return solution, problem, course
 
 

@@ -16,7 +16,12 @@ from .errors import Conflict, ErrorCollector, Forbidden, InvalidInput, NotFound
 from .validation import clean_text
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,19}$")
-_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+# Generated codes look like 7KQ-M3X: two groups of three from an alphabet without 0/O or 1/I to misread,
+# 32**6 (about a billion) of them, so guessing one is hopeless within the join rate limits.
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+_CODE_GROUP = 3
+# One answer for "no such course" and "not your course", so codes cannot be probed.
+COURSE_NOT_FOUND = "No course has that code, or you are not in it."
 
 
 def normalise_code(value) -> str:
@@ -25,10 +30,22 @@ def normalise_code(value) -> str:
 
 def generate_code(db: Session) -> str:
     for _ in range(20):
-        code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
+        code = "-".join("".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_GROUP)) for _ in range(2))
         if not db.exec(select(Course).where(Course.code == code)).first():
             return code
     raise RuntimeError("could not find a free course code")  # pragma: no cover
+
+
+def _find_by_code(db: Session, code: str) -> Optional[Course]:
+    """The course with this (normalised) code; a generated code typed without its dash is found too."""
+    if not CODE_RE.match(code):
+        # Something that cannot be a code names no course; it never reaches the database
+        # (PostgreSQL refuses to even compare text holding a NUL byte).
+        return None
+    course = db.exec(select(Course).where(Course.code == code)).first()
+    if course is None and len(code) == 2 * _CODE_GROUP and "-" not in code:
+        course = db.exec(select(Course).where(Course.code == f"{code[:_CODE_GROUP]}-{code[_CODE_GROUP:]}")).first()
+    return course
 
 
 def create_course(db: Session, actor: User, *, title, code=None) -> Course:
@@ -64,12 +81,9 @@ def validate_new_course(db: Session, *, title, code=None) -> tuple[str, str]:
 
 
 def get_course(db: Session, code: str) -> Course:
-    code = normalise_code(code)
-    # Something that cannot be a code names no course; it never reaches the database
-    # (PostgreSQL refuses to even compare text holding a NUL byte).
-    course = db.exec(select(Course).where(Course.code == code)).first() if CODE_RE.match(code) else None
+    course = _find_by_code(db, normalise_code(code))
     if course is None:
-        raise NotFound("No course has that code.")
+        raise NotFound(COURSE_NOT_FOUND)
     return course
 
 
@@ -84,16 +98,17 @@ def is_instructor_of(db: Session, user: User, course_id: int) -> bool:
     return e is not None and e.role == ROLE_INSTRUCTOR
 
 
-def require_member(db: Session, user: User, course: Course) -> Enrollment:
-    """Members only; outsiders get 'not found' so course codes cannot be probed."""
+def require_member(db: Session, user: User, course: Course, not_found: str = COURSE_NOT_FOUND) -> Enrollment:
+    """Members only. Outsiders get 'not found' in the very words a missing thing gets (`not_found`: what
+    the caller says when the assignment, problem... does not exist), so nothing can be probed."""
     e = enrollment(db, user, course.id)
     if e is None:
-        raise NotFound("No course has that code, or you are not enrolled in it.")
+        raise NotFound(not_found)
     return e
 
 
-def require_instructor(db: Session, user: User, course: Course) -> None:
-    e = require_member(db, user, course)
+def require_instructor(db: Session, user: User, course: Course, not_found: str = COURSE_NOT_FOUND) -> None:
+    e = require_member(db, user, course, not_found)
     if e.role != ROLE_INSTRUCTOR:
         raise Forbidden("Only the course's instructors can do that.")
 
@@ -136,7 +151,7 @@ def join_course(db: Session, user: User, code) -> Course:
     code = normalise_code(code)
     if not code:
         raise InvalidInput("Type the course code your instructor gave you.", field="code")
-    course = db.exec(select(Course).where(Course.code == code)).first() if CODE_RE.match(code) else None
+    course = _find_by_code(db, code)
     if course is None:
         raise NotFound(f"No course has the code {code[:20]}. Check it with your instructor.", field="code")
     if enrollment(db, user, course.id):

@@ -228,7 +228,7 @@ def problem_for_instructor(db: Session, actor: User, problem_id: int) -> Problem
     problem = db.get(Problem, problem_id)
     if problem is None:
         raise NotFound("That problem does not exist.")
-    courses.require_instructor(db, actor, db.get(Course, problem.course_id))
+    courses.require_instructor(db, actor, db.get(Course, problem.course_id), "That problem does not exist.")
     return problem
 
 

@@ -52,7 +52,7 @@ def grade_for_instructor(db: Session, actor: User, grade_id: int) -> tuple[Grade
         raise NotFound("That grade does not exist.")
     submission = db.get(Submission, grade.submission_id)
     assignment = db.get(Assignment, submission.assignment_id)
-    courses.require_instructor(db, actor, db.get(Course, assignment.course_id))
+    courses.require_instructor(db, actor, db.get(Course, assignment.course_id), "That grade does not exist.")
     return grade, submission, assignment
 
 
@@ -114,7 +114,7 @@ def job_for_instructor(db: Session, actor: User, job_id: int) -> GradingJob:
     if job is None:
         raise NotFound("That grading job does not exist.")
     assignment = db.get(Assignment, job.assignment_id)
-    courses.require_instructor(db, actor, db.get(Course, assignment.course_id))
+    courses.require_instructor(db, actor, db.get(Course, assignment.course_id), "That grading job does not exist.")
     return job
 
 

@@ -2,6 +2,7 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_login import current_user, login_required
 
 from .. import db, form_errors
+from ..extensions import limiter
 from ..models import Course, FlawedSolution
 from ..services import assignments as assignment_service
 from ..services import authoring, courses, gradebook, problems, submissions
@@ -30,7 +31,23 @@ def dashboard(form: JoinForm | None = None):
     return render_template("student/dashboard.html", courses=mine, open_work=open_work, form=form or JoinForm())
 
 
+def _join_key() -> str:
+    return f"user:{current_user.get_id()}"
+
+
+def _join_failed(response) -> bool:
+    # Only codes that found no course count, as with logins: a class joining together is no attack.
+    return response.status_code != 302
+
+
+# Course codes are guessed one try at a time, so tries are limited per account and per address,
+# the same way (and in the same store) as logins.
 @bp.route("/join", methods=["POST"])
+@limiter.limit("10 per minute;30 per hour", key_func=_join_key, deduct_when=_join_failed,
+               error_message="Too many course codes tried from this account. Wait a while, then check the code "
+                             "with your instructor.")
+@limiter.limit("30 per minute;200 per hour", deduct_when=_join_failed,
+               error_message="Too many course codes tried from your network. Wait a while and try again.")
 def join():
     form = JoinForm()
     s = db.session()
