@@ -36,16 +36,24 @@ def generate_code(db: Session) -> str:
     raise RuntimeError("could not find a free course code")  # pragma: no cover
 
 
-def _find_by_code(db: Session, code: str) -> Optional[Course]:
-    """The course with this (normalised) code; a generated code typed without its dash is found too."""
+def code_candidates(code: str) -> list[str]:
+    """The stored codes a typed (normalised) code may mean: itself, and for six letters without a dash the
+    generated form 7KQ-M3X. None when it cannot be a code: then it never reaches the database
+    (PostgreSQL refuses to even compare text holding a NUL byte)."""
     if not CODE_RE.match(code):
-        # Something that cannot be a code names no course; it never reaches the database
-        # (PostgreSQL refuses to even compare text holding a NUL byte).
+        return []
+    if len(code) == 2 * _CODE_GROUP and "-" not in code:
+        return [code, f"{code[:_CODE_GROUP]}-{code[_CODE_GROUP:]}"]
+    return [code]
+
+
+def _find_by_code(db: Session, code: str) -> Optional[Course]:
+    candidates = code_candidates(code)
+    if not candidates:
         return None
-    course = db.exec(select(Course).where(Course.code == code)).first()
-    if course is None and len(code) == 2 * _CODE_GROUP and "-" not in code:
-        course = db.exec(select(Course).where(Course.code == f"{code[:_CODE_GROUP]}-{code[_CODE_GROUP:]}")).first()
-    return course
+    # The exact code wins over the dashed reading if both exist (an instructor chose "ABCDEF").
+    found = {c.code: c for c in db.exec(select(Course).where(Course.code.in_(candidates)))}
+    return next((found[c] for c in candidates if c in found), None)
 
 
 def create_course(db: Session, actor: User, *, title, code=None) -> Course:
@@ -116,16 +124,16 @@ def require_instructor(db: Session, user: User, course: Course, not_found: str =
 def course_and_membership(db: Session, user: User, code: str) -> tuple[Course, Enrollment]:
     """The course with this code and the user's enrolment in it, in one query; outsiders get the same
     'not found' as a wrong code, so course codes cannot be probed."""
-    code = normalise_code(code)
-    row = None
-    if CODE_RE.match(code):  # see get_course
-        row = db.exec(select(Course, Enrollment)
-                      .outerjoin(Enrollment, (Enrollment.course_id == Course.id) & (Enrollment.user_id == user.id))
-                      .where(Course.code == code)).first()
-    if row is None:
-        raise NotFound("No course has that code.")
-    if row[1] is None:
-        raise NotFound("No course has that code, or you are not enrolled in it.")
+    candidates = code_candidates(normalise_code(code))
+    rows = {}
+    if candidates:
+        rows = {c.code: (c, e) for c, e in db.exec(
+            select(Course, Enrollment)
+            .outerjoin(Enrollment, (Enrollment.course_id == Course.id) & (Enrollment.user_id == user.id))
+            .where(Course.code.in_(candidates)))}
+    row = next((rows[c] for c in candidates if c in rows), None)
+    if row is None or row[1] is None:
+        raise NotFound(COURSE_NOT_FOUND)
     return row[0], row[1]
 
 

@@ -99,7 +99,7 @@ def _target(db: Session, actor: User, assignment_id: int, problem_id: int
         raise NotFound("That assignment does not exist.")
     assignment, membership, problem, solution = row
     if membership is None:  # outsiders learn nothing, as courses.require_member says
-        raise NotFound("No course has that code, or you are not enrolled in it.")
+        raise NotFound("That assignment does not exist.")
     if membership.role == ROLE_INSTRUCTOR:
         raise Forbidden("Instructors preview assignments but do not submit to them.")
     if assignment.opens_at > utcnow():
