@@ -77,14 +77,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_http(port: int, timeout: float, proc: subprocess.Popen, log: Path) -> None:
+def _wait_http(port: int, timeout: float, proc: subprocess.Popen, log: Path, path: str = "/healthz") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"gunicorn exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
         try:
             conn = http.client.HTTPConnection(HOST, port, timeout=2)
-            conn.request("GET", "/healthz")
+            conn.request("GET", path)
             if conn.getresponse().status == 200:
                 return
         except OSError:
@@ -233,6 +233,63 @@ def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
+# -- saturated throughput and the framework's ceiling --------------------------------------------
+
+def _gunicorn(args, port: int, app_spec: str, chdir: Path = ROOT) -> list[str]:
+    """The one set of gunicorn settings the app and the bare-Flask ceiling both run under."""
+    return [sys.executable, "-m", "gunicorn", "-w", str(args.gunicorn_workers), "-k", "gthread", "--threads",
+            str(args.threads), "-b", f"{HOST}:{port}", "--timeout", "60", "--chdir", str(chdir), app_spec]
+
+
+def _saturation(args, port: int, seed: dict, env: dict, workdir: Path) -> dict:
+    """Requests per second each route serves when clients never pause (after the rush, on the same server)."""
+    from bench import saturate
+
+    tokens = seed["tokens"][:256]
+    common = dict(connections=args.saturate_connections, processes=args.saturate_clients,
+                  seconds=args.saturate_seconds)
+    out = {}
+    print(f"\nsaturating each route for {args.saturate_seconds:.0f} s with {args.saturate_connections} keep-alive "
+          f"connections from {args.saturate_clients} client processes ...", flush=True)
+    listing = saturate.measure(HOST, port, "get", (f"/api/v1/courses/{seed['course']}/assignments", tokens),
+                               **common)
+    out["GET /api/v1/courses/<code>/assignments"] = listing.as_dict()
+    path = f"/api/v1/assignments/{seed['assignment_id']}/problems/{seed['problem_id']}/submissions"
+    submitting = saturate.measure(HOST, port, "post_json", (path, tokens, {
+        "error_step": 2, "explanation": "saturate-{n}: step 2 says 28 × 6 = 158, but it is 168.",
+        "correction": "28 × 6 = 168.", "final_answer": "168"}), expect=201, **common)
+    out["POST .../submissions"] = submitting.as_dict()
+    return {"routes": out}
+
+
+def _ceiling(args, env: dict, workdir: Path) -> dict:
+    """A bare Flask hello-world (bench/hello_app.py) under the same gunicorn settings: what the framework
+    and server can do at most on this machine, so each route's figure reads as a share of it."""
+    from bench import saturate
+
+    port = _free_port()
+    log = workdir / "ceiling.log"
+    proc = _start(_gunicorn(args, port, "hello_app:app", ROOT / "bench"), env, log)
+    try:
+        _wait_http(port, 60, proc, log, path="/")
+        return saturate.measure(HOST, port, "get", ("/", []), connections=args.saturate_connections,
+                                processes=args.saturate_clients, seconds=args.saturate_seconds).as_dict()
+    finally:
+        _stop(proc)
+
+
+def _print_saturation(sat: dict) -> None:
+    ceiling = sat["ceiling"]["requests_per_s"]
+    print(f"bare Flask on the same gunicorn settings (the ceiling): {ceiling:.0f} requests/s "
+          f"(client CPU {sat['ceiling']['client_cpu_s']} s)")
+    for route, r in sat["routes"].items():
+        share = 100 * r["requests_per_s"] / ceiling if ceiling else 0.0
+        r["share_of_ceiling_percent"] = round(share, 1)
+        print(f"{route:44} {r['requests_per_s']:>8.0f} requests/s = {share:5.1f} % of the ceiling; "
+              f"errors {r['errors']} {r['statuses'] or ''} (client CPU {r['client_cpu_s']} s)")
+    print(f"loadavg after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+
+
 # -- checks ----------------------------------------------------------------------------------------
 
 def _verify(db_url: str, rec: Recorder, drain_timeout: float) -> dict:
@@ -284,10 +341,14 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=4)
     p.add_argument("--drain-timeout", type=float, default=180.0, help="seconds to wait for grading to finish")
     p.add_argument("--seed", type=int, default=None, help="random seed for the arrival times")
+    p.add_argument("--saturate-seconds", type=float, default=5.0,
+                   help="after the rush, seconds of closed-loop load per route and on the bare-Flask ceiling; 0 = skip")
+    p.add_argument("--saturate-connections", type=int, default=32)
+    p.add_argument("--saturate-clients", type=int, default=2, help="client processes for the saturation load")
     p.add_argument("--json", help="also write the results to this file")
     args = p.parse_args(argv)
     if args.short:
-        args.students, args.window = 40, 10.0
+        args.students, args.window, args.saturate_seconds = 40, 10.0, 0.0
     if not 1 <= args.students <= 5000 or not 1 <= args.window <= 600:
         p.error("--students must be 1..5000 and --window 1..600 seconds")
     if urlsplit(args.admin_url).hostname not in ("127.0.0.1", "localhost", "::1"):
@@ -312,15 +373,15 @@ def main(argv=None) -> int:
             raise SystemExit(f"init-db failed:\n{init.stdout}{init.stderr}")
         seed = _seed(env, args.students)
         report["seed_s"] = round(time.monotonic() - t, 1)
+        report["loadavg_before"] = [round(x, 2) for x in os.getloadavg()]
         print(f"database {db_name}: schema and {args.students} students with tokens in {report['seed_s']} s; "
-              f"queue: {'Redis ' + args.redis_url if args.redis_url else 'SQLite'}", flush=True)
+              f"queue: {'Redis ' + args.redis_url if args.redis_url else 'SQLite'}; load average {report['loadavg_before']}",
+              flush=True)
 
         worker = _start([sys.executable, "-m", "flask", "--app", "app", "worker", "--workers", "4"], env,
                         workdir / "worker.log")
         port = _free_port()
-        gunicorn = _start([sys.executable, "-m", "gunicorn", "-w", str(args.gunicorn_workers), "-k", "gthread",
-                           "--threads", str(args.threads), "-b", f"{HOST}:{port}", "--timeout", "60",
-                           "app:create_app()"], env, workdir / "gunicorn.log")
+        gunicorn = _start(_gunicorn(args, port, "app:create_app()"), env, workdir / "gunicorn.log")
         _wait_http(port, 60, gunicorn, workdir / "gunicorn.log")
         print(f"gunicorn on {HOST}:{port} ({args.gunicorn_workers} workers x {args.threads} threads) "
               f"and one grading worker; {args.students} students submit within {args.window:.0f} s", flush=True)
@@ -362,6 +423,12 @@ def main(argv=None) -> int:
                       errors=sum(sum(e.values()) for e in rec.errors.values()))
         report["checks"] = _verify(db_url, rec, args.drain_timeout)
         _print(report)
+        if args.saturate_seconds > 0:
+            report["saturation"] = _saturation(args, port, seed, env, workdir)
+            _stop(gunicorn)
+            gunicorn = None
+            report["saturation"]["ceiling"] = _ceiling(args, env, workdir)
+            _print_saturation(report["saturation"])
         c = report["checks"]
         ok = (report["errors"] == 0 and stuck == 0 and c["accepted"] == expected and c["missing"] == 0
               and c["not_exactly_once"] == 0 and c["duplicate_ids"] == 0 and c["version_gaps"] == 0

@@ -137,6 +137,11 @@ def seed(app, students: int, assignments: int, problems_per: int, rng: random.Ra
                                "override_comment": "", "flags": [], "created_at": now, "updated_at": now})
         for start in range(0, len(grades), 50_000):
             conn.execute(insert(Grade), grades[start:start + 50_000])
+    with engine.connect() as conn:
+        # Statistics, as autovacuum would have gathered them over a term: without them the planner
+        # takes these freshly loaded tables for empty ones.
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
     return {"teacher_email": "teacher@gradebook.test", "course": "BOOK01", "submissions": len(subs),
             "grades": len(grades), "student_count": len(student_ids)}
 

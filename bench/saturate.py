@@ -141,6 +141,19 @@ def _get(path: str, tokens: list[str]) -> RequestFactory:
     return make
 
 
+@factory("post_json")
+def _post_json(path: str, tokens: list[str], body: dict) -> RequestFactory:
+    """POST the same JSON object with each connection's token; a text field's "{n}" becomes a number
+    unique to the request, so each saved row can be told apart."""
+    import json
+
+    def make(n: int, i: int):
+        fields = {k: v.replace("{n}", f"{os.getpid()}-{n}-{i}") if isinstance(v, str) else v for k, v in body.items()}
+        headers = {"Authorization": f"Bearer {tokens[n % len(tokens)]}", "Content-Type": "application/json"}
+        return "POST", path, headers, json.dumps(fields).encode()
+    return make
+
+
 def measure(host: str, port: int, factory_name: str, factory_args: tuple, *, expect: int = 200,
             connections: int = 32, processes: int = 2, seconds: float = 5.0, warmup: float = 1.0) -> Throughput:
     """Requests per second with `connections` keep-alive connections spread over `processes` clients."""

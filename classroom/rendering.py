@@ -12,7 +12,9 @@ Dollar rules follow Pandoc so that money in word problems stays text:
 from __future__ import annotations
 
 from functools import lru_cache
+from threading import Lock
 
+from cachetools import TTLCache, cached
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markupsafe import Markup
@@ -55,8 +57,19 @@ def render_markdown(text: str | None) -> Markup:
     """Safe HTML for user-written Markdown with math; never raises on odd input."""
     if not text:
         return Markup("")
-    cleaned = text.replace("\x00", "\ufffd")
-    return Markup(_parser().render(cleaned))
+    return Markup(_render(text))
+
+
+# A problem's statement and solution steps are rendered again for each student who opens the problem,
+# all of them within minutes before a deadline. The key is the text itself, so a new version of a
+# solution (an edit is new text) never shows an old rendering; entries expire after a few minutes,
+# which keeps the memory to what is being read now.
+_rendered: TTLCache = TTLCache(maxsize=4096, ttl=300)
+
+
+@cached(_rendered, lock=Lock())
+def _render(text: str) -> str:
+    return _parser().render(text.replace("\x00", "\ufffd"))
 
 
 # --------------------------------------------------------------------------- programs

@@ -175,3 +175,22 @@ def test_gradebook_queries_do_not_grow_with_assignments(world, make_client, coun
             assert teacher.get(f"/teach/courses/{setup['course'].code}/gradebook.csv").status_code == 200
         seen.append(c.n)
     assert seen[0] == seen[1], seen
+
+
+def test_the_assignment_listing_answers_304_to_a_client_that_has_it(world, make_client):
+    """Students of one course share one listing: its ETag is the same for all of them, and a
+    client sending it back gets 304 without a body until something changes."""
+    setup = _course(world, n_assignments=1, n_problems=2, n_students=2, graded=False)
+    path = f"/api/v1/courses/{setup['course'].code}/assignments"
+    first, second = (_token(world, student) for student in setup["students"])
+    api = make_client()
+    resp = api.get(path, headers=first)
+    etag = resp.headers["ETag"]
+    assert resp.status_code == 200 and "no-cache" in resp.headers["Cache-Control"]
+    assert "Authorization" in resp.headers["Vary"]
+    again = api.get(path, headers={**second, "If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    world.assignment(setup["teacher"], setup["course"], setup["problems"][0], title="Week 9")
+    changed = api.get(path, headers={**second, "If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert [a["title"] for a in changed.get_json()["assignments"]][-1] == "Week 9"

@@ -1,4 +1,4 @@
-from flask import Response, g, request
+from flask import Response, g, jsonify, request
 
 from .. import db
 from ..models import ROLE_INSTRUCTOR, FlawedSolution
@@ -30,7 +30,13 @@ def list_assignments(code):
     teaches = membership.role == ROLE_INSTRUCTOR
     items = [assignment_json(a, [problems.student_view(s, p, solution) for p, solution in ready])
              for a, ready in assignment_service.listing(s, c.id, only_open_to_students=not teaches)]
-    return {"course": {"code": c.code, "title": c.title}, "assignments": items}
+    resp = jsonify({"course": {"code": c.code, "title": c.title}, "assignments": items})
+    # Every student of the course gets the same listing: an ETag lets a client that has it already
+    # get 304 and no body; no-cache makes it ask each time, as an assignment may open any minute.
+    resp.headers["Cache-Control"] = "private, no-cache"
+    resp.vary.add("Authorization")
+    resp.add_etag()
+    return resp.make_conditional(request)
 
 
 @bp.route("/assignments/<int:assignment_id>/problems/<int:problem_id>/submissions", methods=["POST"])

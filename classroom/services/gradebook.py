@@ -27,6 +27,10 @@ class StudentRow:
     def total(self) -> float:
         return round_points(sum(self.points.values()))
 
+    def cells(self, assignment_ids: list[int]) -> list[tuple[str, int]]:
+        """(points as written, undecided components) per assignment, in the given order."""
+        return [(format_points(self.points.get(i, 0.0)), self.pending.get(i, 0)) for i in assignment_ids]
+
 
 def _latest_with_grades(db: Session, assignment: Assignment, student_id: Optional[int] = None
                         ) -> tuple[int, list[Submission], dict[int, list[Grade]]]:
@@ -78,17 +82,20 @@ def build(db: Session, actor: User, course: Course) -> tuple[list[Assignment], l
                           .order_by(Assignment.due_at, Assignment.id)))
     assignments = [a for a, _n in listed]
     by_id = {a.id: (a, n) for a, n in listed}
-    rows = {u.id: StudentRow(u, points={a.id: 0.0 for a in assignments}) for u in courses.students_of(db, course.id)}
+    ids = list(by_id)
+    rows = {u.id: StudentRow(u, points=dict.fromkeys(ids, 0.0)) for u in courses.students_of(db, course.id)}
     memo: dict[tuple, SubmissionScore] = {}  # versions scored alike share one computation
-    for student_id, assignment_id, is_late, penalty, *components in db.exec(_counting_versions(course.id)):
+    # Plain rows through the Core connection: the ORM's per-row bookkeeping is not needed here.
+    for student_id, assignment_id, is_late, penalty, *components in db.connection().execute(
+            _counting_versions(course.id)).all():
         row = rows.get(student_id)
         if row is None:  # a student who left the course
             continue
-        effective = {name: components[2 * i + 1] for i, name in enumerate(COMPONENTS) if components[2 * i]}
-        key = (assignment_id, is_late, penalty, tuple(effective.items()))
+        key = (assignment_id, is_late, penalty, *components)
         score = memo.get(key)
         if score is None:
             a, n = by_id[assignment_id]
+            effective = {name: components[2 * i + 1] for i, name in enumerate(COMPONENTS) if components[2 * i]}
             score = memo[key] = score_components(a, n, is_late, penalty, effective)
         row.points[assignment_id] = round_points(row.points[assignment_id] + score.points)
         if score.pending:
@@ -128,6 +135,7 @@ def _text(value: str) -> str:
 def to_csv(assignments: list[Assignment], rows: list[StudentRow], fmt: str = "plain") -> str:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
+    ids = [a.id for a in assignments]  # read once: thousands of rows use them
     if fmt == "canvas":
         # Canvas's gradebook import: Student, ID, SIS User ID, SIS Login ID, Section, then
         # one column per assignment; the second row gives points possible.
@@ -136,14 +144,15 @@ def to_csv(assignments: list[Assignment], rows: list[StudentRow], fmt: str = "pl
         w.writerow(["    Points Possible", "", "", "", ""] + [str(a.points) for a in assignments])
         for r in rows:
             w.writerow([_text(_sortable_name(r.student.name)), "", "", _text(r.student.email), ""]
-                       + [format_points(r.points.get(a.id, 0.0)) for a in assignments])
+                       + [text for text, _waiting in r.cells(ids)])
         return out.getvalue()
+    titles = [a.title for a in assignments]
     w.writerow(["Student", "Email"] + [_text(f"{a.title} ({a.points} pts)") for a in assignments]
                + ["Total", "Awaiting review"])
     for r in rows:
-        notes = "; ".join(f"{a.title}: {r.pending[a.id]} undecided" for a in assignments if r.pending.get(a.id))
-        w.writerow([_text(r.student.name), _text(r.student.email)]
-                   + [format_points(r.points.get(a.id, 0.0)) for a in assignments]
+        cells = r.cells(ids)
+        notes = "; ".join(f"{title}: {waiting} undecided" for title, (_text_, waiting) in zip(titles, cells) if waiting)
+        w.writerow([_text(r.student.name), _text(r.student.email)] + [text for text, _waiting in cells]
                    + [format_points(r.total), _text(notes)])
     return out.getvalue()
 

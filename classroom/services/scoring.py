@@ -90,6 +90,7 @@ def score_components(assignment: Assignment, n_problems: int, is_late: bool, lat
 
 # --------------------------------------------------------------------------- one way to write numbers
 
+@lru_cache(maxsize=8192)  # pure, and called for every cell of a gradebook
 def round_points(value: float) -> float:
     """Points to the hundredth, halves rounded up as a person does (9.625 -> 9.63; Python's round() would
     give 9.62). The float's shortest repr is what was meant: 10 * 0.9625 is 9.625, not 9.62499..."""

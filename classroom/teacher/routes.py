@@ -339,7 +339,8 @@ def gradebook_page(code):
     s = db.session()
     c = courses.course_for_instructor(s, current_user, code)
     assignments, rows = gradebook.build(s, current_user, c)
-    return render_template("teacher/gradebook.html", course=c, assignments=assignments, rows=rows)
+    return render_template("teacher/gradebook.html", course=c, assignments=assignments, rows=rows,
+                           assignment_ids=[a.id for a in assignments])
 
 
 @bp.route("/courses/<code>/gradebook.csv")
