@@ -4,7 +4,8 @@ A leaf below the services: it uses the models, llm/ (model clients) and lean/, n
 classroom.services (tests/test_layers.py holds it to that).
 
 Modules:
-- answers.py        exact final-answer equivalence with SymPy
+- answers.py        final answers checked as a mathematician would, in a bounded worker process
+- answer_math.py    what that worker runs: classroom rewriting around Math-Verify, answer modes
 - pipeline.py       grades one submission version: its input is built once, exact facts first,
                     then the model's verdict (when configured) or the review queue, then Lean
 - model_grading.py  the grader model's verdict: llm/grader.py asks, reconcile.py makes it agree
@@ -31,6 +32,7 @@ class AnswerCheck:
     """Result of comparing a student's final answer with the reference, exactly."""
     verdict: str  # correct | incorrect | unreadable | absent
     note: str = ""
+    read_as: str = ""  # LaTeX of the answer as it was read ("\\frac{5}{2}" for "2 1/2")
 
     @property
     def score(self) -> Optional[float]:

@@ -1,126 +1,214 @@
-"""Exact final-answer equivalence with SymPy.
+"""Final answers checked as a mathematician would, safely.
 
-Accepts integers, decimals, fractions (3/4, \\frac{3}{4}, \\dfrac), thousands
-separators, a leading or trailing currency sign or unit word, percent signs and
-simple LaTeX wrappers ($...$, \\boxed{}). Anything else is "unreadable", with a
-note the student can act on, never an exception.
+The reading and comparing is answer_math.py (Math-Verify underneath). A student's answer is
+hostile input and SymPy can be made to work for hours (9^9^9, 10000000!), so it never runs
+here: every check goes to a worker process, started from answer_math.py as a plain script,
+that a deadline bounds in time (CHECK_SECONDS, enforced from this side by killing the
+process, which works in any thread) and an address-space limit bounds in memory. Size
+limits refuse towers, huge factorials and deep nesting before anything parses them.
+
+check_answer() is what grading, the generator's checks, the CLI and the live preview use.
 """
 from __future__ import annotations
 
-import re
-
-import sympy
-from sympy.parsing.sympy_parser import (
-    convert_xor,
-    implicit_multiplication_application,
-    parse_expr,
-    standard_transformations,
-)
+import json
+import os
+import queue
+import select
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
 
 from . import ANSWER_ABSENT, ANSWER_CORRECT, ANSWER_INCORRECT, ANSWER_UNREADABLE, AnswerCheck
+from .answer_math import HINT, MAX_CHARS, MODES, Unreadable, check_limits, parse_tolerance
 
-MAX_ANSWER_CHARS = 200
-_NAMES = {"sqrt": sympy.sqrt, "pi": sympy.pi}
-_GLOBALS = {"Integer": sympy.Integer, "Float": sympy.Float, "Rational": sympy.Rational,
-            "Symbol": sympy.Symbol, "__builtins__": {}}
-_TRANSFORMS = standard_transformations + (convert_xor, implicit_multiplication_application)
-_ALLOWED = re.compile(r"^[0-9a-zA-Z\s.+\-*/^()]*$")
-_LATEX_FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
-_LATEX_SQRT = re.compile(r"\\sqrt\s*\{([^{}]*)\}")
-_UNIT_WORDS = re.compile(r"(?<=[\d)\s])[a-zA-Z][a-zA-Z .²³/]*$")
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(\D|$))")
+__all__ = ["MODES", "AnswerReading", "check_answer", "read_answer", "parse_tolerance", "validate_mode"]
 
-
-class UnreadableAnswer(ValueError):
-    pass
+CHECK_SECONDS = 2.0      # one check, reading both sides and comparing them
+START_SECONDS = 30.0     # a new worker imports SymPy and Math-Verify first
+WORKER_MEMORY_MB = 1024
+WORKERS = 2              # at most this many checks at once in one process
+_SCRIPT = Path(__file__).with_name("answer_math.py")
+_VERDICTS = (ANSWER_CORRECT, ANSWER_INCORRECT, ANSWER_UNREADABLE, ANSWER_ABSENT)
 
 
-def normalise(text: str) -> str:
-    """Strip the wrappers people put around a number; keep the mathematics."""
-    s = text.strip()
-    s = s.replace("\u2212", "-").replace("\u00d7", "*").replace("\u00f7", "/")
-    s = re.sub(r"\\(?:boxed|text|mathrm|textbf)\s*\{([^{}]*)\}", r"\1", s)
-    s = s.replace("$", "").replace("\\$", "").replace("\\!", "").replace("\\,", "")
-    s = s.replace("\\left", "").replace("\\right", "").replace("\\cdot", "*").replace("\\times", "*")
-    s = s.replace("\\%", "%")
-    for _ in range(3):  # nested fractions, innermost first
-        s = _LATEX_FRAC.sub(r"((\1)/(\2))", s)
-    s = _LATEX_SQRT.sub(r"sqrt(\1)", s)
-    s = s.replace("{", "(").replace("}", ")")
-    s = re.sub(r"^[£€¥]|[£€¥]$", "", s.strip())
-    s = re.sub(r"^(?:the answer is|answer:|answer)\s*", "", s, flags=re.I)
-    s = _THOUSANDS.sub("", s)
-    s = s.strip().rstrip(".")
-    percent = s.endswith("%")
-    if percent:
-        s = s[:-1].strip()
-    # A trailing unit word ("12 apples", "3.5 km", "40 dollars") is not part of the value.
-    if re.search(r"\d", s):
-        s = _UNIT_WORDS.sub("", s).strip()
-        s = re.sub(r"^[a-zA-Z]+\s*=\s*", "", s)  # "x = 4"
-    if percent:
-        s = f"({s})/100"
-    return s
+@dataclass(frozen=True)
+class AnswerReading:
+    """How an answer is read on its own (the student's live preview)."""
+    readable: bool
+    read_as: str
+    note: str
 
 
-def parse_value(text: str) -> sympy.Expr:
-    s = normalise(text)
-    if not s:
-        raise UnreadableAnswer("The answer is empty once units and symbols are removed.")
-    if not _ALLOWED.match(s) or len(s) > MAX_ANSWER_CHARS:
-        raise UnreadableAnswer(
-            "Could not read this answer. Write a number, a fraction such as 3/4 or \\frac{3}{4}, "
-            "or a simple expression."
-        )
-    # Powers are evaluated eagerly, so 9^9^9^9 would never finish: allow one small power at most.
-    powers = s.replace("**", "^")
-    if powers.count("^") > 1 or re.search(r"\^\s*\(*\s*[-+]?\s*\d{4,}", powers):
-        raise UnreadableAnswer("Could not read this answer: powers are limited to one small exponent.")
-    # parse_expr evaluates Python: only numbers, operators and a few known names get through.
-    unknown = set(re.findall(r"[a-zA-Z]+", s)) - set(_NAMES)
-    if unknown:
-        raise UnreadableAnswer("Could not read this answer as a number (it contains words or letters).")
+class _Worker:
+    """One answer_math.py process speaking JSON lines."""
+
+    def __init__(self) -> None:
+        env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", str(_SCRIPT), str(WORKER_MEMORY_MB)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=env, close_fds=True, start_new_session=True)
+        self._buffer = b""
+        ready = self._reply(START_SECONDS)
+        if not ready or not ready.get("ready"):
+            self.kill()
+            raise RuntimeError("The answer checker could not start.")
+
+    def ask(self, request: dict, seconds: float) -> Optional[dict]:
+        try:
+            self.proc.stdin.write(json.dumps(request).encode() + b"\n")
+            self.proc.stdin.flush()
+        except OSError:
+            return None
+        return self._reply(seconds)
+
+    def _reply(self, seconds: float) -> Optional[dict]:
+        deadline = time.monotonic() + seconds
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return None  # the worker died (out of memory, for one)
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        try:
+            return json.loads(line)
+        except ValueError:
+            return None
+
+    def kill(self) -> None:
+        try:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        except Exception:
+            pass
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except Exception:
+                pass
+
+
+class _Pool:
+    """Workers shared by the threads of one process; a worker that overran is replaced."""
+
+    def __init__(self, size: int) -> None:
+        self._slots: queue.Queue = queue.Queue()
+        for _ in range(size):
+            self._slots.put(None)  # started on first use
+        self._lock = threading.Lock()
+
+    def ask(self, request: dict, seconds: float) -> Optional[dict]:
+        worker = self._slots.get()
+        try:
+            if worker is None:
+                worker = _Worker()
+            reply = worker.ask(request, seconds)
+            if reply is None:  # too slow or dead: it may still be computing, so it goes
+                worker.kill()
+                worker = None
+            return reply
+        except RuntimeError:
+            worker = None
+            raise
+        finally:
+            self._slots.put(worker)
+
+    def close(self) -> None:
+        while True:
+            try:
+                worker = self._slots.get_nowait()
+            except queue.Empty:
+                return
+            if worker is not None:
+                worker.kill()
+
+
+_pool: Optional[_Pool] = None
+_pool_lock = threading.Lock()
+_pool_pid = 0
+
+
+def _get_pool() -> _Pool:
+    global _pool, _pool_pid
+    with _pool_lock:
+        if _pool is None or _pool_pid != os.getpid():  # a forked child starts its own workers
+            _pool, _pool_pid = _Pool(WORKERS), os.getpid()
+        return _pool
+
+
+def validate_mode(mode: Optional[str], tolerance) -> tuple[str, Optional[str]]:
+    """The answer mode and tolerance as stored; ValueError with a sentence when either is wrong."""
+    mode = (mode or "auto").strip().lower().replace(" ", "_").replace("exact_form", "exact")
+    if mode not in MODES:
+        raise ValueError(f"The answer mode must be one of: {', '.join(MODES)}.")
+    if tolerance is None or str(tolerance).strip() == "":
+        return mode, None
+    parse_tolerance(tolerance)
+    if mode != "numeric":
+        raise ValueError("A tolerance applies only to the numeric answer mode.")
+    return mode, str(tolerance).strip()
+
+
+def _run(request: dict) -> dict:
+    texts = [str(request.get(k) or "") for k in ("reference", "answer")]
     try:
-        expr = parse_expr(s, local_dict=dict(_NAMES), global_dict=dict(_GLOBALS),
-                          transformations=_TRANSFORMS, evaluate=True)
-    except Exception as exc:  # SymPy raises many kinds; all mean the same thing here
-        raise UnreadableAnswer(
-            "Could not read this answer. Write a number, a fraction such as 3/4 or \\frac{3}{4}, "
-            "or a simple expression."
-        ) from exc
-    if not isinstance(expr, sympy.Expr):
-        raise UnreadableAnswer("Could not read this answer as a single value.")
-    return expr
+        for text in texts:
+            check_limits(text)
+    except Unreadable as exc:
+        return {"verdict": ANSWER_UNREADABLE, "read_as": "", "note": str(exc)}
+    reply = _get_pool().ask(request, CHECK_SECONDS)
+    if reply is None:
+        return {"verdict": ANSWER_UNREADABLE, "read_as": "",
+                "note": f"Checking this answer took longer than {CHECK_SECONDS:g} s, so it was stopped. "
+                        "Write the value more simply (work out powers and factorials)."}
+    return reply
 
 
-def equivalent(a: sympy.Expr, b: sympy.Expr) -> bool:
-    try:
-        diff = sympy.nsimplify(a - b) if a.is_number and b.is_number else sympy.simplify(a - b)
-        if diff == 0:
-            return True
-        if a.is_number and b.is_number:
-            return abs(complex(sympy.N(a - b, 30))) < 1e-9 * max(1.0, abs(complex(sympy.N(b))))
-    except Exception:
-        return False
-    return False
+def check_answer(student, reference, mode: Optional[str] = "auto", tolerance=None) -> AnswerCheck:
+    """Compare a student's final answer with the reference under the instructor's answer mode.
 
-
-def check_answer(student: str, reference: str) -> AnswerCheck:
-    """Compare exactly; the verdict is absent when either side is missing."""
-    if not reference or not reference.strip():
+    The verdict is absent when either side is missing, unreadable (with a note saying what to
+    type instead) when the answer cannot be read, else correct or incorrect.
+    """
+    student = "" if student is None else str(student)
+    reference = "" if reference is None else str(reference)
+    if not reference.strip():
         return AnswerCheck(ANSWER_ABSENT, "This problem has no reference answer to check against.")
-    if not student or not student.strip():
+    if not student.strip():
         return AnswerCheck(ANSWER_ABSENT, "No final answer was given.")
-    try:
-        ref_value = parse_value(reference)
-    except UnreadableAnswer:
-        # The reference is the instructor's; fall back to comparing the normalised text.
-        same = normalise(student).replace(" ", "") == normalise(reference).replace(" ", "")
-        return AnswerCheck(ANSWER_CORRECT if same else ANSWER_INCORRECT, "Compared as text.")
-    try:
-        value = parse_value(student)
-    except UnreadableAnswer as exc:
-        return AnswerCheck(ANSWER_UNREADABLE, str(exc))
-    if equivalent(value, ref_value):
-        return AnswerCheck(ANSWER_CORRECT, "The final answer matches the reference.")
-    return AnswerCheck(ANSWER_INCORRECT, "The final answer does not match the reference.")
+    if len(student) > MAX_CHARS:
+        return AnswerCheck(ANSWER_UNREADABLE, f"The answer is longer than {MAX_CHARS} characters; "
+                                              "write only the final answer.")
+    mode, tolerance = validate_mode(mode, tolerance)
+    reply = _run({"op": "compare", "reference": reference, "answer": student, "mode": mode,
+                  "tolerance": tolerance})
+    verdict = reply.get("verdict")
+    if verdict not in _VERDICTS:
+        raise ValueError(reply.get("note") or "The answer could not be checked.")
+    return AnswerCheck(verdict, reply.get("note", ""), reply.get("read_as", ""))
+
+
+def read_answer(text, reference: str = "", mode: Optional[str] = "auto") -> AnswerReading:
+    """How the platform reads an answer before it is submitted; the reference (never shown)
+    only says whether words or mathematics are wanted."""
+    text = "" if text is None else str(text)
+    if not text.strip():
+        return AnswerReading(False, "", "Type your final answer to see how it is read.")
+    if len(text) > MAX_CHARS:
+        return AnswerReading(False, "", f"The answer is longer than {MAX_CHARS} characters.")
+    reply = _run({"op": "read", "answer": text, "reference": "" if reference is None else str(reference),
+                  "mode": mode or "auto"})
+    readable = reply.get("verdict") == "readable"
+    return AnswerReading(readable, reply.get("read_as", ""), reply.get("note") or HINT)
