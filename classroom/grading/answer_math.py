@@ -599,7 +599,7 @@ def compare(reference: str, answer: str, mode: str = "auto", tolerance=None) -> 
         return Outcome("unreadable", str(exc))
     shown = got.read_as()
     if got.text is not None and ref.text is None:
-        return Outcome("unreadable", "This answer reads as words, but the problem wants mathematics: "
+        return Outcome("unreadable", "Could not read this answer: it reads as words, but the problem wants mathematics: "
                                      "write it with digits and symbols (12, not twelve).", shown)
     started = time.monotonic()
     try:
@@ -641,7 +641,7 @@ def read_only(answer: str, reference: str = "", mode: str = "auto") -> Outcome:
     except Unreadable as exc:
         return Outcome("unreadable", str(exc))
     if got.text is not None and str(reference or "").strip():
-        return Outcome("unreadable", "This answer reads as words, but the problem wants mathematics: "
+        return Outcome("unreadable", "Could not read this answer: it reads as words, but the problem wants mathematics: "
                                      "write it with digits and symbols (12, not twelve).")
     note = f"Read as {got.read_as()}" if got.text is None else "Read as text"
     if got.unit:
