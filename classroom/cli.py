@@ -13,12 +13,13 @@ from . import db
 
 def register_commands(app: Flask) -> None:
     from .backup import backup_command
+    from .grading.answers_command import check_answer_command, check_answers_command
     from .grading.evaluation_command import evaluate_grader_command
     from .lean.command import lean_check_command
 
     for command in (init_db_command, seed_demo_command, export_gradebook_command, create_token_command,
                     worker_command, serve_command, evaluate_grader_command, lean_check_command,
-                    import_bank_command, export_bank_command):
+                    import_bank_command, export_bank_command, check_answers_command, check_answer_command):
         app.cli.add_command(command)
     app.cli.add_command(backup_command)
 

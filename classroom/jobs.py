@@ -43,8 +43,14 @@ def init_app(app: Flask) -> None:
         with app.app_context():
             run_job(job_id)
 
+    @huey.task(name="recheck_answers")
+    def recheck_task(problem_id: int, actor_id: int) -> None:
+        with app.app_context():
+            recheck_answers(problem_id, actor_id)
+
     app.extensions["huey"] = huey
     app.extensions["grade_task"] = grade_job
+    app.extensions["recheck_task"] = recheck_task
 
 
 def _make_huey(app: Flask) -> Huey:
@@ -67,6 +73,48 @@ def enqueue_grading(job_id: int) -> None:
         current_app.extensions["grade_task"](job_id)
     except Exception:  # noqa: BLE001 - the queue being down must not lose the submission
         log.exception("could not enqueue grading job %s; it will be retried by recovery", job_id)
+
+
+def enqueue_recheck(problem_id: int, actor_id: int) -> None:
+    """Check every answer sent to a problem again, in the background (its reference answer,
+    answer mode or tolerance changed)."""
+    try:
+        current_app.extensions["recheck_task"](problem_id, actor_id)
+    except Exception:  # noqa: BLE001 - the edit is saved; the instructor can save again to retry
+        log.exception("could not enqueue the re-check of problem %s", problem_id)
+
+
+def recheck_answers(problem_id: int, actor_id: Optional[int]) -> list[dict]:
+    """Every version's final-answer grade checked again against the problem as it is now.
+
+    Only the machine's score changes; an instructor's override stays and still counts. Each
+    changed score is written to the audit log (the instructor's list of what changed)."""
+    from .grading.answers import check_answer
+    from .models import BY_EXACT, AuditLog, Problem
+
+    changes = []
+    with Session(database.engine()) as s:
+        problem = s.get(Problem, problem_id)
+        if problem is None:
+            return changes
+        rows = s.exec(select(Submission, Grade).join(Grade, Grade.submission_id == Submission.id)
+                      .where(Submission.problem_id == problem_id, Grade.component == "final_answer",
+                             Grade.decided_by == BY_EXACT).order_by(Submission.id)).all()
+        for submission, grade in rows:
+            check = check_answer(submission.final_answer, problem.reference_answer, problem.answer_mode,
+                                 problem.answer_tolerance)
+            score = check.score if check.score is not None else 0.0
+            if grade.score == score:
+                continue
+            change = {"submission": submission.id, "from": grade.score, "to": score, "verdict": check.verdict,
+                      "overridden": grade.override_score is not None}
+            grade.score, grade.feedback, grade.updated_at = score, check.note, utcnow()
+            s.add(grade)
+            s.add(AuditLog(course_id=problem.course_id, actor_id=actor_id, action="answer.recheck",
+                           target=f"submission {submission.id} final_answer", details=change))
+            changes.append(change)
+        s.commit()
+    return changes
 
 
 def _claim(s: Session, job_id: int, lease_seconds: int) -> bool:

@@ -117,6 +117,14 @@ class Problem(SQLModel, table=True):
     external_id: Optional[str] = Field(default=None, max_length=200)
     # The bank's question_type (MR-GSM8K: original, reversed, POT), kept so an export gives it back.
     question_type: Optional[str] = Field(default=None, max_length=40)
+    # How final answers are compared (grading/answers.py MODES); a tolerance only for "numeric":
+    # "0.01" is absolute, "2%" relative.
+    answer_mode: str = Field(default="auto", max_length=20, sa_column_kwargs={"server_default": "auto"})
+    answer_tolerance: Optional[str] = Field(default=None, max_length=40)
+    # The instructor's answer tests: [{"answer": "2.5", "correct": true}, ...], run when saved;
+    # how many failed then, so the course page can mark the problem without re-running them.
+    answer_tests: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    answer_tests_failed: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow)
 
 

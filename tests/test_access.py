@@ -85,6 +85,8 @@ ACCESS = {
     "/learn/assignments/<int:assignment_id>": ("GET", "/learn/assignments/{assignment}", LEARN_COURSE, None),
     "/learn/assignments/<int:assignment_id>/problems/<int:problem_id>": (
         "GET", "/learn/assignments/{assignment}/problems/{problem}", LEARN_COURSE, None),
+    "/learn/assignments/<int:assignment_id>/problems/<int:problem_id>/read-answer": (
+        "GET", "/learn/assignments/{assignment}/problems/{problem}/read-answer?answer=2%201%2F2", LEARN_COURSE, None),
     "/learn/submissions/<int:submission_id>": ("GET", "/learn/submissions/{submission}", LEARN_OWN, None),
     "/learn/submissions/<int:submission_id>/state.json": ("GET", "/learn/submissions/{submission}/state.json",
                                                           LEARN_OWN, None),
@@ -93,6 +95,8 @@ ACCESS = {
         "POST", "/api/v1/assignments/{assignment}/problems/{problem}/submissions",
         {"anonymous": 401, "student": 201, "other_student": 404, "other_instructor": 404, "instructor": 403},
         {"json": {"error_step": 1, "explanation": "e"}}),
+    "/api/v1/assignments/<int:assignment_id>/problems/<int:problem_id>/read-answer": (
+        "GET", "/api/v1/assignments/{assignment}/problems/{problem}/read-answer?answer=5%2F2", API_MEMBER, None),
     "/api/v1/submissions/<int:submission_id>": ("GET", "/api/v1/submissions/{submission}", API_OWN, None),
     "/api/v1/courses/<code>/gradebook.csv": ("GET", "/api/v1/courses/{code}/gradebook.csv", API_TEACH, None),
     "/api/v1/assignments/<int:assignment_id>/agreement": ("GET", "/api/v1/assignments/{assignment}/agreement",

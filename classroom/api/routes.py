@@ -3,7 +3,7 @@ from flask import Response, g, jsonify, request
 from .. import db
 from ..models import ROLE_INSTRUCTOR, FlawedSolution
 from ..services import assignments as assignment_service
-from ..services import agreement, courses, gradebook, problems, submissions
+from ..services import agreement, answer_checks, courses, gradebook, problems, submissions
 from ..services.errors import ServiceError
 from ..services.scoring import round_points, score_submission, student_job_state
 from ..services.submissions import CritiqueDraft
@@ -53,6 +53,14 @@ def create_submission(assignment_id, problem_id):
     )
     sub, job = submissions.submit(s, g.api_user, assignment_id, problem_id, draft)
     return {"id": sub.id, "version": sub.version, "state": student_job_state(job.state), "late": sub.is_late}, 201
+
+
+@bp.route("/assignments/<int:assignment_id>/problems/<int:problem_id>/read-answer")
+@token_required
+def read_answer(assignment_id, problem_id):
+    """How a final answer is read, before submitting: ?answer=2%201/2 -> {"readable", "read_as", "note"}."""
+    return answer_checks.read_in_assignment(db.session(), g.api_user, assignment_id, problem_id,
+                                            request.args.get("answer", ""))
 
 
 def _text(value) -> str:

@@ -46,7 +46,8 @@ def load_input(db: Session, submission: Submission) -> tuple[GradingInput, Probl
         student_explanation=submission.explanation,
         student_correction=submission.correction,
         student_final_answer=submission.final_answer,
-        answer_check=check_answer(submission.final_answer, problem.reference_answer),
+        answer_check=check_answer(submission.final_answer, problem.reference_answer, problem.answer_mode,
+                                  problem.answer_tolerance),
         submission_id=submission.id,
     )
     return inp, problem

@@ -172,6 +172,11 @@ def describe(db: Session, log: list[AuditLog]) -> list[Event]:
                      else "it waits for review again")
             sentence = [who, Piece(f" removed their score ({_pct(d.get('previous_override'))}) for "), target,
                         Piece(f"; {after}.")]
+        elif a == "answer.recheck":
+            target = answer(_target_id(e.target, "submission"), "final_answer")
+            kept = " The instructor's own score still counts." if d.get("overridden") else ""
+            sentence = [Piece("Checking again after the problem's reference answer or answer mode changed moved "),
+                        target, Piece(f" from {_pct(d.get('from'))} to {_pct(d.get('to'))}.{kept}")]
         elif a == "job.retry":
             job = jobs.get(_target_id(e.target, "job"))
             sub_id = job.submission_id if job else d.get("submission_id")

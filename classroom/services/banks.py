@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from ..content import DEFAULT_CODE_LANGUAGE, PROSE, clean_code_line, is_code, solution_format_of
 from ..models import ERROR_KINDS, Course, Problem, User
-from . import audit, courses, problems
+from . import answer_checks, audit, courses, problems
 from .errors import Conflict, InvalidInput
 from .problems import ProblemDraft
 from .validation import LIMITS
@@ -30,7 +30,8 @@ from .validation import LIMITS
 BANK_FIELDS = ("id", "question_type", "question", "reference_solution", "reference_answer", "flawed_steps",
                "first_error_step", "error_reason")
 # May be present; written by an export when they say something.
-OPTIONAL_FIELDS = ("solution_format", "title", "error_kind", "flawed_final_answer", "lean_header", "lean_statement")
+OPTIONAL_FIELDS = ("solution_format", "title", "error_kind", "flawed_final_answer", "lean_header", "lean_statement",
+                   "answer_mode", "answer_tolerance", "answer_tests")
 
 # What each field means, for the in-app help page (teacher/bank_format.html) that teachers read
 # instead of the README.
@@ -56,6 +57,12 @@ FIELD_HELP = {
                            "“#### 140” or “The answer is: 140”.",
     "lean_header": "An optional Lean 4 header (imports and opens).",
     "lean_statement": "An optional Lean 4 theorem statement; students then write only its proof.",
+    "answer_mode": "How students' final answers are compared: auto (the default: numbers, expressions, equations, "
+                   "intervals and sets as a mathematician reads them), numeric, exact, set, ordered or text.",
+    "answer_tolerance": "For the numeric mode only: a number such as 0.01 (that much either way) or a "
+                        "percentage such as \"2%\" (relative to the reference).",
+    "answer_tests": "Sample answers with the verdict each must get, checked on import: a list such as "
+                    "[{\"answer\": \"5/2\", \"correct\": true}, {\"answer\": \"2.4\", \"correct\": false}].",
 }
 
 EXAMPLE = {
@@ -209,12 +216,29 @@ def _entry(obj, line: int) -> BankEntry:
         flawed_final = _text(obj, "flawed_final_answer", LIMITS["final_answer"], required=False, allow_number=True)
     else:
         flawed_final = final_answer_from(clean_steps)
+    tolerance = obj.get("answer_tolerance")
+    if isinstance(tolerance, (int, float)) and not isinstance(tolerance, bool):
+        tolerance = str(tolerance)
+    elif tolerance is not None and not isinstance(tolerance, str):
+        raise _LineProblem("answer_tolerance", f"must be a number or text such as \"2%\", not {_json_type(tolerance)}")
+    mode = _text(obj, "answer_mode", 20, required=False) or "auto"
+    try:
+        mode, tolerance = answer_checks.validate_mode(mode, tolerance)
+    except InvalidInput as exc:
+        raise _LineProblem(exc.field, exc.message)
+    if "answer_tests" in obj and not isinstance(obj["answer_tests"], list):
+        raise _LineProblem("answer_tests", f"must be a list of {{answer, correct}}, not {_json_type(obj['answer_tests'])}")
+    try:
+        tests = answer_checks.parse_answer_tests(obj.get("answer_tests") or [])
+    except InvalidInput as exc:
+        raise _LineProblem("answer_tests", exc.message)
     draft = ProblemDraft(
         title=title, statement=question, reference_solution=reference_solution, reference_answer=reference_answer,
         steps=clean_steps, flawed_final_answer=flawed_final, first_wrong_step=first, reason=reason,
         error_kind=kind, lean_header=_text(obj, "lean_header", LIMITS["lean"], required=False),
         lean_statement=_text(obj, "lean_statement", LIMITS["lean"], required=False),
         solution_format=solution_format, correct=first is None,
+        answer_mode=mode, answer_tolerance=tolerance, answer_tests=tests,
     )
     return BankEntry(line=line, external_id=external_id, question_type=question_type, draft=draft)
 
@@ -443,5 +467,11 @@ def export_bank(db: Session, actor: User, course: Course) -> ExportResult:
             record["lean_header"] = p.lean_header
         if p.lean_statement:
             record["lean_statement"] = p.lean_statement
+        if p.answer_mode and p.answer_mode != "auto":
+            record["answer_mode"] = p.answer_mode
+        if p.answer_tolerance:
+            record["answer_tolerance"] = p.answer_tolerance
+        if p.answer_tests:
+            record["answer_tests"] = list(p.answer_tests)
         lines.append(json.dumps(record, ensure_ascii=False))
     return ExportResult(text="".join(line + "\n" for line in lines), exported=len(lines), without_solution=left_out)

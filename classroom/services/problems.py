@@ -11,7 +11,8 @@ from typing import Optional, Sequence
 from sqlmodel import Session, select
 
 from ..models import ERROR_KINDS, AnswerKey, Course, FlawedSolution, Problem, Submission, User
-from . import audit, courses
+from .. import jobs
+from . import answer_checks, audit, courses
 from .errors import ErrorCollector, InvalidInput, NotFound
 from ..content import PROSE, clean_code_line, is_code, solution_format_of
 from .validation import LIMITS, clean_text, parse_int
@@ -35,6 +36,9 @@ class ProblemDraft:
     solution_format: str = PROSE
     # A correct solution: no step is wrong (first_wrong_step is ignored, reason optional: why it is right).
     correct: bool = False
+    answer_mode: str = "auto"
+    answer_tolerance: Optional[str] = None
+    answer_tests: object = ()  # a list of {answer, correct}, or the form's text (answer_checks)
 
 
 def clean_steps(raw_steps: Sequence[str], solution_format: str = PROSE) -> list[str]:
@@ -101,12 +105,16 @@ def validate_draft(d: ProblemDraft) -> ProblemDraft:
                               field="lean_header")
     lean_statement = check.check(clean_text, d.lean_statement, "The Lean statement", "lean", required=False,
                                  field="lean_statement")
+    mode_and_tolerance = check.check(answer_checks.validate_mode, d.answer_mode, d.answer_tolerance)
+    tests = check.check(answer_checks.parse_answer_tests, d.answer_tests)
     check.raise_any()
+    mode, tolerance = mode_and_tolerance
     return ProblemDraft(
         title=title, statement=statement, reference_solution=reference_solution, reference_answer=reference_answer,
         steps=steps, flawed_final_answer=flawed_final_answer, first_wrong_step=first, reason=reason,
         error_kind=kind, lean_header=lean_header, lean_statement=lean_statement,
         solution_format=solution_format or PROSE, correct=bool(d.correct),
+        answer_mode=mode, answer_tolerance=tolerance, answer_tests=tests,
     )
 
 
@@ -131,6 +139,15 @@ def _format(value) -> str:
         raise InvalidInput(f"The solution's format: {exc}.", field="solution_format") from None
 
 
+def _set_answer_checking(problem: Problem, d: ProblemDraft) -> None:
+    """Store the answer mode, tolerance and tests; run the tests and count the ones that fail."""
+    problem.answer_mode, problem.answer_tolerance = d.answer_mode, d.answer_tolerance
+    problem.answer_tests = list(d.answer_tests)
+    failing = [r for r in answer_checks.run_answer_tests(d.reference_answer, d.answer_mode, d.answer_tolerance,
+                                                         problem.answer_tests) if not r.passed]
+    problem.answer_tests_failed = len(failing)
+
+
 def create_problem(db: Session, actor: User, course: Course, draft: ProblemDraft, *, origin: str = "hand",
                    origin_model: Optional[str] = None, external_id: Optional[str] = None,
                    commit: bool = True, approved: bool = True, question_type: Optional[str] = None) -> Problem:
@@ -141,6 +158,7 @@ def create_problem(db: Session, actor: User, course: Course, draft: ProblemDraft
                       reference_solution=d.reference_solution, reference_answer=d.reference_answer,
                       lean_header=d.lean_header, lean_statement=d.lean_statement, external_id=external_id,
                       question_type=question_type)
+    _set_answer_checking(problem, d)
     db.add(problem)
     db.flush()
     _add_solution(db, problem, d, origin, origin_model, approved=approved)
@@ -167,8 +185,11 @@ def update_problem(db: Session, actor: User, problem: Problem, draft: ProblemDra
     course = db.get(Course, problem.course_id)
     courses.require_instructor(db, actor, course)
     d = validate_draft(draft)
+    checked_before = (problem.reference_answer, problem.answer_mode, problem.answer_tolerance)
     for name in ("title", "statement", "reference_solution", "reference_answer", "lean_header", "lean_statement"):
         setattr(problem, name, getattr(d, name))
+    _set_answer_checking(problem, d)
+    recheck = checked_before != (problem.reference_answer, problem.answer_mode, problem.answer_tolerance)
     db.add(problem)
     solution, key = approved_solution_with_key(db, problem.id)
     if solution is None:  # only drafts so far: what the instructor typed becomes the approved solution
@@ -186,6 +207,9 @@ def update_problem(db: Session, actor: User, problem: Problem, draft: ProblemDra
         db.add(key)
     audit.record(db, actor, course.id, "problem.update", f"problem {problem.id}", {"title": d.title})
     db.commit()
+    if recheck and db.exec(select(Submission.id).where(Submission.problem_id == problem.id)).first() is not None:
+        # Every answer already sent is checked again against the new reference, mode or tolerance.
+        jobs.enqueue_recheck(problem.id, actor.id)
     return problem
 
 

@@ -5,7 +5,7 @@ from .. import db, form_errors
 from ..extensions import limiter
 from ..models import Course, FlawedSolution
 from ..services import assignments as assignment_service
-from ..services import authoring, courses, gradebook, problems, submissions
+from ..services import answer_checks, authoring, courses, gradebook, problems, submissions
 from ..services.scoring import grading_state, score_submission, student_job_state
 from ..services.submissions import CritiqueDraft
 from . import bp
@@ -120,6 +120,13 @@ def problem(assignment_id, problem_id):
         released = None  # its score waits while another assignment still asks this problem
     return render_template("student/problem.html", assignment=a, course=c, problem=p, view=view, form=form,
                            history=history, status=assignment_service.status(a), released=released), status_code
+
+
+@bp.route("/assignments/<int:assignment_id>/problems/<int:problem_id>/read-answer")
+def read_answer(assignment_id, problem_id):
+    """How the final answer typed so far is read (the critique page asks as the student types)."""
+    return answer_checks.read_in_assignment(db.session(), current_user, assignment_id, problem_id,
+                                            request.args.get("answer", ""))
 
 
 @bp.route("/submissions/<int:submission_id>")

@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..content import CODE_LANGUAGES, PROSE
 from ..models import ERROR_KINDS
+from ..services.answer_checks import MODE_LABELS
 from ..services.authoring import PASTE_LIMIT
 from ..services.validation import LIMITS, TOO_LONG
 
@@ -36,6 +37,9 @@ class ProblemForm(FlaskForm):
     reference_solution = TextAreaField("Reference solution", validators=[Length(max=LIMITS["reference_solution"], message=TOO_LONG)])
     reference_answer = StringField("Reference final answer (checked exactly)",
                                    validators=[Length(max=LIMITS["final_answer"], message=TOO_LONG)])
+    answer_mode = SelectField("How final answers are compared", choices=list(MODE_LABELS.items()), default="auto")
+    answer_tolerance = StringField("Tolerance (numeric mode only)", validators=[Length(max=40, message=TOO_LONG)])
+    answer_tests = TextAreaField("Answer tests (optional)", validators=[Length(max=8000, message=TOO_LONG)])
     steps = FieldList(TextAreaField("Step", validators=[Length(max=LIMITS["step"], message=TOO_LONG)]), min_entries=4,
                       max_entries=LIMITS["steps"])
     # Not saved: the "Split into steps" button turns it into the step boxes (services/authoring.split_steps).

@@ -4,7 +4,9 @@ from flask_login import current_user, login_required
 from .. import db, form_errors
 from ..models import Assignment, Course, FlawedSolution, User
 from ..services import assignments as assignment_service
-from ..services import agreement, audit, authoring, courses, gradebook, problems, reviews, submissions
+from ..services import (
+    agreement, answer_checks, audit, authoring, courses, gradebook, problems, reviews, submissions,
+)
 from ..services.assignments import AssignmentDraft
 from ..services.errors import ServiceError
 from ..services.problems import ProblemDraft
@@ -83,8 +85,16 @@ def _problem_draft(form: ProblemForm) -> ProblemDraft:
         flawed_final_answer=form.flawed_final_answer.data, first_wrong_step=form.first_wrong_step.data,
         reason=form.reason.data, error_kind=form.error_kind.data, lean_header=form.lean_header.data,
         lean_statement=form.lean_statement.data, solution_format=form.solution_format.data,
-        correct=bool(form.correct.data),
+        correct=bool(form.correct.data), answer_mode=form.answer_mode.data,
+        answer_tolerance=form.answer_tolerance.data, answer_tests=form.answer_tests.data or "",
     )
+
+
+def _flash_answer_tests(p) -> None:
+    """Saving runs the answer tests: every one that fails is named."""
+    if p.answer_tests_failed:
+        for result in answer_checks.failing_tests(p):
+            flash(result.sentence(), "error")
 
 
 @bp.route("/courses/<code>/problems/new", methods=["GET", "POST"])
@@ -99,6 +109,7 @@ def new_problem(code):
                                lambda: problems.validate_draft(_problem_draft(form)))
         if p is not None:
             flash("Problem saved.", "success")
+            _flash_answer_tests(p)
             return redirect(url_for("teacher.problem", problem_id=p.id))
     status = 400 if request.method == "POST" else 200
     return render_template("teacher/problem_form.html", form=form, course=c, problem=None), status
@@ -119,6 +130,8 @@ def edit_problem(problem_id):
     if request.method == "GET":
         form = ProblemForm(obj=p)
         offer_format(form, solution.solution_format if solution else None)
+        form.answer_tests.data = answer_checks.answer_tests_text(p.answer_tests)
+        form.answer_tolerance.data = p.answer_tolerance or ""
         form.steps.entries = []
         form.steps.last_index = -1  # so the boxes are steps-0, steps-1, ... again
         for step in (solution.steps if solution else ["", "", ""]) + [""]:
@@ -138,6 +151,7 @@ def edit_problem(problem_id):
         if form_errors.submit(form, lambda: problems.update_problem(s, current_user, p, _problem_draft(form)),
                               lambda: problems.validate_draft(_problem_draft(form))) is not None:
             flash("Problem updated.", "success")
+            _flash_answer_tests(p)
             return redirect(url_for("teacher.problem", problem_id=p.id))
     status = 400 if request.method == "POST" else 200
     return render_template("teacher/problem_form.html", form=form, course=c, problem=p), status

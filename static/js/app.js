@@ -49,6 +49,41 @@
     update();
   }
 
+  // How the final answer is read, as the student types (Moodle STACK's validation): "Read as 5/2",
+  // typeset with KaTeX, or why it cannot be read and what to type instead.
+  function attachAnswerReading(input) {
+    var target = document.getElementById(input.id + "-reading");
+    if (!target) return;
+    var timer = null;
+    var last = null;
+    function show(data) {
+      target.textContent = "";
+      target.classList.toggle("unreadable", !data.readable && !!input.value.trim());
+      if (data.readable && data.read_as) {
+        target.appendChild(document.createTextNode("Read as "));
+        var math = document.createElement("span");
+        math.className = "math inline";
+        math.textContent = data.read_as;
+        target.appendChild(math);
+        if (window.classroomTypeset) window.classroomTypeset(target);
+      } else {
+        target.textContent = data.note || "";
+      }
+    }
+    function update() {
+      var text = input.value;
+      if (text === last) return;
+      last = text;
+      if (!text.trim()) { target.textContent = ""; target.classList.remove("unreadable"); return; }
+      fetch(input.dataset.readAnswer + "?answer=" + encodeURIComponent(text), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (data) { if (input.value === text) show(data); })
+        .catch(function () { target.textContent = "The answer cannot be read back right now; you can still submit."; });
+    }
+    input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(update, 350); });
+    update();
+  }
+
   // The step editor: each step a box with its own preview; add, remove, move up and down, and mark
   // the first wrong step. Boxes are renamed steps-0, steps-1, ... after every change, so the form
   // posts them in their new order; without JavaScript the plain boxes still work.
@@ -271,6 +306,7 @@
     document.querySelectorAll("textarea[data-preview]").forEach(function (ta) {
       if (!ta.dataset.previewAttached) { ta.dataset.previewAttached = "1"; attachPreview(ta); }
     });
+    document.querySelectorAll("input[data-read-answer]").forEach(attachAnswerReading);
     document.querySelectorAll("[data-poll]").forEach(attachPoll);
     document.querySelectorAll("form[data-confirm]").forEach(attachConfirm);
     document.querySelectorAll("form[data-busy]").forEach(attachBusy);
