@@ -11,13 +11,16 @@ Three checkers mark the same reference/answer pairs (JSON Lines with "reference"
 - ours: classroom.grading.answers.check_answer, as grading calls it (worker process, limits).
 
 Agreement is the share of pairs where "correct" and the teacher's verdict coincide. The run
-also reports the seconds our checker took for the whole set.
+also reports the seconds our checker took for the whole set, and (--typical N) how long it takes
+to check N typical answers: the reference answers of /work/shared/data/mr-gsm8k/problems.jsonl
+(read from there), each typed the way students type them ("$1,234", "1234.0", "1234 dollars").
 """
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import re
 import subprocess
 import sys
 import time
@@ -83,6 +86,27 @@ def score(name, check, pairs) -> dict:
             "disagreements": wrong}
 
 
+TYPICAL_SOURCE = Path("/work/shared/data/mr-gsm8k/problems.jsonl")
+
+
+def typical_timing(count: int, source: Path = TYPICAL_SOURCE) -> dict:
+    """Seconds to check `count` typical answers (a warm worker, as on a running server)."""
+    from classroom.grading.answers import check_answer
+    references = []
+    for line in source.read_text(encoding="utf-8").splitlines():
+        value = str(json.loads(line).get("reference_answer", "")).strip()
+        if re.fullmatch(r"-?[\d.,]+", value):  # the set has a few non-answers ("Let's think step by step.")
+            references.append(value)
+    styles = [lambda v: v, lambda v: f"${v}", lambda v: f"{v}.0", lambda v: f"{v} dollars"]
+    pairs = [(references[i % len(references)], styles[i % len(styles)](references[i % len(references)]))
+             for i in range(count)]
+    check_answer("1", "1")
+    started = time.perf_counter()
+    correct = sum(check_answer(answer, reference).verdict == "correct" for reference, answer in pairs)
+    seconds = time.perf_counter() - started
+    return {"answers": count, "seconds": round(seconds, 2), "marked_correct": correct, "source": str(source)}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=Path, default=DEFAULT_PAIRS)
@@ -90,6 +114,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     parser.add_argument("--show-disagreements", action="store_true")
     parser.add_argument("--only", choices=("old", "math-verify", "ours"), action="append")
+    parser.add_argument("--typical", type=int, default=200, metavar="N",
+                        help="also time N typical answers from mr-gsm8k (0: skip)")
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)
     pairs = load_pairs(args.pairs)
@@ -106,11 +132,17 @@ def main(argv=None) -> int:
         if name == "ours":
             check("1", "1")  # start the worker outside the timing
         results.append(score(name, check, pairs))
+    typical = None
+    if args.typical and (not args.only or "ours" in args.only):
+        if TYPICAL_SOURCE.exists():
+            typical = typical_timing(args.typical)
+        else:
+            print(f"typical timing skipped: {TYPICAL_SOURCE} is not on this machine", file=sys.stderr)
     if args.json:
         for r in results:
             if not args.show_disagreements:
                 r.pop("disagreements")
-        print(json.dumps({"pairs_file": str(args.pairs), "results": results}, indent=2))
+        print(json.dumps({"pairs_file": str(args.pairs), "results": results, "typical": typical}, indent=2))
         return 0
     print(f"{len(pairs)} reference/answer pairs from {args.pairs}")
     for r in results:
@@ -119,6 +151,9 @@ def main(argv=None) -> int:
         if args.show_disagreements:
             for w in r["disagreements"]:
                 print(f"    {w['reference']!r:34} {w['answer']!r:34} teacher={w['teacher']} checker={w['checker']}")
+    if typical:
+        print(f"{typical['answers']} typical answers checked in {typical['seconds']} s "
+              f"({typical['marked_correct']} marked correct)")
     return 0
 
 
