@@ -12,7 +12,7 @@ from .. import form_errors
 from ..content import format_label, is_code
 from ..models import Course
 from ..services import assignments as assignment_service
-from ..services import authoring, courses, problems, reviews
+from ..services import answer_checks, authoring, courses, problems, reviews
 from ..services.errors import ServiceError
 from .authoring_forms import BankForm, CopyForm
 from .forms import PlainForm, RosterForm
@@ -101,5 +101,5 @@ def problem_page(s, p, *, copy_form: CopyForm | None = None, status: int = 200):
     return render_template(
         "teacher/problem.html", problem=p, course=s.get(Course, p.course_id), solution=solution, key=key,
         drafts=authoring.drafts_of(s, p.id), copy_form=copy_form or copy_form_for(s, p), plain_form=PlainForm(),
-        model_ready=model_ready(),
+        model_ready=model_ready(), answer_mode_labels=answer_checks.MODE_LABELS,
     ), status

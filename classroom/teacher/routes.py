@@ -148,9 +148,13 @@ def edit_problem(problem_id):
         offer_format(form, solution.solution_format if solution else None)
         if apply_split(form):
             return render_template("teacher/problem_form.html", form=form, course=c, problem=p)
+        checked_before = (p.reference_answer, p.answer_mode, p.answer_tolerance)
         if form_errors.submit(form, lambda: problems.update_problem(s, current_user, p, _problem_draft(form)),
                               lambda: problems.validate_draft(_problem_draft(form))) is not None:
             flash("Problem updated.", "success")
+            if checked_before != (p.reference_answer, p.answer_mode, p.answer_tolerance):
+                flash("The answers already sent to this problem are checked again against the new reference "
+                      "answer or mode; every score that changes is listed in the course's audit log.", "info")
             _flash_answer_tests(p)
             return redirect(url_for("teacher.problem", problem_id=p.id))
     status = 400 if request.method == "POST" else 200

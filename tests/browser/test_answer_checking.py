@@ -63,3 +63,19 @@ def test_answer_mode_and_tests_on_the_problem_form(new_page, live_server):
     expect(error).to_contain_text("only to the numeric answer mode")
     expect(page.get_by_label("Tolerance (numeric mode only)")).to_have_value("1%")
     assert not page.watch.page_errors and not page.watch.server_errors
+
+
+def test_a_new_reference_answer_rechecks_what_was_sent(new_page, live_server):
+    room = seed_classroom(live_server, submit=True)  # the student answered 168, the reference
+    page = new_page()
+    log_in(page, room.teacher_email)
+    page.goto(f"/teach/problems/{room.problem_id}/edit")
+    page.get_by_label("Reference final answer (checked exactly)").fill("170")
+    page.get_by_role("button", name="Save problem").first.click()
+    expect(page.locator(".flash.info")).to_contain_text("checked again")
+    expect(page.get_by_text("Answers compared: Automatic")).to_be_visible()
+    page.goto(f"/teach/courses/{room.code}/audit")
+    entry = page.get_by_text("Checking again after the problem's reference answer or answer mode changed moved")
+    expect(entry).to_be_visible()
+    expect(entry).to_contain_text("Sam Student's final answer on Tickets (version 1)")
+    assert not page.watch.page_errors and not page.watch.server_errors
