@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Optional, Sequence
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -161,19 +162,27 @@ def listing(db: Session, course_id: int, *, only_open_to_students: bool = False
             ) -> list[tuple[Assignment, list[tuple[Problem, FlawedSolution]]]]:
     """The course's assignments, each with its problems in order and their current solutions, in one
     query. A problem with only draft solutions is left out: students cannot open it."""
-    q = (select(Assignment, Problem, FlawedSolution)
-         .outerjoin(AssignmentProblem, AssignmentProblem.assignment_id == Assignment.id)
-         .outerjoin(Problem, Problem.id == AssignmentProblem.problem_id)
-         .outerjoin(FlawedSolution, FlawedSolution.id == current_solution_id())
-         .where(Assignment.course_id == course_id))
-    if only_open_to_students:
-        q = q.where(Assignment.opens_at <= utcnow())
     out: dict[int, tuple[Assignment, list]] = {}
-    for a, problem, solution in db.exec(q.order_by(Assignment.due_at, Assignment.id, AssignmentProblem.position)):
+    for a, problem, solution in db.exec(_listing_statement(only_open_to_students),
+                                        params={"course_id": course_id, "now": utcnow()}):
         _a, ready = out.setdefault(a.id, (a, []))
         if problem is not None and solution is not None:
             ready.append((problem, solution))
     return list(out.values())
+
+
+@lru_cache(maxsize=2)
+def _listing_statement(only_open_to_students: bool):
+    # Built once: every student's listing runs it, and building the statement cost more Python time
+    # than running it.
+    q = (select(Assignment, Problem, FlawedSolution)
+         .outerjoin(AssignmentProblem, AssignmentProblem.assignment_id == Assignment.id)
+         .outerjoin(Problem, Problem.id == AssignmentProblem.problem_id)
+         .outerjoin(FlawedSolution, FlawedSolution.id == current_solution_id())
+         .where(Assignment.course_id == bindparam("course_id")))
+    if only_open_to_students:
+        q = q.where(Assignment.opens_at <= bindparam("now"))
+    return q.order_by(Assignment.due_at, Assignment.id, AssignmentProblem.position)
 
 
 def overview_for_student(db: Session, course_id: int, student_id: int) -> list[tuple[Assignment, int, int]]:

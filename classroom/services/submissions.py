@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Optional
 
-from sqlalchemy import func, insert
+from sqlalchemy import bindparam, func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -87,14 +88,8 @@ def submit(db: Session, actor: User, assignment_id: int, problem_id: int, draft:
 def _target(db: Session, actor: User, assignment_id: int, problem_id: int
             ) -> tuple[Assignment, Problem, FlawedSolution]:
     """The assignment, the problem and the solution a student answers, with every access check, in one query."""
-    row = db.exec(
-        select(Assignment, Enrollment, Problem, FlawedSolution)
-        .outerjoin(Enrollment, (Enrollment.course_id == Assignment.course_id) & (Enrollment.user_id == actor.id))
-        .outerjoin(AssignmentProblem, (AssignmentProblem.assignment_id == Assignment.id)
-                   & (AssignmentProblem.problem_id == problem_id))
-        .outerjoin(Problem, Problem.id == AssignmentProblem.problem_id)
-        .outerjoin(FlawedSolution, FlawedSolution.id == assignments.current_solution_id())
-        .where(Assignment.id == assignment_id)).first()
+    row = db.exec(_target_statement(), params={"assignment_id": assignment_id, "problem_id": problem_id,
+                                                "user_id": actor.id}).first()
     if row is None:
         raise NotFound("That assignment does not exist.")
     assignment, membership, problem, solution = row
@@ -109,6 +104,19 @@ def _target(db: Session, actor: User, assignment_id: int, problem_id: int
     if solution is None:
         raise NotFound("This problem has no approved flawed solution yet.")
     return assignment, problem, solution
+
+
+@lru_cache(maxsize=1)
+def _target_statement():
+    # Built once: constructing it cost more Python time than running it, on the busiest write.
+    return (select(Assignment, Enrollment, Problem, FlawedSolution)
+            .outerjoin(Enrollment, (Enrollment.course_id == Assignment.course_id)
+                       & (Enrollment.user_id == bindparam("user_id")))
+            .outerjoin(AssignmentProblem, (AssignmentProblem.assignment_id == Assignment.id)
+                       & (AssignmentProblem.problem_id == bindparam("problem_id")))
+            .outerjoin(Problem, Problem.id == AssignmentProblem.problem_id)
+            .outerjoin(FlawedSolution, FlawedSolution.id == assignments.current_solution_id())
+            .where(Assignment.id == bindparam("assignment_id")))
 
 
 def _next_version(assignment_id: int, problem_id: int, student_id: int):
