@@ -8,6 +8,7 @@ MESSAGES = {
     404: "That page does not exist, or you do not have access to it.",
     405: "That action is not allowed here.",
     413: "What you sent is too large. Shorten it or upload a smaller file.",
+    415: "This page takes a form, not JSON. The JSON API is under /api/v1/.",
     429: "Too many requests. Wait a minute and try again.",
     500: "Something went wrong on our side. Your saved work is safe; try again in a moment.",
 }
@@ -44,7 +45,7 @@ def init_app(app: Flask) -> None:
                                  "Nothing you saved before is lost: go back, reload the page and send it again.",
                             kept=_typed_text())
 
-    for status in (400, 403, 404, 405, 413, 500):
+    for status in (400, 403, 404, 405, 413, 415, 500):
         app.register_error_handler(status, lambda exc, status=status: render_error(status))
 
     init_service_errors(app)

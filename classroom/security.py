@@ -1,5 +1,16 @@
-"""Security headers on every response, and one size limit for every request body."""
+"""Security headers on every response, one size limit for every request body, and strict JSON."""
 from flask import Flask, abort, request
+from flask.json.provider import DefaultJSONProvider
+
+from . import strict_json
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """request.get_json() refuses what strict_json refuses (NaN, lone surrogates, huge numbers, deep
+    nesting) as a ValueError, which Flask answers with 400, instead of handing it on to crash later."""
+
+    def loads(self, s, **kwargs):
+        return strict_json.loads(s)
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -16,6 +27,8 @@ CSP = "; ".join([
 
 
 def init_app(app: Flask) -> None:
+    app.json = StrictJSONProvider(app)
+
     @app.before_request
     def refuse_oversized_bodies():
         # Werkzeug raises 413 only when a view reads the body; refusing on the declared length
@@ -23,6 +36,13 @@ def init_app(app: Flask) -> None:
         limit = app.config.get("MAX_CONTENT_LENGTH")
         if limit is not None and (request.content_length or 0) > limit:
             abort(413)
+
+    @app.before_request
+    def forms_take_no_json():
+        # Flask-WTF would read a JSON body as the form's fields, and a list or an object where a field
+        # expects text breaks it: the pages take forms, the API (/api/) takes JSON.
+        if request.method == "POST" and request.is_json and not request.path.startswith("/api/"):
+            abort(415)
 
     @app.after_request
     def headers(resp):

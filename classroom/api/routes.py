@@ -1,6 +1,6 @@
 from flask import Response, g, jsonify, request
 
-from .. import db
+from .. import db, strict_json
 from ..models import ROLE_INSTRUCTOR, FlawedSolution
 from ..services import assignments as assignment_service
 from ..services import agreement, answer_checks, courses, gradebook, problems, submissions
@@ -42,9 +42,7 @@ def list_assignments(code):
 @bp.route("/assignments/<int:assignment_id>/problems/<int:problem_id>/submissions", methods=["POST"])
 @token_required
 def create_submission(assignment_id, problem_id):
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return api_error(400, "Send a JSON object with error_step, explanation, correction and final_answer.")
+    body = _json_object("Send a JSON object with error_step, explanation, correction and final_answer.")
     s = db.session()
     draft = CritiqueDraft(
         error_step=body.get("error_step"), explanation=_text(body.get("explanation")),
@@ -61,6 +59,21 @@ def read_answer(assignment_id, problem_id):
     """How a final answer is read, before submitting: ?answer=2%201/2 -> {"readable", "read_as", "note"}."""
     return answer_checks.read_in_assignment(db.session(), g.api_user, assignment_id, problem_id,
                                             request.args.get("answer", ""))
+
+
+def _json_object(what: str) -> dict:
+    """The body as a JSON object, read strictly (classroom/strict_json.py); a refusal says what is wrong."""
+    if not request.is_json:
+        raise ServiceError(what)
+    try:
+        body = strict_json.loads(request.get_data(cache=True))
+    except strict_json.JSONRefused as exc:
+        if exc.field:
+            raise ServiceError(f"The field {exc.field} {exc.message}.", field=exc.field)
+        raise ServiceError(f"The JSON body {exc.message}. {what}")
+    if not isinstance(body, dict):
+        raise ServiceError(what)
+    return body
 
 
 def _text(value) -> str:

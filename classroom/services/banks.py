@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 
 from ..content import DEFAULT_CODE_LANGUAGE, PROSE, clean_code_line, is_code, solution_format_of
 from ..models import ERROR_KINDS, Course, Problem, User
+from .. import strict_json
 from . import answer_checks, audit, courses, problems
 from .errors import Conflict, InvalidInput
 from .problems import ProblemDraft
@@ -319,7 +320,7 @@ def _undecodable_line(raw: bytes) -> tuple[int, Optional[str], str]:
             text = chunk.decode("utf-8", errors="replace")
             where = None
             try:
-                obj = json.loads(text)
+                obj = strict_json.loads(text)
             except ValueError:
                 obj = None
             if isinstance(obj, dict):
@@ -366,11 +367,15 @@ def parse_bank(raw: bytes | str) -> list[BankEntry]:
                           "split it into smaller files")
             break
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            near = _field_near(line, exc.pos)
-            where = f"field {near}: " if near else ""
-            errors.append(f"line {lineno}: {where}not valid JSON ({exc.msg} at column {exc.colno})")
+            obj = strict_json.loads(line)
+        except strict_json.JSONRefused as refused:
+            exc = refused.syntax
+            if exc is not None:
+                near = _field_near(line, exc.pos)
+                where = f"field {near}: " if near else ""
+                errors.append(f"line {lineno}: {where}not valid JSON ({exc.msg} at column {exc.colno})")
+            else:  # NaN or Infinity, half a surrogate pair, a number of thousands of digits, deep nesting
+                errors.append(_say(lineno, refused.field, refused.message))
             continue
         try:
             entry = _entry(obj, lineno)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+from .. import strict_json
 from ..content import LIMITS, TOO_LONG  # noqa: F401  (TOO_LONG: forms import it from here)
 from .errors import InvalidInput
 
@@ -11,6 +12,9 @@ from .errors import InvalidInput
 def clean_text(value, label: str, limit_key: str, *, required: bool = True, field: str | None = None) -> str:
     text = "" if value is None else str(value)
     text = text.replace("\x00", "").replace("\r\n", "\n").strip()
+    if strict_json.not_text(text):  # no database or encoder takes half a surrogate pair
+        raise InvalidInput(f"{label} holds a character that is not text (half of a UTF-16 surrogate pair).",
+                           field=field or limit_key)
     limit = LIMITS[limit_key]
     if required and not text:
         raise InvalidInput(f"{label} cannot be empty.", field=field or limit_key)
