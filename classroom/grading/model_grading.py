@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..llm import ModelSettings, client_for
@@ -44,13 +45,24 @@ def verdict_for(s: Session, submission_id: int, inp: GradingInput,
     committed at once."""
     if settings is None:
         return None
-    cached = s.exec(select(ModelGradeCache.reply).where(
-        ModelGradeCache.submission_id == submission_id, ModelGradeCache.model_name == settings.model,
-        ModelGradeCache.prompt_version == PROMPT_VERSION)).first()
+
+    def stored() -> Optional[ModelVerdict]:
+        reply = s.exec(select(ModelGradeCache.reply).where(
+            ModelGradeCache.submission_id == submission_id, ModelGradeCache.model_name == settings.model,
+            ModelGradeCache.prompt_version == PROMPT_VERSION)).first()
+        return None if reply is None else ModelVerdict(**reply)
+
+    cached = stored()
     if cached is not None:
-        return ModelVerdict(**cached)
+        return cached
     verdict = ModelGrader(settings).grade(inp)
     s.add(ModelGradeCache(submission_id=submission_id, model_name=settings.model, prompt_version=PROMPT_VERSION,
                           reply=dataclasses.asdict(verdict)))
-    s.commit()
+    try:
+        s.commit()
+    except IntegrityError:
+        # Another worker graded the same version meanwhile (its lease lapsed under load): the first
+        # stored reply is the one both runs use, so a job never fails for having run twice.
+        s.rollback()
+        return stored() or verdict
     return verdict

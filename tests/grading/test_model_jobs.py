@@ -108,3 +108,37 @@ def test_malformed_reply_twice_fails_without_a_score(world, dbs, openai_server):
     dbs.expire_all()
     assert dbs.get(GradingJob, job.id).last_error
     assert _grades(dbs, sub.id) == {}
+
+
+def test_a_second_run_of_the_same_version_uses_the_reply_stored_first(world, dbs, openai_server):
+    """Two workers can grade one version at once when a lease lapses under load: the run that stores
+    its reply second takes the first one instead of failing on the cache's unique key."""
+    from sqlmodel import Session
+
+    from classroom.grading.model_grading import PROMPT_VERSION
+
+    w = world.classroom()
+    engine = world.app.extensions["db_engine"]
+
+    def other_worker_stores_first(req):
+        with Session(engine) as other:  # the other worker's reply lands while this one waits for the model
+            sub_id = other.exec(select(GradingJob.submission_id)).one()
+            other.add(ModelGradeCache(submission_id=sub_id, model_name="test-grader", prompt_version=PROMPT_VERSION,
+                                      reply=_stored_reply(explanation_score=0.25)))
+            other.commit()
+        return good_reply(explanation_score=0.9)
+
+    openai_server.responder = other_worker_stores_first
+    sub, job, state = _submit(world, dbs, w)
+    assert state == "done", dbs.get(GradingJob, job.id).last_error
+    assert _grades(dbs, sub.id)["explanation"].score == 0.25  # the first stored reply counts, for both runs
+    assert len(dbs.exec(select(ModelGradeCache)).all()) == 1
+
+
+def _stored_reply(**overrides) -> dict:
+    """A cache row as the grader stores it: a good reply's verdict with its provenance."""
+    import dataclasses
+
+    from classroom.grading import ModelVerdict
+    return dataclasses.asdict(ModelVerdict(**good_reply(**overrides), model_name="test-grader",
+                                           prompt_version="stored-first"))
