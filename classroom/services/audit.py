@@ -166,6 +166,8 @@ def describe(db: Session, log: list[AuditLog]) -> list[Event]:
                           else f"the machine's {_pct(d.get('machine_score'))}")
                 sentence = [who, Piece(" changed the score of "), target, Piece(f" from {before} to {new}.")]
             comment = d.get("comment") or ""
+            if d.get("via") == "api":
+                notes.append("Through the API")
         elif a == "grade.override_cleared":
             target = answer(_target_id(e.target, "submission"), component)
             after = (f"the machine's {_pct(d['machine_score'])} counts again" if d.get("machine_score") is not None

@@ -435,6 +435,32 @@ def import_bank(db: Session, actor: User, course: Course, raw: bytes | str) -> I
     return ImportResult(imported=imported, skipped=len(skipped_ids), total=len(entries), skipped_ids=skipped_ids)
 
 
+def import_problem(db: Session, actor: User, course: Course, obj) -> Problem:
+    """One bank line, already decoded (the API's POST of a problem): the same checks as a file's line. An id
+    the course already has is refused (409) rather than skipped, so a script learns it added nothing."""
+    courses.require_instructor(db, actor, course)
+    try:
+        entry = _entry(obj, 1)
+    except _LineProblem as exc:
+        where = f"Field {exc.field}: " if exc.field else "The problem "
+        raise InvalidInput(f"{where}{exc.message}.", field=exc.field) from None
+    existing = db.exec(select(Problem.id).where(Problem.course_id == course.id,
+                                                Problem.external_id == entry.external_id)).first()
+    if existing is not None:
+        raise Conflict(f"A problem with the id {entry.external_id!r} is already in this course (problem {existing}); "
+                       "nothing was added.", field="id")
+    try:
+        problem = problems.create_problem(db, actor, course, entry.draft, origin="bank",
+                                          external_id=entry.external_id, question_type=entry.question_type,
+                                          commit=False)
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        raise Conflict(f"A problem with the id {entry.external_id!r} was added to this course at the same time; "
+                       "nothing was added.", field="id") from None
+    return problem
+
+
 @dataclass
 class ExportResult:
     text: str

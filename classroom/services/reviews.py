@@ -13,7 +13,7 @@ from ..models import (
 )
 from .. import jobs
 from . import audit, courses, submissions
-from .errors import InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound
 from .validation import clean_text
 
 RUBRIC_LEVELS = [(1.0, "Full credit"), (0.5, "Partial credit"), (0.0, "No credit")]
@@ -67,6 +67,39 @@ def set_score(db: Session, actor: User, grade_id: int, score, comment: str = "")
         value = value / 100
     if not 0.0 <= value <= 1.0:
         raise InvalidInput("The score must be between 0 and 100 percent.", field="score")
+    return _record(db, actor, grade, submission, assignment, value, comment)
+
+
+def score_component(db: Session, actor: User, submission_id: int, component: str, score, comment: str = "",
+                    via: str = "api") -> Grade:
+    """An instructor's decision on one component of one version, by name (the API's way): a review score
+    where the component waits for a person, an override where a machine decided. The score is a fraction
+    0..1 here, never a percentage, so a script's 1 cannot be misread as 1%."""
+    submission = db.get(Submission, submission_id)
+    if submission is None:
+        raise NotFound("That submission does not exist.")
+    assignment = db.get(Assignment, submission.assignment_id)
+    courses.require_instructor(db, actor, db.get(Course, assignment.course_id))
+    grade = db.exec(select(Grade).where(Grade.submission_id == submission.id, Grade.component == component)).first()
+    if grade is None:
+        graded = db.exec(select(Grade.component).where(Grade.submission_id == submission.id)).all()
+        if not graded:
+            raise Conflict("This submission has not been graded yet, so it has no components to score; "
+                           "try again once its grading job is done.")
+        raise NotFound(f"This submission has no component {component[:40]!r}; it has {', '.join(graded)}.",
+                       field="component")
+    if isinstance(score, bool) or not isinstance(score, (int, float)):
+        raise InvalidInput("score must be a number from 0 to 1 (1 = full credit).", field="score")
+    value = float(score)
+    if not 0.0 <= value <= 1.0:  # NaN fails this too
+        raise InvalidInput(f"score must be from 0 to 1 (1 = full credit); {score!r} is outside.", field="score")
+    if comment is not None and not isinstance(comment, str):
+        raise InvalidInput("comment must be text.", field="comment")
+    return _record(db, actor, grade, submission, assignment, value, comment or "", via=via)
+
+
+def _record(db: Session, actor: User, grade: Grade, submission: Submission, assignment: Assignment, value: float,
+            comment: str, via: str = "web") -> Grade:
     comment = clean_text(comment, "The comment", "comment", required=False, field="comment")
     before = grade.override_score
     grade.override_score = round(value, 4)
@@ -78,7 +111,7 @@ def set_score(db: Session, actor: User, grade_id: int, score, comment: str = "")
     audit.record(db, actor, assignment.course_id, "grade.override" if grade.score is not None else "grade.review",
                  f"submission {submission.id} {grade.component}",
                  {"machine_score": grade.score, "previous_override": before, "new_score": grade.override_score,
-                  "comment": comment, "student_id": submission.student_id})
+                  "comment": comment, "student_id": submission.student_id, "via": via})
     db.commit()
     return grade
 

@@ -135,6 +135,11 @@ def versions(db: Session, assignment_id: int, problem_id: int, student_id: int) 
 
 def latest_for_assignment(db: Session, assignment_id: int, student_id: Optional[int] = None) -> list[Submission]:
     """The counting (latest) version of each student's answer to each problem."""
+    return list(db.exec(latest_for_assignment_query(assignment_id, student_id)))
+
+
+def latest_for_assignment_query(assignment_id: int, student_id: Optional[int] = None):
+    """The select behind latest_for_assignment, for callers that page or count it."""
     latest = (select(Submission.assignment_id, Submission.problem_id, Submission.student_id,
                      func.max(Submission.version).label("v"))
               .where(Submission.assignment_id == assignment_id)
@@ -146,7 +151,26 @@ def latest_for_assignment(db: Session, assignment_id: int, student_id: Optional[
                                 & (Submission.problem_id == sub.c.problem_id)
                                 & (Submission.student_id == sub.c.student_id)
                                 & (Submission.version == sub.c.v))
-    return list(db.exec(q))
+    return q
+
+
+def counting_page(db: Session, assignment_id: int, page: int, per_page: int
+                  ) -> tuple[int, list[Submission], dict[int, list[Grade]], dict[int, GradingJob]]:
+    """One page of the counting versions (oldest first, by id) with their grades and jobs: the total, the
+    versions, grades by version and job by version, in four queries."""
+    counting = latest_for_assignment_query(assignment_id).subquery()
+    total = db.exec(select(func.count()).select_from(counting)).one()
+    rows = list(db.exec(latest_for_assignment_query(assignment_id).order_by(Submission.id)
+                        .offset((page - 1) * per_page).limit(per_page)))
+    ids = [r.id for r in rows]
+    grades: dict[int, list[Grade]] = {}
+    jobs_by_submission: dict[int, GradingJob] = {}
+    if ids:
+        for g in db.exec(select(Grade).where(Grade.submission_id.in_(ids)).order_by(Grade.id)):
+            grades.setdefault(g.submission_id, []).append(g)
+        jobs_by_submission = {j.submission_id: j for j in db.exec(select(GradingJob)
+                                                                  .where(GradingJob.submission_id.in_(ids)))}
+    return total, rows, grades, jobs_by_submission
 
 
 def submission_for(db: Session, actor: User, submission_id: int) -> tuple[Submission, Assignment, bool]:

@@ -64,6 +64,23 @@ def parse_local_datetime(value, label: str, tz_name: str, field: str | None = No
     return local.replace(tzinfo=ZoneInfo(tz_name)).astimezone(timezone.utc)
 
 
+def parse_iso_datetime(value, label: str, tz_name: str, field: str | None = None) -> datetime:
+    """An ISO 8601 date and time (the API's form), as aware UTC; without an offset it is read in the
+    server's time zone, as the web form's dates are."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{label} is required, as an ISO 8601 date and time such as 2026-09-01T17:00:00Z.",
+                           field=field)
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(f"{label} is not an ISO 8601 date and time: {value.strip()[:40]!r}. "
+                           "Use the form 2026-09-01T17:00:00Z (or with an offset such as +02:00).",
+                           field=field) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(tz_name))
+    return when.astimezone(timezone.utc)
+
+
 def to_local(dt: datetime | None, tz_name: str) -> datetime | None:
     if dt is None:
         return None
