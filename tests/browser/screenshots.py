@@ -1,6 +1,7 @@
 """A screenshot tour of the app, for a person to look at (not a test), and the README's pictures.
 
-    python tests/browser/screenshots.py [OUT_DIR]     every page, full length, at 1280 and 390 px
+    python tests/browser/screenshots.py [OUT_DIR] [--only NAME]   every page (or those named NAME), full
+                                                      length, at 1280 and 390 px
                                                       (default OUT_DIR /tmp/shots)
     python tests/browser/screenshots.py --readme      the README's pictures, into docs/screenshots/
 
@@ -52,6 +53,15 @@ STRESS = "\n\n".join([
     "See https://example.org/a/very/long/path/that/never/breaks/anywhere/at/all/because/it/has/no/spaces.",
 ])
 
+PROGRAM = [
+    "total_council_members = 33",
+    "# As per the question, twice as many votes in favor as against",
+    "",
+    "total_votes_in_favor = total_council_members // 3",
+    "share = total_votes_in_favor * 2 * 1  # a*b*c stays code, never italics; // stays floor division",
+    "print(total_votes_in_favor)",
+]
+
 COMMENT = ("Exactly right: $4 \\times 9 = 36$, so the total is $168 + 36 = 204$. Next time, say *why* the "
            "slip carries into step 3.")
 
@@ -68,6 +78,9 @@ class Scene:
     released_assignment: int
     released_submission: int
     released_problem: int
+    program_assignment: int
+    program_problem: int
+    program_submission: int
 
 
 def seed(server) -> Scene:
@@ -120,8 +133,23 @@ def seed(server) -> Scene:
         again, job = submissions.submit(s, pupil, quiz.id, quiz_problems[0].id, CritiqueDraft(
             2, "Step 2 multiplies wrongly: $4 \\times 9 = 36$.", "$168 + 36 = 204$", "204"))
         jobs.run_job(job.id)
+        # A program as the model's solution (MR-GSM8K's program of thought): comments, a*b, //, a blank
+        # line kept as a step, and one long line that must scroll inside its box on a phone.
+        program = problems.create_problem(s, teacher, course, ProblemDraft(
+            title="Council vote, as a program", statement="A council of 33 voted; twice as many voted in favor "
+            "as against. How many voted in favor?", reference_solution="Against: $33 / 3 = 11$; in favor: $22$.",
+            reference_answer="22", steps=PROGRAM, solution_format="python", flawed_final_answer="11",
+            first_wrong_step=4, reason="Two thirds voted in favor, not one third.", error_kind="wrong_formula"))
+        program_work = assignments.create_assignment(s, teacher, course, AssignmentDraft(
+            title="Programs", opens_at=now - timedelta(days=1), due_at=now + timedelta(days=3),
+            problem_ids=[program.id]))
+        program_sub, job = submissions.submit(s, student, program_work.id, program.id, CritiqueDraft(
+            4, "Line 4 divides by 3, giving the votes against; in favor is *twice* that.",
+            "in_favor = total_council_members * 2 // 3\n\n# two of every three voted in favor\nprint(in_favor)",
+            "22"))
+        jobs.run_job(job.id)
         return Scene(course.code, assignment.id, sub.id, sub.problem_id, student.email, extra.id, stress.id,
-                     quiz.id, released.id, quiz_problems[0].id)
+                     quiz.id, released.id, quiz_problems[0].id, program_work.id, program.id, program_sub.id)
 
 
 def teacher_tour(sc: Scene) -> dict:
@@ -144,6 +172,10 @@ def teacher_tour(sc: Scene) -> dict:
         "assignment-form-errors": (f"/teach/courses/{sc.code}/assignments/new",
                                    lambda page: page.get_by_role("button", name="Save assignment").click()),
         "teacher-problem-wide": f"/teach/problems/{sc.stress_problem}",
+        "teacher-problem-program": f"/teach/problems/{sc.program_problem}",
+        "teacher-preview-program": f"/teach/problems/{sc.program_problem}/preview",
+        "teacher-submission-program": f"/teach/submissions/{sc.program_submission}",
+        "problem-form-program": f"/teach/problems/{sc.program_problem}/edit",
     }
 
 
@@ -171,6 +203,8 @@ def student_tour(sc: Scene) -> dict:
         "student-submission": f"/learn/submissions/{sc.released_submission}",
         "student-resubmit-warning": f"/learn/assignments/{sc.released_assignment}/problems/{sc.released_problem}",
         "student-problem-wide": f"/learn/assignments/{sc.stress_assignment}/problems/{sc.stress_problem}",
+        "student-problem-program": f"/learn/assignments/{sc.program_assignment}/problems/{sc.program_problem}",
+        "student-submission-program": f"/learn/submissions/{sc.program_submission}",
     }
 
 
@@ -212,7 +246,7 @@ def optimise_png(path: Path) -> None:
     small.save(path, optimize=True)
 
 
-def main(out: Path | None, readme: bool) -> int:
+def main(out: Path | None, readme: bool, only: str | None = None) -> int:
     reason = missing_browser()
     if reason:
         print(reason)
@@ -225,6 +259,10 @@ def main(out: Path | None, readme: bool) -> int:
         sc = seed(server)
         tours = {"visitor": (None, visitor_tour()), "teacher": (TEACHER[0], teacher_tour(sc)),
                  "student": (sc.student_email, student_tour(sc))}
+        if only:  # just the pages whose name holds this text
+            tours = {who: (email, {name: t for name, t in pages.items() if only in name})
+                     for who, (email, pages) in tours.items()}
+            tours = {who: tour for who, tour in tours.items() if tour[1]}
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             if readme:
@@ -286,5 +324,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", nargs="?", default="/tmp/shots", type=Path, help="folder for the tour's pictures")
     parser.add_argument("--readme", action="store_true", help="write the README's pictures to docs/screenshots/")
+    parser.add_argument("--only", help="only the pages whose name contains this text, e.g. program")
     args = parser.parse_args()
-    sys.exit(main(args.out, args.readme))
+    sys.exit(main(args.out, args.readme, args.only))
