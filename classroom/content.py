@@ -70,6 +70,17 @@ def strip_step_number(text: str) -> str:
     return found[1].strip() if found and found[1].strip() else text.strip()
 
 
+# The critique form's value for "No step is wrong" (the API says "error_step": null).
+NO_STEP = "none"
+
+
+def step_choice(value) -> Optional[int]:
+    """None for "no step is wrong" (null, "none"), else the value as given for parse_int to judge."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in (NO_STEP, "null")):
+        return None
+    return value
+
+
 # --------------------------------------------------------------------------- solution formats
 
 # A flawed solution is prose (Markdown + LaTeX, one step per box) or a program in a language, one line per step.

@@ -6,7 +6,7 @@ from ..services import assignments as assignment_service
 from ..services import agreement, answer_checks, courses, gradebook, problems, submissions
 from ..services.errors import ServiceError
 from ..services.scoring import round_points, score_submission, student_job_state
-from ..services.submissions import CritiqueDraft
+from ..services.submissions import MISSING, CritiqueDraft
 from . import bp
 from .auth import api_error, token_required
 from .serializers import assignment_json, grade_json, submission_json
@@ -45,7 +45,8 @@ def create_submission(assignment_id, problem_id):
     body = _json_object("Send a JSON object with error_step, explanation, correction and final_answer.")
     s = db.session()
     draft = CritiqueDraft(
-        error_step=body.get("error_step"), explanation=_text(body.get("explanation")),
+        # The field must be there; null is the answer "no step is wrong".
+        error_step=body["error_step"] if "error_step" in body else MISSING, explanation=_text(body.get("explanation")),
         correction=_text(body.get("correction")), final_answer=_text(body.get("final_answer")),
         lean_proof=_text(body.get("lean_proof")),
     )

@@ -49,20 +49,35 @@ def load_input(db: Session, submission: Submission) -> tuple[GradingInput, Probl
         answer_check=check_answer(submission.final_answer, problem.reference_answer, problem.answer_mode,
                                   problem.answer_tolerance),
         submission_id=submission.id,
+        solution_format=solution.solution_format,
     )
     return inp, problem
 
 
+def location_feedback(student_step: Optional[int], key_step: Optional[int]) -> str:
+    """What the exact location check says, for each of the four cases (a correct solution's key is None)."""
+    if key_step is None:
+        if student_step is None:
+            return "Right: no step of this solution is wrong."
+        return f"Step {student_step} is not wrong: this solution is correct (a false alarm)."
+    if student_step is None:
+        return "This solution does have a wrong step."
+    if student_step == key_step:
+        return f"Step {student_step} is the first wrong step."
+    return f"Step {student_step} is not the first wrong step."
+
+
 def exact_grades(inp: GradingInput, submission: Submission, has_reference_answer: bool) -> list[Grade]:
     grades = []
+    # On a correct solution (key None) the location is right only when the student said no step is wrong;
+    # on a flawed one "no step is wrong" (None) never matches the key's step.
     located = inp.student_step == inp.key_first_wrong_step
     grades.append(Grade(
         submission_id=submission.id, component="location", status=GRADE_GRADED, decided_by=BY_EXACT,
-        score=1.0 if located else 0.0,
-        feedback=(f"Step {inp.student_step} is the first wrong step." if located
-                  else f"Step {inp.student_step} is not the first wrong step."),
+        score=1.0 if located else 0.0, feedback=location_feedback(inp.student_step, inp.key_first_wrong_step),
     ))
-    if has_reference_answer:
+    # A correct solution needs no correction: its weight moves to the other components (scoring).
+    if has_reference_answer and inp.key_first_wrong_step is not None:
         check = inp.answer_check
         if check.verdict == ANSWER_ABSENT:
             score, note = 0.0, "No final answer was given."
@@ -73,9 +88,11 @@ def exact_grades(inp: GradingInput, submission: Submission, has_reference_answer
     return grades
 
 
-def review_grades(submission: Submission) -> list[Grade]:
+def review_grades(submission: Submission, correct_solution: bool = False) -> list[Grade]:
     grades = [Grade(submission_id=submission.id, component="explanation", status=GRADE_NEEDS_REVIEW,
                     feedback=REVIEW_NOTE)]
+    if correct_solution:
+        return grades
     if submission.correction.strip():
         grades.append(Grade(submission_id=submission.id, component="correction", status=GRADE_NEEDS_REVIEW,
                             feedback=REVIEW_NOTE))
@@ -90,7 +107,7 @@ def review_grades(submission: Submission) -> list[Grade]:
 REVIEW_FLAGS = (FLAG_INJECTION, FLAG_KEY_ECHO)
 
 
-def model_grades(submission: Submission, verdict: ModelVerdict) -> list[Grade]:
+def model_grades(submission: Submission, verdict: ModelVerdict, correct_solution: bool = False) -> list[Grade]:
     common = dict(
         submission_id=submission.id, status=GRADE_GRADED, decided_by=BY_MODEL, model_name=verdict.model_name,
         prompt_version=verdict.prompt_version, tokens_in=verdict.tokens_in, tokens_out=verdict.tokens_out,
@@ -106,6 +123,8 @@ def model_grades(submission: Submission, verdict: ModelVerdict) -> list[Grade]:
     else:
         explanation = Grade(component="explanation", score=verdict.explanation_score, feedback=verdict.feedback,
                             **common)
+    if correct_solution:
+        return [explanation]
     if submission.correction.strip() and held:
         correction = Grade(component="correction", score=None, feedback=why + (
             f"The model suggested {verdict.correction_score:.0%} for the correction."), **common)
@@ -154,7 +173,9 @@ def grade_submission(inp: GradingInput, submission: Submission, problem: Problem
     the job owns calling and caching the model so this stays a pure decision.
     """
     grades = exact_grades(inp, submission, bool(problem.reference_answer.strip()))
-    grades += model_grades(submission, model_verdict) if model_verdict else review_grades(submission)
+    correct_solution = inp.key_first_wrong_step is None
+    grades += (model_grades(submission, model_verdict, correct_solution) if model_verdict
+               else review_grades(submission, correct_solution))
     lean = lean_grade(submission, problem, config)
     if lean is not None:
         grades.append(lean)

@@ -45,6 +45,16 @@ def looks_like_injection(text: str) -> bool:
     return any(p.search(text or "") for p in _INJECTION_PATTERNS)
 
 
+def _location_note(student_step, key_step, located: bool) -> str:
+    if key_step is None:
+        return ("no step of this solution is wrong." if located
+                else "this solution is correct; the step you marked is not wrong.")
+    if student_step is None:
+        return "this solution does have a wrong step."
+    return "the step you marked is the first wrong step." if located else \
+        "the step you marked is not the first wrong step."
+
+
 def reconcile(reply: dict, inp: GradingInput) -> tuple[dict, list[str]]:
     """Make a validated reply agree with the exact facts.
 
@@ -65,11 +75,14 @@ def reconcile(reply: dict, inp: GradingInput) -> tuple[dict, list[str]]:
     if out["location_correct"] != exact_location:
         out["location_correct"] = exact_location
         flag(FLAG_EXACT_LOCATION)
-        notes.append("Note: the step you marked is the first wrong step." if exact_location
-                     else "Note: the step you marked is not the first wrong step.")
+        notes.append("Note: " + _location_note(inp.student_step, inp.key_first_wrong_step, exact_location))
 
     wrote_correction = bool((inp.student_correction or "").strip() or (inp.student_final_answer or "").strip())
-    if not wrote_correction:
+    if inp.key_first_wrong_step is None:
+        # A correct solution: nothing to correct, and no correction grade is kept (its weight moves to the
+        # other components); the reply is made to say so without a flag, since nothing contradicts a fact.
+        out["correction_verdict"], out["correction_score"] = "absent", 0.0
+    elif not wrote_correction:
         if out["correction_verdict"] != "absent" or out["correction_score"] != 0.0:
             out["correction_verdict"], out["correction_score"] = "absent", 0.0
             flag(FLAG_EXACT_ABSENCE)

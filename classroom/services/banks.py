@@ -47,8 +47,11 @@ FIELD_HELP = {
     "flawed_steps": "The model's solution: a list of 1 to 60 steps of at most 5,000 characters each. In prose every "
                     "step has text; in a program each step is one line, and a blank line is a step like any other "
                     "(it keeps the numbering).",
-    "first_error_step": "The first wrong step, counted from 1; it must be one of the steps (not a blank line).",
-    "error_reason": "Why that step is wrong: the answer key, never shown to students.",
+    "first_error_step": "The first wrong step, counted from 1; it must be one of the steps (not a blank line). "
+                        "null when the solution is correct: no step is wrong.",
+    "error_reason": "Why that step is wrong: the answer key, never shown to students. For a correct solution "
+                    "(first_error_step null) it may be left out or empty, or say why the solution is right, for "
+                    "the instructor and the grader.",
     "solution_format": "\"prose\" (Markdown and LaTeX) or a programming language such as \"python\": the steps "
                        "are then the program's lines, shown as code with line numbers. Without it, prose; a line "
                        "with question_type \"POT\" (program of thought) is Python.",
@@ -292,8 +295,8 @@ def _steps(steps, solution_format: str) -> list[str]:
 
 def _first_error_step(first, steps: list[str]) -> Optional[int]:
     """The key's step, or None: null means the solution is correct."""
-    if first is None:  # correct solutions are not offered yet (their grading comes next)
-        raise _LineProblem("first_error_step", "is null; every solution needs its first wrong step for now")
+    if first is None:
+        return None
     if isinstance(first, float) and first.is_integer():
         first = int(first)
     if isinstance(first, bool) or not isinstance(first, int):

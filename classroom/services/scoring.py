@@ -36,8 +36,10 @@ def component_weights(assignment: Assignment, present: Iterable[str]) -> dict[st
     if "final_answer" in present:
         weights["final_answer"] = assignment.weight_correction / 2
         weights["correction"] = assignment.weight_correction / 2
-    else:
+    elif "correction" in present or "location" not in present:
         weights["correction"] = float(assignment.weight_correction)
+    # else: graded without a correction, as a correct solution is (nothing to correct): its weight
+    # goes to the other components, since the fraction is taken over the weights present.
     if "lean" in present:
         weights["lean"] = float(assignment.weight_lean)
     return weights

@@ -15,9 +15,20 @@ from ..models import (
     Submission, User, utcnow,
 )
 from .. import jobs
+from ..content import step_choice
 from . import assignments, courses
 from .errors import DeadlinePassed, ErrorCollector, Forbidden, InvalidInput, NotFound
 from .validation import clean_text, parse_int
+
+
+class _Missing:
+    """error_step not sent at all (the API's field must be present; null means "no step is wrong")."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = _Missing()
 
 
 @dataclass
@@ -49,7 +60,13 @@ def submit(db: Session, actor: User, assignment_id: int, problem_id: int, draft:
         )
     n_steps = len(solution.steps)
     check = ErrorCollector()  # every wrong field is named at once
-    step = check.check(parse_int, draft.error_step, "The first wrong step", field="error_step")
+    if draft.error_step is MISSING:
+        check.add("error_step", "Mark the first wrong step, or say that no step is wrong (error_step: null).")
+        step = None
+    elif step_choice(draft.error_step) is None:
+        step = None  # the student says no step is wrong
+    else:
+        step = check.check(parse_int, draft.error_step, "The first wrong step", field="error_step")
     if step is not None and not 1 <= step <= n_steps:
         check.add("error_step", f"Choose a step between 1 and {n_steps}; step {step} is not in the solution.")
     explanation = check.check(clean_text, draft.explanation, "Your explanation", "explanation", field="explanation")

@@ -2,6 +2,7 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_login import current_user, login_required
 
 from .. import db, form_errors
+from ..content import NO_STEP
 from ..extensions import limiter
 from ..models import Course, FlawedSolution
 from ..services import assignments as assignment_service
@@ -109,7 +110,7 @@ def problem(assignment_id, problem_id):
     critique_form(view, form)
     if request.method == "GET" and history:
         last = history[0]  # start from the latest version, so resubmitting is an edit
-        form.error_step.data = str(last.error_step)
+        form.error_step.data = NO_STEP if last.error_step is None else str(last.error_step)
         form.explanation.data = last.explanation
         form.correction.data = last.correction
         form.final_answer.data = last.final_answer
