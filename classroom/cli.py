@@ -156,8 +156,12 @@ def serve_command(host: str, port: int):
 @click.command("import-bank")
 @click.argument("path", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--course", "code", required=True, help="Course code, e.g. DEMO101.")
-def import_bank_command(path: str, code: str):
-    """Import a problem bank (JSON Lines, the format of mr-gsm8k/problems.jsonl) into a course.
+@click.option("--format", "bank_format", type=click.Choice(["mr-gsm8k", "processbench"]), default="mr-gsm8k",
+              show_default=True, help="mr-gsm8k: this app's format (mr-gsm8k/problems.jsonl); processbench: "
+                                      "ProcessBench's lines (id, generator, problem, steps, final_answer_correct, "
+                                      "label), imported as drafts that wait for your reasons.")
+def import_bank_command(path: str, code: str, bank_format: str):
+    """Import a problem bank (JSON Lines) into a course.
 
     Every line is checked first: if any is wrong nothing is imported and each problem is
     listed as "line N: field X: ...". Problems whose id is already in the course are skipped.
@@ -173,7 +177,7 @@ def import_bank_command(path: str, code: str):
     s = db.session()
     try:
         course = courses.get_course(s, code)
-        result = banks.import_bank(s, _an_instructor_of(s, course), course, raw)
+        result = banks.import_bank(s, _an_instructor_of(s, course), course, raw, bank_format)
     except ServiceError as exc:
         raise click.ClickException("\n".join([exc.message, *exc.errors]))
     click.echo(result.summary())

@@ -216,7 +216,7 @@ def test_cli_import_reimport_export_and_broken_files(tmp_path):
     r = _flask(tmp_path, "export-bank", "--course", "DEMO101")
     assert r.returncode == 0, r.stderr
     exported = _records(r.stdout.encode())
-    assert len(exported) == 312 + 4  # the bank and the demo's four problems
+    assert len(exported) == 312 + 5  # the bank and the demo's five problems
     assert {x["id"] for x in _records(raw)} <= {x["id"] for x in exported}
 
     broken = tmp_path / "broken.jsonl"

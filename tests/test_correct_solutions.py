@@ -175,3 +175,66 @@ def test_submitted_step_outside_the_solution_is_still_refused(world, dbs):
     with world.app.app_context(), pytest.raises(InvalidInput) as err:
         submissions.submit(dbs, alice, assignment.id, right.id, CritiqueDraft(7, "x"))
     assert err.value.field == "error_step"
+
+
+# --------------------------------------------------------------------------- false alarms, mixing in, the demo
+
+def test_item_analysis_counts_false_alarms_apart_from_misses(world, dbs, make_client):
+    teacher = world.instructor()
+    course = world.course(teacher)
+    right = world.problem(teacher, course, **RIGHT)
+    flawed = world.problem(teacher, course)  # key: step 2
+    assignment = world.assignment(teacher, course, [right, flawed])
+    alice, bob, carol = (world.student(course) for _ in range(3))
+    _submit(world, dbs, alice, assignment, right, None)  # found: nothing wrong
+    _submit(world, dbs, bob, assignment, right, 2, "Step 2 is wrong.")  # false alarm
+    _submit(world, dbs, alice, assignment, flawed, 3, "Step 3.")  # missed
+    _submit(world, dbs, bob, assignment, flawed, 2, "Step 2: 28 × 6 = 168.")  # found
+    _submit(world, dbs, carol, assignment, flawed, None, "All fine.")  # missed
+    _submit(world, dbs, carol, assignment, right, 3, "Step 3.")  # false alarm
+    _submit(world, dbs, carol, assignment, right, None, "On second thought, all fine.")  # latest counts: found
+
+    page = make_client(teacher).get(f"/teach/assignments/{assignment.id}").get_data(as_text=True)
+    table = page.split("<h2>Item analysis</h2>")[1].split("</table>")[0]
+    rows = [re.sub(r"<[^>]+>", " ", row).split() for row in table.split("<tr>")[2:]]
+    assert rows[0][:2] == ["Right", "tickets"] and rows[0][2:] == ["correct", "3", "2", "(67%)", "—", "1"]
+    assert rows[1] == ["Tickets", "flawed", "3", "1", "(33%)", "2", "—"]
+    assert "v2: no step is wrong" in page
+
+
+def test_assignment_mixes_in_correct_solutions(world, dbs, make_client):
+    from classroom.services import assignments
+
+    teacher = world.instructor()
+    course = world.course(teacher)
+    flawed = world.problem(teacher, course)
+    right_a = world.problem(teacher, course, **RIGHT)
+    right_b = world.problem(teacher, course, **dict(RIGHT, title="Also right"))
+    made = world.assignment(teacher, course, [flawed], correct_solutions=1)
+    assert [p.id for p in assignments.problems_in(dbs, made.id)] == [flawed.id, right_a.id]
+    assert made.correct_solutions == 1
+    # A chosen correct solution counts: nothing more is added.
+    again = world.assignment(teacher, course, [flawed, right_b], correct_solutions=1, title="Week 2")
+    assert [p.id for p in assignments.problems_in(dbs, again.id)] == [flawed.id, right_b.id]
+
+    c = make_client(teacher)
+    form = c.get(f"/teach/courses/{course.code}/assignments/new").get_data(as_text=True)
+    assert "Also right (correct solution)" in form and 'id="correct_solutions"' in form
+    refused = c.post(f"/teach/courses/{course.code}/assignments/new", data={
+        "title": "Too many", "opens_at": "2026-01-01 09:00", "due_at": "2030-01-01 09:00",
+        "problem_ids": [str(flawed.id)], "points": "10", "weight_location": "30", "weight_explanation": "40",
+        "weight_correction": "30", "weight_lean": "0", "late_penalty_percent": "0", "correct_solutions": "3"})
+    assert refused.status_code == 400
+    assert "You asked for 3 correct solutions, but this course has only 2" in refused.get_data(as_text=True)
+
+
+def test_demo_open_assignment_has_a_correct_solution(app, dbs):
+    from classroom.models import Assignment
+    from classroom.services import assignments, demo
+
+    with app.app_context():
+        demo.seed(dbs)
+        week1 = dbs.exec(select(Assignment).where(Assignment.title.startswith("Week 1"))).one()
+        keys = [problems.current_solution_with_key(dbs, p.id)[1] for p in assignments.problems_in(dbs, week1.id)]
+    assert [k.first_wrong_step for k in keys].count(None) == 1
+    assert "No step is wrong" in week1.instructions

@@ -10,7 +10,9 @@ from sqlalchemy import bindparam, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from ..models import Assignment, AssignmentProblem, Course, FlawedSolution, Problem, Submission, User, utcnow
+from ..models import (
+    AnswerKey, Assignment, AssignmentProblem, Course, FlawedSolution, Problem, Submission, User, utcnow,
+)
 from . import audit, courses
 from .errors import Conflict, ErrorCollector, InvalidInput, NotFound
 from .validation import clean_text, parse_int, parse_local_datetime
@@ -30,6 +32,9 @@ class AssignmentDraft:
     weight_explanation: object = 40
     weight_correction: object = 30
     weight_lean: object = 0
+    # How many problems with a correct solution the assignment should hold: chosen ones count, and any
+    # shortfall is filled from the course's other correct solutions (students are never told which).
+    correct_solutions: object = 0
 
 
 def validate_assignment(db: Session, course: Course, d: AssignmentDraft, tz: str) -> dict:
@@ -43,6 +48,10 @@ def validate_assignment(db: Session, course: Course, d: AssignmentDraft, tz: str
     if opens_at and due_at and due_at <= opens_at:
         check.add("due_at", "The due date must come after the opening date.")
     ids = check.check(_problem_ids, db, course, d.problem_ids)
+    correct_solutions = check.check(parse_int, d.correct_solutions or 0, "The number of correct solutions",
+                                    minimum=0, maximum=100, field="correct_solutions")
+    if ids and correct_solutions:
+        ids = check.check(_mix_in_correct, db, course, ids, correct_solutions) or ids
     points = check.check(parse_int, d.points, "Points", minimum=1, maximum=10000, field="points")
     weights = {
         name: check.check(parse_int, getattr(d, name), label, minimum=0, maximum=1000, field=name)
@@ -66,6 +75,7 @@ def validate_assignment(db: Session, course: Course, d: AssignmentDraft, tz: str
         "points": points,
         **weights,
         "problem_ids": ids,
+        "correct_solutions": correct_solutions,
     }
 
 
@@ -89,6 +99,31 @@ def _problem_ids(db: Session, course: Course, raw_ids) -> list[int]:
         raise InvalidInput(f"Students could not open these problems: they have no approved flawed solution yet "
                            f"(approve a draft or write one first): {titles}.", field="problem_ids")
     return ids
+
+
+def correct_problem_ids(db: Session, course: Course) -> list[int]:
+    """The course's problems whose current (newest approved) solution is correct, oldest first."""
+    newest = (select(FlawedSolution.problem_id, func.max(FlawedSolution.id).label("sid"))
+              .join(Problem, Problem.id == FlawedSolution.problem_id)
+              .where(Problem.course_id == course.id, FlawedSolution.approved == True)  # noqa: E712
+              .group_by(FlawedSolution.problem_id).subquery())
+    rows = db.exec(select(newest.c.problem_id).join(AnswerKey, AnswerKey.flawed_solution_id == newest.c.sid)
+                   .where(AnswerKey.first_wrong_step.is_(None)).order_by(newest.c.problem_id))
+    return list(rows)
+
+
+def _mix_in_correct(db: Session, course: Course, ids: list[int], wanted: int) -> list[int]:
+    correct = correct_problem_ids(db, course)
+    have = [pid for pid in ids if pid in correct]
+    spare = [pid for pid in correct if pid not in ids]
+    short = wanted - len(have)
+    if short <= 0:
+        return ids
+    if short > len(spare):
+        raise InvalidInput(f"You asked for {wanted} correct solutions, but this course has only {len(correct)} "
+                           "problems whose solution is correct. Mark more solutions as correct (“This solution "
+                           "is correct” on the problem form) or ask for fewer.", field="correct_solutions")
+    return ids + spare[:short]
 
 
 def create_assignment(db: Session, actor: User, course: Course, draft: AssignmentDraft, tz: str = "UTC") -> Assignment:

@@ -176,6 +176,10 @@ def approve_draft(db: Session, actor: User, solution_id: int) -> FlawedSolution:
     solution, problem, course = solution_for_instructor(db, actor, solution_id)
     if solution.approved:
         raise Conflict("This solution is already approved.")
+    key = problems.key_for(db, solution.id)
+    if key.first_wrong_step is not None and not key.reason.strip():
+        raise InvalidInput(f"This key has no reason yet: edit the problem and say why step {key.first_wrong_step} "
+                           "is wrong, then save (that approves it).", field="reason")
     newer = db.exec(select(FlawedSolution.id).where(FlawedSolution.problem_id == problem.id,
                                                     FlawedSolution.id > solution.id,
                                                     FlawedSolution.approved == True)).first()  # noqa: E712

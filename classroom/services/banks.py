@@ -115,8 +115,11 @@ class BankInvalid(InvalidInput):
 class BankEntry:
     line: int
     external_id: str
-    question_type: str
+    question_type: Optional[str]
     draft: ProblemDraft
+    # A key still without its reason (ProcessBench) is a draft: the instructor writes the reason, then approves.
+    approved: bool = True
+    origin_model: Optional[str] = None  # the model that wrote the solution, when the bank says
 
 
 @dataclass
@@ -125,9 +128,13 @@ class ImportResult:
     skipped: int  # already in the course (same id)
     total: int
     skipped_ids: list[str] = field(default_factory=list)
+    drafts: int = 0  # imported with a key that waits for the instructor's reason
 
     def summary(self) -> str:
         text = f"imported {self.imported} problem{'' if self.imported == 1 else 's'}"
+        if self.drafts:
+            text += (f" ({self.drafts} of them as drafts: write why each marked step is wrong, then approve, "
+                     "before they can be assigned)")
         if self.skipped:
             text += f"; {self.skipped} already in the course (same id), left as they were"
         return text
@@ -259,37 +266,37 @@ def _solution_format(obj: dict, question_type: str) -> str:
         raise _LineProblem("solution_format", str(exc)) from None
 
 
-def _steps(steps, solution_format: str) -> list[str]:
+def _steps(steps, solution_format: str, name: str = "flawed_steps") -> list[str]:
     """The steps as stored. Prose: each step non-empty. A program: one line per step, blank lines kept as
     steps (the key's step numbers count them), so an export gives back exactly what was imported."""
     if not isinstance(steps, list):
-        raise _LineProblem("flawed_steps", f"must be a list of steps (text), not {_json_type(steps)}")
+        raise _LineProblem(name, f"must be a list of steps (text), not {_json_type(steps)}")
     if not steps:
-        raise _LineProblem("flawed_steps", "is empty; a flawed solution needs at least one step")
+        raise _LineProblem(name, "is empty; a flawed solution needs at least one step")
     if len(steps) > LIMITS["steps"]:
-        raise _LineProblem("flawed_steps", f"has {len(steps)} steps; at most {LIMITS['steps']} are allowed")
+        raise _LineProblem(name, f"has {len(steps)} steps; at most {LIMITS['steps']} are allowed")
     program = is_code(solution_format)
     clean = []
     for n, step in enumerate(steps, start=1):
         if not isinstance(step, str):
-            raise _LineProblem("flawed_steps", f"step {n} is {_json_type(step)}, not text")
+            raise _LineProblem(name, f"step {n} is {_json_type(step)}, not text")
         if program:
             step = clean_code_line(step)
             if "\n" in step:
-                raise _LineProblem("flawed_steps", f"step {n} has more than one line; in a program "
+                raise _LineProblem(name, f"step {n} has more than one line; in a program "
                                                    f"({solution_format}) each line is a step")
         else:
             step = step.replace("\x00", "").replace("\r\n", "\n").strip()
             if not step:
-                raise _LineProblem("flawed_steps", f"step {n} is empty (in prose every step needs text; a "
-                                                   "program's blank lines are kept when solution_format names "
-                                                   "its language)")
+                hint = (" (in prose every step needs text; a program's blank lines are kept when "
+                        "solution_format names its language)") if name == "flawed_steps" else ""
+                raise _LineProblem(name, f"step {n} is empty{hint}")
         if len(step) > LIMITS["step"]:
-            raise _LineProblem("flawed_steps", f"step {n} is too long ({len(step):,} characters; the limit is "
+            raise _LineProblem(name, f"step {n} is too long ({len(step):,} characters; the limit is "
                                                f"{LIMITS['step']:,})")
         clean.append(step)
     if program and not any(line.strip() for line in clean):
-        raise _LineProblem("flawed_steps", "has only blank lines; a program needs at least one line of code")
+        raise _LineProblem(name, "has only blank lines; a program needs at least one line of code")
     return clean
 
 
@@ -338,8 +345,22 @@ def _say(line: int, field_name: Optional[str], message: str) -> str:
     return f"line {line}: field {field_name}: {message}" if field_name else f"line {line}: {message}"
 
 
-def parse_bank(raw: bytes | str) -> list[BankEntry]:
+DEFAULT_FORMAT = "mr-gsm8k"
+# The formats import_bank reads (export always writes the default one).
+BANK_FORMATS = {DEFAULT_FORMAT: "MR-GSM8K (this app's own format)", "processbench": "ProcessBench"}
+
+
+def _formats() -> dict:
+    return {DEFAULT_FORMAT: (_entry, BANK_FIELDS), "processbench": (_processbench_entry, PROCESSBENCH_FIELDS)}
+
+
+def parse_bank(raw: bytes | str, bank_format: str = DEFAULT_FORMAT) -> list[BankEntry]:
     """Every line checked; BankInvalid lists what is wrong, line by line, and nothing is returned."""
+    formats = _formats()
+    if bank_format not in formats:
+        raise BankInvalid(f"Unknown bank format {str(bank_format)[:40]!r}: use one of {', '.join(formats)}.",
+                          field="format")
+    entry_of, fields = formats[bank_format]
     if isinstance(raw, bytes):
         if len(raw) > MAX_BANK_BYTES:
             raise BankInvalid(f"The bank is too large ({len(raw):,} bytes; the limit is {MAX_BANK_BYTES:,}). "
@@ -381,7 +402,7 @@ def parse_bank(raw: bytes | str) -> list[BankEntry]:
                 errors.append(_say(lineno, refused.field, refused.message))
             continue
         try:
-            entry = _entry(obj, lineno)
+            entry = entry_of(obj, lineno)
         except _LineProblem as exc:
             errors.append(_say(lineno, exc.field, exc.message))
             continue
@@ -394,7 +415,7 @@ def parse_bank(raw: bytes | str) -> list[BankEntry]:
     if not errors and not entries:
         raise BankInvalid("Nothing was imported: the file is empty.", field="bank",
                           errors=["line 1: no problems found; a bank has one JSON object per line with the fields "
-                                  + ", ".join(BANK_FIELDS)])
+                                  + ", ".join(fields)])
     if errors:
         shown = errors[:MAX_ERRORS_LISTED]
         if len(errors) > MAX_ERRORS_LISTED:
@@ -404,15 +425,64 @@ def parse_bank(raw: bytes | str) -> list[BankEntry]:
     return entries
 
 
+# --------------------------------------------------------------------------- ProcessBench
+
+# ProcessBench (Qwen's benchmark of step errors in math solutions): one JSON object per line.
+PROCESSBENCH_FIELDS = ("id", "generator", "problem", "steps", "final_answer_correct", "label")
+PROCESSBENCH_QUESTION_TYPE = "processbench"
+PROCESSBENCH_HELP = {
+    "id": "The item's id: text or a number, at most 200 characters (importing skips ids the course already has).",
+    "generator": "The model that wrote the solution; kept as the solution's author.",
+    "problem": "The problem statement (Markdown and LaTeX).",
+    "steps": "The solution's steps: a list of 1 to 60 texts.",
+    "final_answer_correct": "true or false: whether the solution's final answer is right.",
+    "label": "The earliest wrong step counted from 0, or -1 when every step is right. -1 becomes a correct "
+             "solution; any other label a flawed one whose first wrong step is label + 1.",
+}
+
+
+def _processbench_entry(obj, line: int) -> BankEntry:
+    """A ProcessBench item as a problem. It has no reasons: a flawed solution's key waits as a draft for the
+    instructor's (a correct one needs none, but is a draft too, so the instructor reads it before assigning)."""
+    if not isinstance(obj, dict):
+        raise _LineProblem(None, f"is {_json_type(obj)}, not a JSON object with the fields "
+                                 f"{', '.join(PROCESSBENCH_FIELDS)}")
+    for name in PROCESSBENCH_FIELDS:
+        if name not in obj:
+            raise _LineProblem(name, "is missing")
+    external_id = _text(obj, "id", ID_LIMIT, allow_number=True)
+    generator = _text(obj, "generator", 200, allow_empty=True)
+    question = _text(obj, "problem", LIMITS["statement"])
+    steps = _steps(obj["steps"], PROSE, "steps")
+    if not isinstance(obj["final_answer_correct"], bool):
+        raise _LineProblem("final_answer_correct", f"must be true or false, not {_json_type(obj['final_answer_correct'])}")
+    label = obj["label"]
+    if isinstance(label, float) and label.is_integer():
+        label = int(label)
+    if isinstance(label, bool) or not isinstance(label, int):
+        raise _LineProblem("label", f"must be a whole number (a step counted from 0, or -1), not {_json_type(label)}")
+    if not -1 <= label < len(steps):
+        raise _LineProblem("label", f"{label} is neither -1 nor one of the {len(steps)} steps (0 to {len(steps) - 1})")
+    first = None if label == -1 else label + 1
+    draft = ProblemDraft(
+        title=title_from(question), statement=question, reference_solution="", reference_answer="",
+        steps=steps, flawed_final_answer=final_answer_from(steps), first_wrong_step=first, reason="",
+        correct=first is None,
+    )
+    return BankEntry(line=line, external_id=external_id, question_type=PROCESSBENCH_QUESTION_TYPE, draft=draft,
+                     approved=False, origin_model=generator or None)
+
+
 # --------------------------------------------------------------------------- import and export
 
-def import_bank(db: Session, actor: User, course: Course, raw: bytes | str) -> ImportResult:
+def import_bank(db: Session, actor: User, course: Course, raw: bytes | str,
+                bank_format: str = DEFAULT_FORMAT) -> ImportResult:
     """All or nothing: every line is checked, then every new problem is written in one transaction."""
     courses.require_instructor(db, actor, course)
-    entries = parse_bank(raw)
+    entries = parse_bank(raw, bank_format)
     existing = set(db.exec(select(Problem.external_id).where(Problem.course_id == course.id,
                                                              Problem.external_id.is_not(None))).all())
-    imported = 0
+    imported = drafts = 0
     skipped_ids = []
     try:
         for entry in entries:
@@ -420,7 +490,9 @@ def import_bank(db: Session, actor: User, course: Course, raw: bytes | str) -> I
                 skipped_ids.append(entry.external_id)
                 continue
             problems.create_problem(db, actor, course, entry.draft, origin="bank", external_id=entry.external_id,
-                                    question_type=entry.question_type, commit=False)
+                                    question_type=entry.question_type, commit=False, approved=entry.approved,
+                                    origin_model=entry.origin_model)
+            drafts += not entry.approved
             imported += 1
         audit.record(db, actor, course.id, "bank.import", f"course {course.code}",
                      {"imported": imported, "skipped": len(skipped_ids), "lines": len(entries)})
@@ -435,7 +507,8 @@ def import_bank(db: Session, actor: User, course: Course, raw: bytes | str) -> I
     except Exception:
         db.rollback()
         raise
-    return ImportResult(imported=imported, skipped=len(skipped_ids), total=len(entries), skipped_ids=skipped_ids)
+    return ImportResult(imported=imported, skipped=len(skipped_ids), total=len(entries), skipped_ids=skipped_ids,
+                        drafts=drafts)
 
 
 def import_problem(db: Session, actor: User, course: Course, obj) -> Problem:

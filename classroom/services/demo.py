@@ -75,6 +75,20 @@ PROBLEMS = [
         reason="100 terms make 50 pairs, not 100: each number is used once. The sum is 50 × 101 = 5050.",
         error_kind="off_by_one",
     ),
+    # A correct solution: critics must learn not to raise false alarms (students are not told which).
+    ProblemDraft(
+        title="Average speed",
+        statement="A train covers 150 km in 2.5 hours at a steady pace. What is its average speed in km/h?",
+        reference_solution="Speed is distance over time: $150 \\div 2.5 = 60$ km/h.",
+        reference_answer="60",
+        steps=["Average speed is the distance divided by the time taken.",
+               "So the speed is $150 \\div 2.5$ km/h.",
+               "$150 \\div 2.5 = 1500 \\div 25 = 60$, so the train averages 60 km/h."],
+        flawed_final_answer="60",
+        first_wrong_step=None,
+        correct=True,
+        reason="Every step is right: multiplying both numbers by 10 gives 1500 ÷ 25 = 60.",
+    ),
 ]
 
 # (student index, problem index, step, explanation, correction, final answer)
@@ -84,6 +98,9 @@ DEMO_SUBMISSIONS = [
     (1, 0, 3, "The total in step 3 is added wrong.", "168 + 32 = 200 is right, so the answer is 200.", "200"),
     (0, 1, 3, "Subtracting 12 is the wrong move: to isolate $x$ we add 12 to both sides.",
      "$x - 12 = 5 \\Rightarrow x = 17$.", "17"),
+    # On the correct solution: one student rightly finds nothing wrong, another raises a false alarm.
+    (0, 4, None, "No step is wrong: $2.5 \\times 60 = 150$, so 60 km/h is right.", "", "60"),
+    (1, 4, 3, "Step 3 divides wrongly: $150 \\div 2.5$ is $375$.", "$150 \\div 2.5 = 375$ km/h.", "375"),
 ]
 
 
@@ -118,7 +135,8 @@ def seed(s: Session) -> str:
         now = utcnow()
         assignment = assignments.create_assignment(s, teacher, course, AssignmentDraft(
             title=title, instructions="For each solution, mark the **first** wrong step, say what is wrong, "
-                                      "and correct the solution from there.",
+                                      "and correct the solution from there. Not every solution is wrong: "
+                                      "if none of its steps is, choose *No step is wrong* and say why it holds.",
             opens_at=now - timedelta(days=1), due_at=now + timedelta(days=14),
             problem_ids=[p.id for p in made], allow_late=True, late_penalty_percent=10))
 

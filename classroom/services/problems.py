@@ -77,8 +77,9 @@ def _clean_program(raw_steps: Sequence[str]) -> list[str]:
     return lines
 
 
-def validate_draft(d: ProblemDraft) -> ProblemDraft:
-    """The draft, cleaned; or one InvalidInput naming every field that is wrong (field_errors)."""
+def validate_draft(d: ProblemDraft, reason_later: bool = False) -> ProblemDraft:
+    """The draft, cleaned; or one InvalidInput naming every field that is wrong (field_errors).
+    `reason_later`: a key kept as a draft may wait for its reason (a bank without reasons)."""
     check = ErrorCollector()
     title = check.check(clean_text, d.title, "Title", "title", field="title")
     statement = check.check(clean_text, d.statement, "The problem statement", "statement", field="statement")
@@ -100,7 +101,8 @@ def validate_draft(d: ProblemDraft) -> ProblemDraft:
         kind = (d.error_kind or "other").strip()
         if kind not in ERROR_KINDS:
             check.add("error_kind", "Choose the kind of error from the list.")
-        reason = check.check(clean_text, d.reason, "Why the step is wrong", "reason", field="reason")
+        reason = check.check(clean_text, d.reason, "Why the step is wrong", "reason", required=not reason_later,
+                             field="reason")
     lean_header = check.check(clean_text, d.lean_header, "The Lean header", "lean", required=False,
                               field="lean_header")
     lean_statement = check.check(clean_text, d.lean_statement, "The Lean statement", "lean", required=False,
@@ -153,7 +155,7 @@ def create_problem(db: Session, actor: User, course: Course, draft: ProblemDraft
                    commit: bool = True, approved: bool = True, question_type: Optional[str] = None) -> Problem:
     """`approved=False` keeps the solution a draft (a generated one): students see it only once approved."""
     courses.require_instructor(db, actor, course)
-    d = validate_draft(draft)
+    d = validate_draft(draft, reason_later=not approved)
     problem = Problem(course_id=course.id, title=d.title, statement=d.statement,
                       reference_solution=d.reference_solution, reference_answer=d.reference_answer,
                       lean_header=d.lean_header, lean_statement=d.lean_statement, external_id=external_id,
@@ -192,7 +194,15 @@ def update_problem(db: Session, actor: User, problem: Problem, draft: ProblemDra
     recheck = checked_before != (problem.reference_answer, problem.answer_mode, problem.answer_tolerance)
     db.add(problem)
     solution, key = approved_solution_with_key(db, problem.id)
-    if solution is None:  # only drafts so far: what the instructor typed becomes the approved solution
+    waiting, waiting_key = imported_draft_with_key(db, problem.id) if solution is None else (None, None)
+    if waiting is not None:  # an imported key that waited for its reason: completed here, and approved
+        waiting.steps, waiting.final_answer = list(d.steps), d.flawed_final_answer
+        waiting.solution_format, waiting.approved = d.solution_format, True
+        waiting_key.first_wrong_step, waiting_key.reason = d.first_wrong_step, d.reason
+        waiting_key.error_kind = d.error_kind
+        db.add(waiting)
+        db.add(waiting_key)
+    elif solution is None:  # only drafts so far: what the instructor typed becomes the approved solution
         _add_solution(db, problem, d, "hand", None)
     elif db.exec(select(Submission.id).where(Submission.flawed_solution_id == solution.id)).first() is not None:
         _add_solution(db, problem, d, key.origin, key.origin_model)
@@ -211,6 +221,16 @@ def update_problem(db: Session, actor: User, problem: Problem, draft: ProblemDra
         # Every answer already sent is checked again against the new reference, mode or tolerance.
         jobs.enqueue_recheck(problem.id, actor.id)
     return problem
+
+
+def imported_draft_with_key(db: Session, problem_id: int) -> tuple[Optional[FlawedSolution], Optional[AnswerKey]]:
+    """The newest draft that came from a bank (its key waits for the instructor's reason), if any."""
+    row = db.exec(
+        select(FlawedSolution, AnswerKey).join(AnswerKey, AnswerKey.flawed_solution_id == FlawedSolution.id)
+        .where(FlawedSolution.problem_id == problem_id, FlawedSolution.approved == False,  # noqa: E712
+               AnswerKey.origin == "bank")
+        .order_by(FlawedSolution.id.desc())).first()
+    return (row[0], row[1]) if row else (None, None)
 
 
 def current_solution(db: Session, problem_id: int) -> FlawedSolution:

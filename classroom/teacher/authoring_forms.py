@@ -5,6 +5,7 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from ..services.authoring import GENERATABLE_KINDS
+from ..services.banks import BANK_FORMATS, DEFAULT_FORMAT
 from ..services.validation import LIMITS, TOO_LONG
 
 KIND_CHOICES = list(GENERATABLE_KINDS.items())
@@ -12,6 +13,7 @@ KIND_CHOICES = list(GENERATABLE_KINDS.items())
 
 class BankForm(FlaskForm):
     bank = FileField("Problem bank (JSON Lines, .jsonl)")
+    format = SelectField("Format", choices=list(BANK_FORMATS.items()), default=DEFAULT_FORMAT)
 
 
 class GenerateForm(FlaskForm):

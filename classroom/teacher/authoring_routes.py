@@ -30,7 +30,7 @@ def import_bank(code):
     if raw is None:
         return course_page(s, c, bank_form=form, status=400)
     try:
-        result = banks.import_bank(s, current_user, c, raw)
+        result = banks.import_bank(s, current_user, c, raw, form.format.data or banks.DEFAULT_FORMAT)
     except ServiceError as exc:  # the course page again, each bad line listed beside the file input
         form_errors.attach_to(form, "bank", exc)
         return course_page(s, c, bank_form=form, status=400)

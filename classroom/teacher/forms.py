@@ -81,6 +81,8 @@ class AssignmentForm(FlaskForm):
                                      validators=[NumberRange(min=0, max=1000)])
     weight_lean = IntegerField("Weight: Lean proof (problems with a Lean statement)", default=0,
                                validators=[NumberRange(min=0, max=1000)])
+    correct_solutions = IntegerField("Correct solutions to mix in", default=0,
+                                     validators=[Optional(), NumberRange(min=0, max=100)])
     allow_late = BooleanField("Accept late work")
     late_penalty_percent = IntegerField("Late penalty (percent off)", default=0,
                                         validators=[NumberRange(min=0, max=100)])

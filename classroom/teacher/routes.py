@@ -5,7 +5,7 @@ from .. import db, form_errors
 from ..models import Assignment, Course, FlawedSolution, User
 from ..services import assignments as assignment_service
 from ..services import (
-    agreement, answer_checks, audit, authoring, courses, gradebook, problems, reviews, submissions,
+    agreement, analytics, answer_checks, audit, authoring, courses, gradebook, problems, reviews, submissions,
 )
 from ..services.assignments import AssignmentDraft
 from ..services.errors import ServiceError
@@ -127,6 +127,8 @@ def edit_problem(problem_id):
     p = problems.problem_for_instructor(s, current_user, problem_id)
     c = s.get(Course, p.course_id)
     solution, key = problems.approved_solution_with_key(s, p.id)  # None while only drafts exist
+    if solution is None:  # an imported key waiting for its reason is what the form completes
+        solution, key = problems.imported_draft_with_key(s, p.id)
     if request.method == "GET":
         form = ProblemForm(obj=p)
         offer_format(form, solution.solution_format if solution else None)
@@ -165,8 +167,12 @@ def _assignment_form(s, course: Course, obj: Assignment | None = None) -> Assign
     form = AssignmentForm(obj=obj) if obj is not None and request.method == "GET" else AssignmentForm()
     probs = problems.problems_of(s, course.id)
     ready = authoring.ready_problem_ids(s, [p.id for p in probs])
+    correct = set(assignment_service.correct_problem_ids(s, course))
     form.problem_ids.choices = [(p.id, p.title if p.id in ready else f"{p.title} (draft only: approve it first)")
                                 for p in probs]
+    # The teacher sees which solutions are correct (students never do).
+    form.problem_ids.choices = [(pid, f"{label} (correct solution)" if pid in correct else label)
+                                for pid, label in form.problem_ids.choices]
     return form
 
 
@@ -177,6 +183,7 @@ def _assignment_draft(form: AssignmentForm) -> AssignmentDraft:
         late_penalty_percent=form.late_penalty_percent.data or 0, points=form.points.data,
         weight_location=form.weight_location.data, weight_explanation=form.weight_explanation.data,
         weight_correction=form.weight_correction.data, weight_lean=form.weight_lean.data or 0,
+        correct_solutions=form.correct_solutions.data or 0,
     )
 
 
@@ -237,6 +244,7 @@ def assignment(assignment_id):
         agreement=trust, students_by_id={st.id: st for st in students},
         reopened=gradebook.reopened_after_release(s, a, cells), progress=reviews.job_progress(s, a.id),
         failed=reviews.failed_jobs(s, a.id), status=assignment_service.status(a), form=PlainForm(),
+        items=analytics.item_analysis(s, probs, [cell.submission for cell in cells.values()]),
     )
 
 
