@@ -11,7 +11,7 @@ from typing import Any, Mapping, Optional
 from flask import Flask
 
 from . import db
-from .config import lean_settings, load_config
+from .config import lean_settings, load_config, mail_settings
 from .extensions import csrf, limiter, login_manager
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +29,7 @@ def create_app(overrides: Optional[Mapping[str, Any]] = None) -> Flask:
         app.config.update(overrides)
     # After the overrides, so a test or an embedding app can set LEAN_* like the environment does.
     app.config["LEAN"] = lean_settings(app.config)
+    app.config["MAIL"] = mail_settings(app.config)
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     if app.config.get("TRUSTED_PROXIES"):
         # Behind a proxy every request comes from the proxy's address; take the client's address
@@ -44,6 +45,7 @@ def create_app(overrides: Optional[Mapping[str, Any]] = None) -> Flask:
     from . import jobs
     jobs.init_app(app)
 
+    from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .teacher import bp as teacher_bp
     from .student import bp as student_bp
@@ -55,6 +57,7 @@ def create_app(overrides: Optional[Mapping[str, Any]] = None) -> Flask:
     app.register_blueprint(teacher_bp, url_prefix="/teach")
     app.register_blueprint(student_bp, url_prefix="/learn")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
 
     from . import cli, errors, form_errors, security, templating
@@ -72,14 +75,13 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = "Please log in to see that page."
     login_manager.login_message_category = "info"
 
-    from .models import User
+    from .services import accounts
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        try:
-            return db.session().get(User, int(user_id))
-        except (TypeError, ValueError):
-            return None
+    def load_user(session_id: str):
+        # The session names the account and its session version; logging out elsewhere, a new
+        # password or an administrator disabling the account raises the version and ends this session.
+        return accounts.user_for_session(db.session(), session_id)
 
     csrf.init_app(app)
     app.config.setdefault(

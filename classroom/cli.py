@@ -18,6 +18,7 @@ def register_commands(app: Flask) -> None:
     from .lean.command import lean_check_command
 
     for command in (init_db_command, seed_demo_command, export_gradebook_command, create_token_command,
+                    create_user_command, password_link_command,
                     worker_command, serve_command, evaluate_grader_command, lean_check_command,
                     import_bank_command, export_bank_command, check_answers_command, check_answer_command):
         app.cli.add_command(command)
@@ -98,6 +99,67 @@ def create_token_command(email: str, label: str):
         raise click.ClickException(exc.message)
     click.echo("Keep this token secret; it is shown only once. Use it as: Authorization: Bearer <token>", err=True)
     click.echo(token)
+
+
+def _link(token: str) -> str:
+    """The password page's full address outside a request: PUBLIC_URL, else the serve command's default."""
+    from .links import password_link
+
+    base = current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000"
+    with current_app.test_request_context(base_url=base):
+        return password_link(token)
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["instructor", "admin", "student"]), default="instructor",
+              show_default=True, help="admin: an instructor who also approves instructor requests.")
+@click.option("--name", default=None, help="The person's name (default: the part of EMAIL before the @).")
+@click.option("--password", is_flag=True, default=False,
+              help="Type the password now (asked twice, not echoed) instead of printing an invitation link.")
+def create_user_command(email: str, role: str, name: str | None, password: bool):
+    """Create an account. Without --password it has no password yet: an invitation link is printed
+    (the last line), with which its owner chooses one."""
+    from datetime import timedelta
+
+    from .services import accounts
+    from .services.errors import ServiceError
+
+    secret = click.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
+    s = db.session()
+    try:
+        made = accounts.create_account(s, email=email, name=name or email.split("@")[0], role=role,
+                                       password=secret,
+                                       lifetime=timedelta(days=current_app.config["INVITATION_DAYS"]))
+    except ServiceError as exc:
+        raise click.ClickException("\n".join(m for ms in exc.field_errors.values() for m in ms) or exc.message)
+    what = "administrator (and instructor)" if made.user.is_admin else made.user.role
+    if made.token is None:
+        click.echo(f"Created {made.user.email} as {what}; they log in with the password you typed.")
+        return
+    click.echo(f"Created {made.user.email} as {what}. Give them this link to choose their password "
+               f"(it works once, until {made.expires_at:%Y-%m-%d %H:%M} UTC):", err=True)
+    click.echo(_link(made.token))
+
+
+@click.command("password-link")
+@click.argument("email")
+def password_link_command(email: str):
+    """Print a single-use link with which the owner of EMAIL chooses a new password (e.g. when e-mail
+    is not set up and they forgot theirs). Their old password keeps working until the link is used."""
+    from datetime import timedelta
+
+    from .models import LINK_RESET
+    from .services import accounts
+
+    s = db.session()
+    user = accounts.find_user(s, email)
+    if user is None:
+        raise click.ClickException(f"No account has the email {email!r}.")
+    token, expires = accounts.issue_link(s, user, LINK_RESET,
+                                         lifetime=timedelta(minutes=current_app.config["PASSWORD_RESET_MINUTES"]))
+    click.echo(f"A link for {user.email}, working once until {expires:%Y-%m-%d %H:%M} UTC:", err=True)
+    click.echo(_link(token))
 
 
 @click.command("worker")

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .lean.settings import SANDBOX_KINDS, LeanSettings
+from .mail import SECURITY_KINDS, MailSettings
 
 if TYPE_CHECKING:  # the client module imports openai; load it only where a model is used
     from .llm.client import ModelSettings
@@ -172,7 +173,51 @@ def load_config(instance_dir: Path) -> dict:
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": _int("CSRF_TIME_LIMIT_SECONDS", 8 * 3600, minimum=60),
+        # Accounts: where links in e-mails and invitation lists point, and how long those links last.
+        "PUBLIC_URL": _url("PUBLIC_URL", ("http", "https"), "https://classroom.school.edu"),
+        "INVITATION_DAYS": _int("INVITATION_DAYS", 14, minimum=1, maximum=365),
+        "PASSWORD_RESET_MINUTES": _int("PASSWORD_RESET_MINUTES", 60, minimum=5, maximum=7 * 24 * 60),
+        # E-mail (optional): the raw SMTP_* values; create_app checks them with mail_settings().
+        **{name: os.environ.get(name) for name in MAIL_VARIABLES},
     }
+
+
+# ---------------------------------------------------------------- e-mail
+
+MAIL_VARIABLES = ("SMTP_HOST", "SMTP_PORT", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_SECURITY", "MAIL_FROM")
+
+
+def mail_settings(config: Mapping[str, Any]) -> Optional[MailSettings]:
+    """The SMTP settings from the app's config, checked; None when SMTP_HOST is unset (no e-mail)."""
+    def raw(name):
+        value = config.get(name)
+        value = value.strip() if isinstance(value, str) else value
+        return None if value in (None, "") else value
+
+    host = raw("SMTP_HOST")
+    if host is None:
+        return None
+    port_raw = raw("SMTP_PORT")
+    security = str(raw("SMTP_SECURITY") or "starttls").lower()
+    if security not in SECURITY_KINDS:
+        raise ConfigError(f"SMTP_SECURITY must be one of {', '.join(SECURITY_KINDS)}, got {security!r}")
+    try:
+        port = int(port_raw) if port_raw is not None else (465 if security == "ssl" else 587)
+        if not 1 <= port <= 65535:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ConfigError(f"SMTP_PORT must be a port number from 1 to 65535, got {port_raw!r}") from None
+    sender = raw("MAIL_FROM")
+    if sender is None or not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+|[^<>]*<[^@\s<>]+@[^@\s<>]+>", str(sender)):
+        raise ConfigError(f"MAIL_FROM must be the address e-mails come from, like classroom@school.edu "
+                          f"or 'Critique classroom <classroom@school.edu>', got {sender!r}")
+    # Links in e-mails are built from PUBLIC_URL, never from the request's Host header, which a
+    # sender of a "forgot password" request controls (and would point the victim's link at itself).
+    if not raw("PUBLIC_URL"):
+        raise ConfigError("SMTP_HOST is set, so PUBLIC_URL must be too: the address people open the "
+                          "classroom at (for example https://classroom.school.edu), used in e-mailed links")
+    return MailSettings(host=str(host), port=port, sender=str(sender), username=raw("SMTP_USERNAME"),
+                        password=raw("SMTP_PASSWORD"), security=security)
 
 
 # ---------------------------------------------------------------- Lean

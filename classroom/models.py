@@ -21,6 +21,17 @@ def utcnow() -> datetime:
 # Roles and enumerations kept as short strings: readable in the database and the CSV.
 ROLE_INSTRUCTOR = "instructor"
 ROLE_STUDENT = "student"
+# Not a value of User.role: `--role admin` makes an instructor with is_admin set, who also approves
+# instructor requests and can disable accounts.
+ROLE_ADMIN = "admin"
+
+# Single-use links (AccountLink.purpose): a new account's invitation, a forgotten password's reset.
+LINK_INVITE = "invite"
+LINK_RESET = "reset"
+
+REQUEST_PENDING = "pending"
+REQUEST_APPROVED = "approved"
+REQUEST_DECLINED = "declined"
 
 COMPONENTS = ("location", "explanation", "final_answer", "correction", "lean")
 
@@ -48,10 +59,14 @@ class User(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     email: str = Field(max_length=254, unique=True, index=True)
     name: str = Field(max_length=120)
+    # "" = no usable password yet: the account waits for its owner to open an invitation link.
     password_hash: str = Field(max_length=255)
     role: str = Field(default=ROLE_STUDENT, max_length=20)
     is_admin: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow)
+    # Part of every session's user id: raising it (logout, new password, disabling) ends all sessions.
+    session_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    disabled_at: Optional[datetime] = None
 
     # Flask-Login protocol.
     @property
@@ -60,14 +75,18 @@ class User(SQLModel, table=True):
 
     @property
     def is_active(self) -> bool:
-        return True
+        return self.disabled_at is None
 
     @property
     def is_anonymous(self) -> bool:
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password_hash)
 
     @property
     def is_instructor(self) -> bool:
@@ -83,6 +102,32 @@ class ApiToken(SQLModel, table=True):
     label: str = Field(default="", max_length=120)
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: Optional[datetime] = None
+
+
+class AccountLink(SQLModel, table=True):
+    """A single-use, expiring link that lets an account's owner set its password (invitation or reset).
+    Only the token's hash is kept, like API tokens."""
+    __tablename__ = "account_link"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    purpose: str = Field(max_length=20)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: Optional[datetime] = None
+    created_by_id: Optional[int] = Field(default=None, foreign_key="user.id")
+
+
+class InstructorRequest(SQLModel, table=True):
+    """A student account asking for instructor access; an administrator approves or declines it."""
+    __tablename__ = "instructor_request"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    status: str = Field(default=REQUEST_PENDING, max_length=20)
+    created_at: datetime = Field(default_factory=utcnow)
+    decided_at: Optional[datetime] = None
+    decided_by_id: Optional[int] = Field(default=None, foreign_key="user.id")
 
 
 class Course(SQLModel, table=True):

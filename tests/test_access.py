@@ -37,6 +37,27 @@ ACCESS = {
     "/signup": ("GET", "/signup", {"anonymous": 200, **{r: 302 for r in ROLES[1:]}}, None),
     "/logout": ("POST", "/logout", {"anonymous": "login", **{r: 302 for r in ROLES[1:]}}, {}),
     "/preview": ("POST", "/preview", ANY_USER, {"text": "$x$"}),
+    # Accounts (classroom/auth): every logged-in person has their own account page.
+    "/forgot": ("GET", "/forgot", PUBLIC, None),
+    "/password/<token>": ("GET", "/password/not-a-real-token", {r: 404 for r in ROLES}, None),
+    "/account": ("GET", "/account", ANY_USER, None),
+    # Nothing typed: the account page again (400) with the messages beside the fields.
+    "/account/password": ("POST", "/account/password", {"anonymous": "login", **{r: 400 for r in ROLES[1:]}}, {}),
+    "/account/tokens": ("POST", "/account/tokens", ANY_USER, {"label": "laptop"}),
+    # The instructor's token: only its owner may revoke it; to everyone else it does not exist.
+    "/account/tokens/<int:token_id>/revoke": ("POST", "/account/tokens/{token}/revoke", {
+        "anonymous": "login", "student": 404, "other_student": 404, "other_instructor": 404, "instructor": 302}, {}),
+    "/account/instructor-request": ("POST", "/account/instructor-request", {
+        "anonymous": "login", "student": 302, "other_student": 302, "other_instructor": 400, "instructor": 400},
+        {"note": "Maths at Northside High"}),
+    # Administrators only (none of these roles is one; tests/test_accounts.py covers an administrator).
+    "/admin/": ("GET", "/admin/", {"anonymous": "login", **{r: 403 for r in ROLES[1:]}}, None),
+    "/admin/requests/<int:request_id>": ("POST", "/admin/requests/1", {"anonymous": "login",
+                                                                      **{r: 403 for r in ROLES[1:]}},
+                                         {"decision": "approve"}),
+    "/admin/users/<int:user_id>/access": ("POST", "/admin/users/{student_id}/access",
+                                          {"anonymous": "login", **{r: 403 for r in ROLES[1:]}},
+                                          {"action": "disable"}),
     "/teach/": ("GET", "/teach/", TEACH_GLOBAL, None),
     "/teach/courses": ("POST", "/teach/courses", {**TEACH_GLOBAL, "other_instructor": 302, "instructor": 302},
                        {"title": "New one"}),
@@ -119,6 +140,9 @@ ACCESS = {
     "/api/v1/courses/<code>/gradebook.csv": ("GET", "/api/v1/courses/{code}/gradebook.csv", API_TEACH, None),
     "/api/v1/assignments/<int:assignment_id>/agreement": ("GET", "/api/v1/assignments/{assignment}/agreement",
                                                           API_TEACH, None),
+    "/api/v1/tokens": ("GET", "/api/v1/tokens", {"anonymous": 401, **{r: 200 for r in ROLES[1:]}}, None),
+    "/api/v1/tokens/<int:token_id>": ("DELETE", "/api/v1/tokens/{token}", {
+        "anonymous": 401, "student": 404, "other_student": 404, "other_instructor": 404, "instructor": 204}, None),
 }
 
 
@@ -171,8 +195,10 @@ def scene(world, dbs):
         draft = authoring.add_draft(dbs, w["problem"], ["Step one.", "Step two."], "1", 2, "Draft key reason.",
                                     "arithmetic", "test-model")
         dbs.commit()
+    from classroom.models import ApiToken
+    token_id = dbs.exec(select(ApiToken.id).where(ApiToken.user_id == w["teacher"].id)).first()
     ids = {"code": w["course"].code, "problem": w["problem"].id, "assignment": w["assignment"].id,
-           "solution": draft.id,
+           "solution": draft.id, "token": token_id, "student_id": w["alice"].id,
            "submission": sub.id, "grade": grade.id, "job": job.id}
     return users, tokens, ids
 

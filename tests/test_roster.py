@@ -16,7 +16,7 @@ def test_good_roster_enrols_everyone(make_client, world, dbs):
     course = world.course(teacher)
     resp = _upload(make_client(teacher), course.code,
                    "email,name\nann@x.test,Ann One\nben@x.test,Ben Two\n\n")
-    assert b"2 students enrolled (2 new accounts)" in resp.data
+    assert b"2 students newly enrolled" in resp.data and b"2 invitation links" in resp.data
     assert len(dbs.exec(select(Enrollment).where(Enrollment.course_id == course.id,
                                                  Enrollment.role == "student")).all()) == 2
 

@@ -6,15 +6,17 @@ from sqlmodel import select
 from classroom.models import AnswerKey, Assignment, Course, FlawedSolution, Problem
 
 
-def test_signup_creates_hashed_password_and_logs_in(client, dbs):
+def test_signup_creates_hashed_password_and_logs_in_a_student(client, dbs):
+    # A role sent anyway is ignored: sign-up makes students only (instructors are approved by an administrator).
     resp = client.post("/signup", data={"name": "Dana Okafor", "email": "Dana@School.test",
                                         "password": "long-enough-pw", "role": "instructor"})
     assert resp.status_code == 302
     from classroom.services.accounts import find_user
     user = find_user(dbs, "dana@school.test")
-    assert user.is_instructor and user.password_hash != "long-enough-pw"
+    assert not user.is_instructor and not user.is_admin and user.password_hash != "long-enough-pw"
     assert "long-enough-pw" not in user.password_hash
-    assert client.get("/teach/").status_code == 200
+    assert client.get("/teach/").status_code == 403
+    assert client.get("/learn/").status_code == 200
 
 
 def test_wrong_password_is_refused_with_a_message(client, world):

@@ -4,3 +4,4 @@ from flask import Blueprint
 bp = Blueprint("api", __name__)
 
 from . import instructor_routes, openapi, routes  # noqa: E402,F401
+from . import token_routes  # noqa: E402,F401  (the caller's own tokens)

@@ -22,10 +22,10 @@ def token_required(view):
                                   "Create one with: flask --app app create-token EMAIL")
             resp[0].headers["WWW-Authenticate"] = "Bearer"
             return resp
-        user = accounts.user_for_token(db.session(), token.strip())
-        if user is None:
+        found = accounts.token_owner(db.session(), token.strip())
+        if found is None:
             return api_error(401, "That API token is not valid. Create a new one with: flask --app app create-token EMAIL")
-        g.api_user = user
+        g.api_user, g.api_token_id = found[0], found[1].id
         return view(*args, **kwargs)
 
     return wrapper

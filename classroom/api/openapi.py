@@ -216,6 +216,22 @@ PATHS = {
                      "score": {"type": "number", "minimum": 0, "maximum": 1}, "comment": {"type": "string"}}}),
                  "responses": {"200": _json(_ref("Grade")), **_errors(400, 401, 403, 404, 409)}},
     },
+    "/tokens": {
+        "get": {"summary": "The caller's own API tokens (never the tokens themselves)",
+                "description": "Everyone. `current` marks the token sending this request.",
+                "responses": {"200": _json({"type": "object", "properties": {"tokens": {"type": "array", "items": {
+                    "type": "object", "properties": {
+                        "id": {"type": "integer"}, "label": {"type": "string"},
+                        "created_at": {"type": "string", "format": "date-time"},
+                        "last_used_at": {"type": ["string", "null"], "format": "date-time"},
+                        "current": {"type": "boolean"}}}}}}), **_errors(401)}},
+    },
+    "/tokens/{token_id}": {
+        "parameters": [_path_param("token_id")],
+        "delete": {"summary": "Revoke one of your tokens (it stops working at once)",
+                   "description": "The token's owner; another person's token is 404.",
+                   "responses": {"204": {"description": "Revoked."}, **_errors(401, 404)}},
+    },
     "/openapi.json": {
         "get": {"summary": "This description", "security": [],
                 "responses": {"200": _json({"type": "object"})}},

@@ -1,13 +1,18 @@
+import threading
+from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import db, form_errors
 from ..extensions import limiter
-from ..services import accounts
+from ..links import password_link
+from ..services import accounts, invitations
+from ..services.errors import ServiceError
 from . import bp
-from .forms import LoginForm, SignupForm
+from .forms import (ChangePasswordForm, ForgotForm, InstructorRequestForm, LoginForm, PlainForm, SetPasswordForm,
+                    SignupForm, TokenForm)
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -20,7 +25,7 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-def _login_key() -> str:
+def _email_key() -> str:
     return (request.form.get("email") or "").strip().lower()[:254] or "anonymous"
 
 
@@ -30,7 +35,7 @@ def _login_failed(response) -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"], key_func=_login_key, deduct_when=_login_failed,
+@limiter.limit("10 per minute", methods=["POST"], key_func=_email_key, deduct_when=_login_failed,
                error_message="Too many login attempts for this account. Wait a minute and try again.")
 @limiter.limit("30 per minute", methods=["POST"], deduct_when=_login_failed,
                error_message="Too many login attempts from your network. Wait a minute and try again.")
@@ -42,6 +47,8 @@ def login():
         user = accounts.authenticate(db.session(), form.email.data, form.password.data)
         if user is None:
             form_errors.add_form_error(form, "That email and password do not match an account.")
+        elif not user.is_active:  # only someone who knows the password learns this
+            form_errors.add_form_error(form, "This account has been disabled. Ask your administrator.")
         else:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
@@ -57,7 +64,7 @@ def signup():
     form = SignupForm()
     if request.method == "POST":
         s = db.session()
-        typed = dict(email=form.email.data, name=form.name.data, password=form.password.data, role=form.role.data)
+        typed = dict(email=form.email.data, name=form.name.data, password=form.password.data)
         user = form_errors.submit(form, lambda: accounts.create_user(s, **typed),
                                   lambda: accounts.validate_new_user(s, **typed))
         if user is not None:
@@ -70,6 +77,129 @@ def signup():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    # Every session of the account ends, not only this browser's: a copied cookie stops working too.
+    accounts.end_sessions(db.session(), current_user._get_current_object())
     logout_user()
-    flash("You are logged out.", "info")
+    flash("You are logged out (on every device).", "info")
     return redirect(url_for("auth.login"))
+
+
+FORGOT_SENT = ("If an account uses that address, a link to choose a new password is on its way. "
+               "It works once, for {minutes} minutes. Nothing arrived? Check the spam folder, then ask again.")
+FORGOT_NO_MAIL = ("This server cannot send e-mail, so it cannot send you a link. Ask your instructor for a new "
+                  "invitation link, or your school's administrator for a password link.")
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit("5 per hour", methods=["POST"], key_func=_email_key,
+               error_message="Too many password links asked for this address. Wait an hour and try again.")
+@limiter.limit("20 per hour", methods=["POST"],
+               error_message="Too many password links asked from your network. Try again later.")
+def forgot():
+    form = ForgotForm()
+    settings = current_app.config["MAIL"]
+    minutes = current_app.config["PASSWORD_RESET_MINUTES"]
+    if form.validate_on_submit():
+        # The same answer whether or not the address has an account, so nobody can probe for accounts.
+        if settings is not None:
+            found = accounts.reset_link_for(db.session(), form.email.data, timedelta(minutes=minutes))
+            if found is not None:
+                user, token = found
+                url = password_link(token)
+                # Sent in the background, so the answer takes as long with an account as without.
+                threading.Thread(target=invitations.send_reset, daemon=True, name="reset-mail",
+                                 args=(settings, user.email, user.name, token, minutes, lambda _t: url)).start()
+            flash(FORGOT_SENT.format(minutes=minutes), "info")
+        else:
+            flash(FORGOT_NO_MAIL, "info")
+        return redirect(url_for("auth.login"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/forgot.html", form=form, mail_ready=settings is not None), status
+
+
+@bp.route("/password/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per hour", methods=["POST"],
+               error_message="Too many tries from your network. Try again later.")
+def set_password(token):
+    """An invitation or reset link: its account's owner chooses the password (once)."""
+    s = db.session()
+    try:
+        link, user = accounts.open_link(s, token)
+    except ServiceError as exc:
+        return render_template("auth/link_invalid.html", message=exc.message), 404
+    form = SetPasswordForm()
+    if request.method == "POST":
+        done = form_errors.submit(form, lambda: accounts.set_password_with_link(s, token, form.password.data))
+        if done is not None:
+            login_user(done)
+            flash("Your password is set, and you are logged in.", "success")
+            return redirect(url_for("web.home"))
+    return render_template("auth/set_password.html", form=form, user=user, link=link), \
+        (400 if request.method == "POST" else 200)
+
+
+# ---------------------------------------------------------------- the account page
+
+def _account_page(*, password_form=None, token_form=None, request_form=None, new_token=None, status=200):
+    s = db.session()
+    return render_template(
+        "auth/account.html", password_form=password_form or ChangePasswordForm(),
+        token_form=token_form or TokenForm(), request_form=request_form or InstructorRequestForm(),
+        revoke_form=PlainForm(), tokens=accounts.tokens_of(s, current_user), new_token=new_token,
+        access_request=accounts.latest_request_of(s, current_user)), status
+
+
+@bp.route("/account")
+@login_required
+def account():
+    return _account_page()
+
+
+@bp.route("/account/password", methods=["POST"])
+@login_required
+@limiter.limit("10 per hour", methods=["POST"], key_func=lambda: f"pw-change-{current_user.id}",
+               error_message="Too many password changes. Wait an hour and try again.")
+def change_password():
+    form = ChangePasswordForm()
+    s = db.session()
+    user = current_user._get_current_object()
+    done = form_errors.submit(form, lambda: accounts.change_password(
+        s, user, current=form.current_password.data, new=form.new_password.data) or True)
+    if done:
+        login_user(user)  # this session goes on with the new session version; every other one ended
+        flash("Your password is changed. Every other session of your account is logged out.", "success")
+        return redirect(url_for("auth.account"))
+    return _account_page(password_form=form, status=400)
+
+
+@bp.route("/account/tokens", methods=["POST"])
+@login_required
+def create_token():
+    form = TokenForm()
+    token = form_errors.submit(form, lambda: accounts.new_token(db.session(), current_user, form.label.data or ""))
+    if token is None:
+        return _account_page(token_form=form, status=400)
+    # Shown on this page only (not flashed: the session cookie is signed, not secret).
+    return _account_page(new_token=token)
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id):
+    if not PlainForm().validate_on_submit():
+        abort(400)
+    accounts.revoke_token(db.session(), current_user, token_id)
+    flash("The token is revoked: it no longer works.", "success")
+    return redirect(url_for("auth.account"))
+
+
+@bp.route("/account/instructor-request", methods=["POST"])
+@login_required
+def instructor_request():
+    form = InstructorRequestForm()
+    done = form_errors.submit(form, lambda: accounts.request_instructor_access(db.session(), current_user,
+                                                                               form.note.data))
+    if done is None:
+        return _account_page(request_form=form, status=400)
+    flash("Your request is sent. An administrator will look at it; this page shows the answer.", "success")
+    return redirect(url_for("auth.account"))

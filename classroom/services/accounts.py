@@ -1,20 +1,33 @@
-"""Users, passwords and API tokens."""
+"""Users, passwords, single-use links, sessions, API tokens and instructor access.
+
+Nobody chooses another person's password: an account made for someone else (a roster row, an
+administrator's `create-user` without --password) has no usable password, only a single-use,
+expiring invitation link with which its owner sets one. Instructor accounts are never self-service:
+sign-up makes students, and an administrator approves a student's request for instructor access.
+"""
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Optional
 
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..models import ROLE_INSTRUCTOR, ROLE_STUDENT, ApiToken, User, utcnow
-from .errors import ErrorCollector, InvalidInput, NotFound
+from ..models import (LINK_INVITE, LINK_RESET, REQUEST_APPROVED, REQUEST_DECLINED, REQUEST_PENDING, ROLE_ADMIN,
+                      ROLE_INSTRUCTOR, ROLE_STUDENT, AccountLink, ApiToken, InstructorRequest, User, utcnow)
+from .errors import ErrorCollector, Forbidden, InvalidInput, NotFound
 from .validation import clean_text
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
+# A link's lifetime when the caller does not say (config: INVITATION_DAYS, PASSWORD_RESET_MINUTES).
+INVITE_LIFETIME = timedelta(days=14)
+RESET_LIFETIME = timedelta(hours=1)
+CREATABLE_ROLES = (ROLE_STUDENT, ROLE_INSTRUCTOR, ROLE_ADMIN)
 
 
 def normalise_email(value) -> str:
@@ -26,16 +39,26 @@ def normalise_email(value) -> str:
 
 
 def find_user(db: Session, email: str) -> Optional[User]:
-    email = email.strip().lower()
+    email = (email or "").strip().lower()
     if "\x00" in email:  # no stored address has one, and PostgreSQL refuses to compare it
         return None
     return db.exec(select(User).where(User.email == email)).first()
 
 
+def _check_password(check: ErrorCollector, password, field: str = "password") -> str:
+    password = password or ""
+    if len(password) < MIN_PASSWORD:
+        check.add(field, f"Passwords need at least {MIN_PASSWORD} characters.")
+        return password
+    return check.check(clean_text, password, "Password", "password", field=field) or password
+
+
 def create_user(db: Session, *, email, name, password, role: str = ROLE_STUDENT, commit: bool = True) -> User:
-    """A new account; a refusal names every field that is wrong (field_errors)."""
+    """A new account with the password its owner chose; a refusal names every wrong field (field_errors).
+    `role` admin makes an instructor who is also an administrator."""
     email, name, password = validate_new_user(db, email=email, name=name, password=password, role=role)
-    user = User(email=email, name=name, role=role, password_hash=generate_password_hash(password))
+    user = User(email=email, name=name, role=ROLE_INSTRUCTOR if role == ROLE_ADMIN else role,
+                is_admin=role == ROLE_ADMIN, password_hash=generate_password_hash(password))
     db.add(user)
     if commit:
         db.commit()
@@ -44,44 +67,288 @@ def create_user(db: Session, *, email, name, password, role: str = ROLE_STUDENT,
     return user
 
 
+def create_invited_user(db: Session, *, email, name, role: str = ROLE_STUDENT) -> User:
+    """A new account without a usable password (flushed, not committed): its owner sets one with an
+    invitation link (issue_link)."""
+    check = ErrorCollector()
+    name = check.check(clean_text, name, "Name", "name")
+    email = check.check(normalise_email, email)
+    if role not in CREATABLE_ROLES:
+        check.add("role", f"The role must be one of {', '.join(CREATABLE_ROLES)}.")
+    if email and find_user(db, email):
+        check.add("email", "An account with that email already exists.")
+    check.raise_any()
+    user = User(email=email, name=name, role=ROLE_INSTRUCTOR if role == ROLE_ADMIN else role,
+                is_admin=role == ROLE_ADMIN, password_hash="")
+    db.add(user)
+    db.flush()
+    return user
+
+
 def validate_new_user(db: Session, *, email, name, password, role: str = ROLE_STUDENT) -> tuple[str, str, str]:
     """(email, name, password) cleaned for a new account, or one InvalidInput naming every wrong field."""
     check = ErrorCollector()
     name = check.check(clean_text, name, "Name", "name")
     email = check.check(normalise_email, email)
-    password = password or ""
-    if len(password) < MIN_PASSWORD:
-        check.add("password", f"Passwords need at least {MIN_PASSWORD} characters.")
-    else:
-        check.check(clean_text, password, "Password", "password")
-    if role not in (ROLE_INSTRUCTOR, ROLE_STUDENT):
-        check.add("role", "Choose whether you teach or study.")
+    password = _check_password(check, password)
+    if role not in CREATABLE_ROLES:
+        check.add("role", f"The role must be one of {', '.join(CREATABLE_ROLES)}.")
     if email and find_user(db, email):
-        check.add("email", "An account with that email already exists. Log in instead.")
+        check.add("email", "An account with that email already exists. Log in instead, or use "
+                           "“Forgot your password?” on the login page.")
     check.raise_any()
     return email, name, password
 
 
 def authenticate(db: Session, email: str, password: str) -> Optional[User]:
+    """The account whose password this is, or None. A disabled account is returned (its
+    is_active is False) so the login page can say why; one without a password never matches."""
     user = find_user(db, email or "")
-    if user and check_password_hash(user.password_hash, password or ""):
+    if user and user.password_hash and check_password_hash(user.password_hash, password or ""):
         return user
     return None
 
+
+def user_for_session(db: Session, session_id: str) -> Optional[User]:
+    """The user a login session names ("<id>:<session_version>"), while that session is still valid."""
+    user_id, _, version = (session_id or "").partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None  # includes cookies from before session versions: they log in again
+    user = db.get(User, int(user_id))
+    if user is None or user.session_version != int(version) or not user.is_active:
+        return None
+    return user
+
+
+def end_sessions(db: Session, user: User, commit: bool = True) -> None:
+    """Every login session of this user stops working (the caller logs this one in again if it should)."""
+    user.session_version = (user.session_version or 0) + 1
+    db.add(user)
+    if commit:
+        db.commit()
+
+
+def change_password(db: Session, user: User, *, current, new) -> None:
+    check = ErrorCollector()
+    if not (user.password_hash and check_password_hash(user.password_hash, current or "")):
+        check.add("current_password", "That is not your current password.")
+    new = _check_password(check, new, field="new_password")
+    check.raise_any()
+    user.password_hash = generate_password_hash(new)
+    _close_links(db, user)
+    end_sessions(db, user)
+
+
+# ---------------------------------------------------------------- single-use links
 
 def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)  # SQLite hands back naive UTC
+
+
+def issue_link(db: Session, user: User, purpose: str, *, lifetime: Optional[timedelta] = None,
+               created_by: Optional[User] = None, commit: bool = True) -> tuple[str, datetime]:
+    """A new single-use link token for `user` and when it expires; only its hash is stored."""
+    if purpose not in (LINK_INVITE, LINK_RESET):
+        raise ValueError(purpose)
+    lifetime = lifetime or (INVITE_LIFETIME if purpose == LINK_INVITE else RESET_LIFETIME)
+    token = secrets.token_urlsafe(32)
+    expires = utcnow() + lifetime
+    db.add(AccountLink(user_id=user.id, purpose=purpose, token_hash=_hash_token(token), expires_at=expires,
+                       created_by_id=created_by.id if created_by else None))
+    if commit:
+        db.commit()
+    else:
+        db.flush()
+    return token, expires
+
+
+LINK_INVALID = ("This link does not work: it was already used, replaced by a newer one, or mistyped. "
+                "Ask for a new one with “Forgot your password?” on the login page.")
+LINK_EXPIRED = ("This link has expired. Ask for a new one with “Forgot your password?” on the login page, "
+                "or ask your instructor for a new invitation.")
+
+
+def open_link(db: Session, token: str) -> tuple[AccountLink, User]:
+    """The unused, unexpired link this token is, with its account; NotFound with the reason otherwise."""
+    if not token or len(token) > 100:
+        raise NotFound(LINK_INVALID)
+    link = db.exec(select(AccountLink).where(AccountLink.token_hash == _hash_token(token))).first()
+    if link is None or link.used_at is not None:
+        raise NotFound(LINK_INVALID)
+    if _aware(link.expires_at) <= utcnow():
+        raise NotFound(LINK_EXPIRED)
+    user = db.get(User, link.user_id)
+    if user is None or not user.is_active:
+        raise NotFound(LINK_INVALID)
+    return link, user
+
+
+def _close_links(db: Session, user: User) -> None:
+    """Every open link of this account stops working (its password was just set)."""
+    now = utcnow()
+    for link in db.exec(select(AccountLink).where(AccountLink.user_id == user.id, AccountLink.used_at.is_(None))):
+        link.used_at = now
+        db.add(link)
+
+
+def set_password_with_link(db: Session, token: str, password) -> User:
+    """Use a link once: the account's owner chooses its password; every other open link and every
+    session of the account stop working."""
+    _link, user = open_link(db, token)
+    check = ErrorCollector()
+    password = _check_password(check, password)
+    check.raise_any()
+    user.password_hash = generate_password_hash(password)
+    _close_links(db, user)
+    end_sessions(db, user)
+    return user
+
+
+def reset_link_for(db: Session, email, lifetime: Optional[timedelta] = None) -> Optional[tuple[User, str]]:
+    """For "forgot password": (user, token) when the address has an active account, else None. The caller
+    answers the same either way, so nobody learns which addresses have accounts."""
+    try:
+        email = normalise_email(email)
+    except InvalidInput:
+        return None
+    user = find_user(db, email)
+    if user is None or not user.is_active:
+        return None
+    token, _ = issue_link(db, user, LINK_RESET, lifetime=lifetime)
+    return user, token
+
+
+# ---------------------------------------------------------------- administrators
+
+@dataclass
+class NewAccount:
+    user: User
+    token: Optional[str]  # an invitation token when no password was given
+    expires_at: Optional[datetime]
+
+
+def create_account(db: Session, *, email, name, role, password=None,
+                   lifetime: Optional[timedelta] = None) -> NewAccount:
+    """`create-user`: an account with the given password, or, without one, an invitation."""
+    if password:
+        return NewAccount(create_user(db, email=email, name=name, password=password, role=role), None, None)
+    user = create_invited_user(db, email=email, name=name, role=role)
+    token, expires = issue_link(db, user, LINK_INVITE, lifetime=lifetime, commit=False)
+    db.commit()
+    return NewAccount(user, token, expires)
+
+
+def require_admin(user: User) -> None:
+    if not getattr(user, "is_admin", False):
+        raise Forbidden("Only administrators can do that.")
+
+
+def set_disabled(db: Session, admin: User, user_id: int, disabled: bool) -> User:
+    """Disable (every session and API token stops working at once) or enable an account."""
+    require_admin(admin)
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotFound("No such account.")
+    if user.id == admin.id and disabled:
+        raise InvalidInput("You cannot disable your own account.")
+    user.disabled_at = utcnow() if disabled else None
+    end_sessions(db, user, commit=False)
+    db.commit()
+    return user
+
+
+def search_users(db: Session, admin: User, query: str, limit: int = 50) -> list[User]:
+    require_admin(admin)
+    query = (query or "").strip().lower().replace("\x00", "")[:120]
+    if not query:
+        return []
+    pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    q = select(User).where((User.email.ilike(pattern, escape="\\")) | (User.name.ilike(pattern, escape="\\")))
+    return list(db.exec(q.order_by(User.email).limit(limit)))
+
+
+def request_instructor_access(db: Session, user: User, note) -> InstructorRequest:
+    if user.is_instructor:
+        raise InvalidInput("Your account already has instructor access.")
+    note = clean_text(note, "What you teach, and where", "comment", field="note")
+    if pending_request_of(db, user) is not None:
+        raise InvalidInput("You have already asked; an administrator will decide soon.", field="note")
+    req = InstructorRequest(user_id=user.id, note=note)
+    db.add(req)
+    db.commit()
+    return req
+
+
+def pending_request_of(db: Session, user: User) -> Optional[InstructorRequest]:
+    return db.exec(select(InstructorRequest).where(InstructorRequest.user_id == user.id,
+                                                   InstructorRequest.status == REQUEST_PENDING)).first()
+
+
+def latest_request_of(db: Session, user: User) -> Optional[InstructorRequest]:
+    return db.exec(select(InstructorRequest).where(InstructorRequest.user_id == user.id)
+                   .order_by(InstructorRequest.id.desc())).first()
+
+
+def pending_requests(db: Session, admin: User) -> list[tuple[InstructorRequest, User]]:
+    require_admin(admin)
+    q = (select(InstructorRequest, User).join(User, User.id == InstructorRequest.user_id)
+         .where(InstructorRequest.status == REQUEST_PENDING).order_by(InstructorRequest.created_at))
+    return list(db.exec(q))
+
+
+def decide_request(db: Session, admin: User, request_id: int, approve: bool) -> tuple[InstructorRequest, User]:
+    require_admin(admin)
+    req = db.get(InstructorRequest, request_id)
+    if req is None:
+        raise NotFound("No such request.")
+    if req.status != REQUEST_PENDING:
+        raise InvalidInput("That request was already decided.")
+    user = db.get(User, req.user_id)
+    req.status = REQUEST_APPROVED if approve else REQUEST_DECLINED
+    req.decided_at = utcnow()
+    req.decided_by_id = admin.id
+    if approve:
+        user.role = ROLE_INSTRUCTOR
+        db.add(user)
+    db.add(req)
+    db.commit()
+    return req, user
+
+
+# ---------------------------------------------------------------- API tokens
+
+def new_token(db: Session, user: User, label: str = "") -> str:
+    """Make a new bearer token for the user; only its hash is stored, the token is shown once."""
+    label = clean_text(label, "Label", "title", required=False, field="label")[:120]
+    token = "cc_" + secrets.token_urlsafe(32)
+    db.add(ApiToken(user_id=user.id, token_hash=_hash_token(token), label=label))
+    db.commit()
+    return token
+
+
 def create_token(db: Session, email: str, label: str = "") -> str:
-    """Make a new bearer token for the user; only its hash is stored."""
     user = find_user(db, email)
     if user is None:
         raise NotFound(f"No account has the email {email!r}.")
-    token = "cc_" + secrets.token_urlsafe(32)
-    db.add(ApiToken(user_id=user.id, token_hash=_hash_token(token), label=label[:120]))
+    return new_token(db, user, label)
+
+
+def tokens_of(db: Session, user: User) -> list[ApiToken]:
+    return list(db.exec(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc(),
+                                                                                    ApiToken.id.desc())))
+
+
+def revoke_token(db: Session, user: User, token_id: int) -> None:
+    """Owners only: someone else's token is "not found", like one that never existed."""
+    row = db.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound("You have no API token with that id.")
+    db.delete(row)
     db.commit()
-    return token
 
 
 # A token's last use is kept to within this many seconds: a client calling many times a minute
@@ -89,7 +356,8 @@ def create_token(db: Session, email: str, label: str = "") -> str:
 TOKEN_TOUCH_SECONDS = 300
 
 
-def user_for_token(db: Session, token: str) -> Optional[User]:
+def token_owner(db: Session, token: str) -> Optional[tuple[User, ApiToken]]:
+    """The active account a bearer token belongs to, with the token's row (its last use noted)."""
     if not token or len(token) > 200:
         return None
     row = db.exec(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
@@ -97,9 +365,17 @@ def user_for_token(db: Session, token: str) -> Optional[User]:
     if row is None:
         return None
     api_token, user = row
+    if not user.is_active:  # a disabled account's tokens stop working with it
+        return None
     now = utcnow()
-    if api_token.last_used_at is None or (now - api_token.last_used_at).total_seconds() > TOKEN_TOUCH_SECONDS:
+    last = api_token.last_used_at
+    if last is None or (now - _aware(last)).total_seconds() > TOKEN_TOUCH_SECONDS:
         api_token.last_used_at = now
         db.add(api_token)
         db.commit()
-    return user
+    return user, api_token
+
+
+def user_for_token(db: Session, token: str) -> Optional[User]:
+    found = token_owner(db, token)
+    return found[0] if found else None

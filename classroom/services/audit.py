@@ -117,8 +117,9 @@ def describe(db: Session, log: list[AuditLog]) -> list[Event]:
         elif a == "course.join":
             sentence = [who, Piece(" joined the course with its code.")]
         elif a == "roster.import":
-            sentence = [who, Piece(f" imported a roster: {d.get('enrolled', 0)} students enrolled, "
-                                   f"{d.get('created', 0)} of them new accounts.")]
+            made = (f"{d['invitations']} invitation links made" if "invitations" in d
+                    else f"{d.get('created', 0)} of them new accounts")
+            sentence = [who, Piece(f" imported a roster: {d.get('enrolled', 0)} students enrolled, {made}.")]
         elif a in ("problem.create", "problem.update"):
             verb = " wrote the problem " if a == "problem.create" else " edited the problem "
             sentence = [who, Piece(verb), problem(_target_id(e.target, "problem"), d.get("title", "a problem")),

@@ -5,13 +5,16 @@ import csv
 import io
 import re
 import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Optional
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from ..models import ROLE_INSTRUCTOR, ROLE_STUDENT, Course, Enrollment, User
+from ..models import LINK_INVITE, ROLE_INSTRUCTOR, ROLE_STUDENT, Course, Enrollment, User
 from . import accounts, audit
+from .invitations import Invitation
 from .errors import Conflict, ErrorCollector, Forbidden, InvalidInput, NotFound
 from .validation import clean_text
 
@@ -187,11 +190,22 @@ def students_of(db: Session, course_id: int) -> list[User]:
 ROSTER_MAX_ROWS = 2000
 
 
-def import_roster(db: Session, actor: User, course: Course, raw: bytes | str) -> dict:
-    """Enrol students from a CSV with columns email,name[,password].
+@dataclass
+class RosterResult:
+    rows: int
+    enrolled: int  # newly enrolled by this upload
+    invitations: list[Invitation] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
-    All rows are checked first; any bad row means nothing is imported and the
-    errors name their row numbers (the header is row 1).
+
+def import_roster(db: Session, actor: User, course: Course, raw: bytes | str, *,
+                  invitation_lifetime: Optional[timedelta] = None) -> RosterResult:
+    """Enrol students from a CSV with columns email,name.
+
+    All rows are checked first; any bad row means nothing is imported and the errors name their row
+    numbers (the header is row 1). A roster never sets or changes an existing account's password or
+    name, and says nothing about accounts outside the course: a new address gets an account without
+    a usable password and an invitation link (its owner chooses the password).
     """
     require_instructor(db, actor, course)
     if isinstance(raw, bytes):
@@ -200,19 +214,20 @@ def import_roster(db: Session, actor: User, course: Course, raw: bytes | str) ->
         except UnicodeDecodeError:
             raise InvalidInput("The roster is not UTF-8 text. Save it as 'CSV UTF-8' and upload it again.")
     try:
-        return _import_rows(db, actor, course, csv.DictReader(io.StringIO(raw)))
+        return _import_rows(db, actor, course, csv.DictReader(io.StringIO(raw)), invitation_lifetime)
     except csv.Error as exc:  # e.g. a field longer than the csv module's limit
         raise InvalidInput(f"The roster could not be read as CSV ({exc}). Save it as 'CSV UTF-8' with the "
-                           "columns email,name[,password] and upload it again.")
+                           "columns email,name and upload it again.")
 
 
-def _import_rows(db: Session, actor: User, course: Course, reader: csv.DictReader) -> dict:
+def _import_rows(db: Session, actor: User, course: Course, reader: csv.DictReader,
+                 lifetime: Optional[timedelta]) -> RosterResult:
     fields = [f.strip().lower() for f in (reader.fieldnames or [])]
     if "email" not in fields or "name" not in fields:
-        raise InvalidInput("The roster needs a header row with the columns email and name (password is optional).")
+        raise InvalidInput("The roster needs a header row with the columns email and name.")
     reader.fieldnames = fields
     errors: list[str] = []
-    rows: list[tuple[str, str, str]] = []
+    rows: list[tuple[str, str]] = []
     seen: set[str] = set()
     for rowno, row in enumerate(reader, start=2):
         if rowno - 1 > ROSTER_MAX_ROWS:
@@ -220,45 +235,42 @@ def _import_rows(db: Session, actor: User, course: Course, reader: csv.DictReade
             break
         if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
             continue  # blank line
-        try:
-            email = accounts.normalise_email(row.get("email"))
-            name = clean_text(row.get("name"), "Name", "name")
-        except InvalidInput as exc:
-            errors.append(f"Row {rowno}: {exc.message}")
+        check = ErrorCollector()
+        email = check.check(accounts.normalise_email, row.get("email"))
+        name = check.check(clean_text, row.get("name"), "Name", "name")
+        if check.field_errors:
+            errors += [f"Row {rowno}: {m}" for ms in check.field_errors.values() for m in ms]
             continue
         if email in seen:
             errors.append(f"Row {rowno}: {email} appears twice in the file.")
             continue
         seen.add(email)
-        password = (row.get("password") or "").strip()
-        if password and len(password) < accounts.MIN_PASSWORD:
-            errors.append(f"Row {rowno}: the password must have at least {accounts.MIN_PASSWORD} characters.")
-            continue
-        existing = accounts.find_user(db, email)
-        if existing is not None and existing.is_instructor:
-            errors.append(f"Row {rowno}: {email} is an instructor account and cannot be enrolled as a student.")
-            continue
-        rows.append((email, name, password))
+        rows.append((email, name))
     if errors:
         raise InvalidInput("Nothing was imported. Fix these rows and upload the file again.", errors=errors)
     if not rows:
         raise InvalidInput("The roster has no student rows.")
-    created = enrolled = 0
+    result = RosterResult(rows=len(rows), enrolled=0)
+    if "password" in fields:
+        result.notes.append("The password column was ignored: each student chooses their own password "
+                            "with their invitation link.")
     try:
-        for email, name, password in rows:
+        for email, name in rows:
             user = accounts.find_user(db, email)
             if user is None:
-                user = accounts.create_user(
-                    db, email=email, name=name, password=password or secrets.token_urlsafe(12), commit=False
-                )
-                created += 1
+                user = accounts.create_invited_user(db, email=email, name=name)
             if enrollment(db, user, course.id) is None:
+                # An existing account is enrolled as it is: its name, password and role stay untouched.
                 db.add(Enrollment(course_id=course.id, user_id=user.id, role=ROLE_STUDENT))
-                enrolled += 1
+                result.enrolled += 1
+            if not user.has_password and user.is_active:
+                token, expires = accounts.issue_link(db, user, LINK_INVITE, lifetime=lifetime, created_by=actor,
+                                                     commit=False)
+                result.invitations.append(Invitation(email=email, name=name, token=token, expires_at=expires))
         audit.record(db, actor, course.id, "roster.import", f"course {course.code}",
-                     {"rows": len(rows), "created": created, "enrolled": enrolled})
+                     {"rows": len(rows), "enrolled": result.enrolled, "invitations": len(result.invitations)})
         db.commit()
     except Exception:
         db.rollback()
         raise
-    return {"rows": len(rows), "created": created, "enrolled": enrolled}
+    return result

@@ -25,7 +25,7 @@ class CourseForm(FlaskForm):
 
 
 class RosterForm(FlaskForm):
-    roster = FileField("Roster CSV (columns: email, name, optional password)")
+    roster = FileField("Roster CSV (columns: email, name)")
 
 
 class ProblemForm(FlaskForm):

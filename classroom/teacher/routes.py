@@ -1,11 +1,16 @@
+from datetime import timedelta
+from urllib.parse import quote
+
 from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import db, form_errors
+from ..links import password_link
 from ..models import Assignment, Course, FlawedSolution, User
 from ..services import assignments as assignment_service
 from ..services import (
-    agreement, analytics, answer_checks, audit, authoring, courses, gradebook, problems, reviews, submissions,
+    agreement, analytics, answer_checks, audit, authoring, courses, gradebook, invitations, problems, reviews,
+    submissions,
 )
 from ..services.assignments import AssignmentDraft
 from ..services.errors import ServiceError
@@ -65,13 +70,18 @@ def import_roster(code):
     if raw is None:
         return course_page(s, c, roster_form=form, status=400)
     try:
-        result = courses.import_roster(s, current_user, c, raw)
+        result = courses.import_roster(
+            s, current_user, c, raw, invitation_lifetime=timedelta(days=current_app.config["INVITATION_DAYS"]))
     except ServiceError as exc:  # the course page again, each bad row listed beside the file input
         form_errors.attach_to(form, "roster", exc)
         return course_page(s, c, roster_form=form, status=400)
-    flash(f"Roster imported: {result['enrolled']} students enrolled ({result['created']} new accounts).",
-          "success")
-    return redirect(url_for("teacher.course", code=c.code))
+    # The links exist only now (their hashes are stored): shown once, as a CSV to download, and e-mailed.
+    sent, failed = invitations.send_invitations(current_app.config["MAIL"], result.invitations, c.title,
+                                                password_link)
+    csv_text = invitations.invitations_csv(result.invitations, password_link)
+    return render_template("teacher/roster_result.html", course=c, result=result, sent=sent, failed=failed,
+                           mail_ready=current_app.config["MAIL"] is not None,
+                           csv_href="data:text/csv;charset=utf-8," + quote(csv_text))
 
 
 def _problem_draft(form: ProblemForm) -> ProblemDraft:

@@ -160,8 +160,6 @@ def test_checkboxes_and_radios_sit_beside_their_own_labels(new_page, live_server
     from .helpers import seed_classroom
     room = seed_classroom(live_server)
     page = new_page(width=width)
-    page.goto("/signup")
-    _assert_beside(page, "input[type=radio][name=role]")
     log_in(page, room.teacher_email)
     page.goto(f"/teach/courses/{room.code}/assignments/new")
     _assert_beside(page, "input[type=checkbox][name=problem_ids]")

@@ -25,23 +25,41 @@ def assert_healthy(*pages):
         assert not page.watch.server_errors, page.watch.server_errors
 
 
-def sign_up(page, name: str, email: str, role_label: str) -> None:
+def sign_up(page, name: str, email: str) -> None:
     page.goto("/signup")
     page.get_by_label("Your name").fill(name)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password (at least 8 characters)").fill(PASSWORD)
-    page.get_by_label(role_label).check()
     page.get_by_role("button", name="Create account").click()
 
 
-def test_course_to_gradebook(new_page):
+def test_course_to_gradebook(new_page, live_server):
+    from classroom.services import accounts
+
     teacher = new_page()
     student = new_page()
+    admin = new_page()
     code = unique("ALG").upper()
     student_email = f"{unique('sam')}@example.test"
+    admin_email = f"{unique('root')}@example.test"
+    with live_server.session() as s:
+        accounts.create_user(s, email=admin_email, name="Ada Admin", password=PASSWORD, role="admin")
 
-    # The instructor signs up and creates a course, a problem with LaTeX and an assignment.
-    sign_up(teacher, "Tess Teacher", f"{unique('tess')}@example.test", "an instructor")
+    # The instructor signs up (as everyone does, a student account), asks for instructor access,
+    # an administrator approves it, and the instructor creates a course, a problem with LaTeX and an assignment.
+    sign_up(teacher, "Tess Teacher", f"{unique('tess')}@example.test")
+    expect(teacher).to_have_url(re.compile(r"/learn/$"))
+    teacher.get_by_role("link", name="Tess Teacher: your account").click()
+    teacher.get_by_label("What you teach, and where").fill("Algebra at Northside High")
+    teacher.get_by_role("button", name="Ask for instructor access").click()
+    expect(teacher.locator(".flash.success")).to_contain_text("Your request is sent")
+    log_in(admin, admin_email)
+    admin.get_by_role("link", name="Admin").click()
+    row = admin.get_by_role("row", name=re.compile("Tess Teacher"))
+    expect(row).to_contain_text("Algebra at Northside High")
+    row.get_by_role("button", name="Approve").click()
+    expect(admin.locator(".flash.success")).to_contain_text("now has instructor access")
+    teacher.goto("/")
     expect(teacher).to_have_url(re.compile(r"/teach/$"))
     teacher.get_by_label("Course title").fill("Algebra in the browser")
     teacher.get_by_label(re.compile(r"^Course code")).fill(code)
@@ -78,7 +96,7 @@ def test_course_to_gradebook(new_page):
     assignment_url = teacher.url
 
     # The student signs up, joins with the code and answers.
-    sign_up(student, "Sam Student", student_email, "a student")
+    sign_up(student, "Sam Student", student_email)
     expect(student).to_have_url(re.compile(r"/learn/$"))
     student.get_by_label("Course code").fill(code.lower())  # codes are not case-sensitive
     student.get_by_role("button", name="Join").click()

@@ -1,0 +1,16 @@
+"""Absolute links to the password page, for invitation lists, e-mails and the command line.
+
+With PUBLIC_URL set its scheme and host are used, never the request's Host header (which whoever
+sends the request chooses); without it, the address the request came to.
+"""
+from urllib.parse import urlsplit
+
+from flask import current_app, url_for
+
+
+def password_link(token: str) -> str:
+    base = current_app.config.get("PUBLIC_URL")
+    if not base:
+        return url_for("auth.set_password", token=token, _external=True)
+    parts = urlsplit(base)
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}{url_for('auth.set_password', token=token)}"
