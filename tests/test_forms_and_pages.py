@@ -129,9 +129,9 @@ def test_critique_form_names_the_step_and_the_explanation_together(make_client, 
     resp = make_client(w["alice"]).post(url, data={"explanation": " ", "correction": "my careful correction"})
     page = resp.get_data(as_text=True)
     assert resp.status_code == 400
-    assert "Mark the first wrong step." in page
+    assert "Mark the first wrong step, or choose" in page
     assert 'aria-describedby="error_step-error"' in page and '<div class="field-error" id="error_step-error">' in page
-    assert _error_beside(page, "explanation") == "Explain what is wrong."
+    assert _error_beside(page, "explanation") == "Explain what is wrong, or why nothing is."
     assert "my careful correction" in page
     resp = make_client(w["alice"]).post(url, data={"error_step": "9", "explanation": "e"})
     assert "Choose a step between 1 and 3" in resp.get_data(as_text=True)

@@ -183,12 +183,13 @@ def test_random_bodies_at_every_route(app, two_courses, make_client, data):
                lambda: data.draw(st.one_of(st.sampled_from(scene["ids"]["code"]), plain_text), label="code"),
                lambda: data.draw(st.one_of(st.sampled_from(scene["ids"]["int"]), st.integers(0, 2 ** 62)),
                                  label="id"))
-    method = data.draw(st.sampled_from(sorted(rule.methods & {"GET", "POST"})), label="method")
+    method = data.draw(st.sampled_from(sorted(rule.methods & {"GET", "POST", "PUT", "PATCH", "DELETE"})),
+                       label="method")
     kwargs: dict = {"query_string": data.draw(query_strings, label="query")}
     headers = {}
     if rule.rule.startswith("/api/") and who != "anonymous":
         headers["Authorization"] = f"Bearer {scene['tokens'][who]}"
-    if method == "POST":
+    if method in ("POST", "PUT", "PATCH"):
         if rule.rule.startswith("/api/") or data.draw(st.booleans(), label="json?"):
             kwargs.update(data=data.draw(json_bodies, label="json body").encode("utf-8", errors="surrogatepass"),
                           content_type="application/json")
