@@ -4,10 +4,13 @@
 solution and keeps it only if it passes three checks (`run_checks`), else raises
 `GenerationRejected` with the check's message:
 
-1. the first wrong step is one of the steps;
+1. the first wrong step is one of the steps (in a program, a line that is not blank);
 2. the steps before it agree with the reference (see `check_prefix` for the rule);
 3. where the kind of error should change the final answer, the flawed final answer
    differs from the reference answer (SymPy, `answers.check_answer`).
+
+A correct solution (asked for with `inp.correct`) names no wrong step, so checks 1 and 2 have
+nothing to check; check 3 turns round: its final answer must equal the reference answer.
 
 services/authoring.py stores a kept solution as a draft.
 """
@@ -44,7 +47,7 @@ class GenerationRejected(Exception):
 
 @dataclass
 class CheckResult:
-    name: str  # step_exists | prefix_agrees | answer_differs
+    name: str  # step_exists | prefix_agrees | answer_differs | answer_equals (a correct solution)
     passed: bool
     message: str
 
@@ -112,15 +115,20 @@ def _known(value: Fraction, reference: set[Fraction]) -> bool:
     return value in reference or value * 100 in reference or value / 100 in reference
 
 
-def check_step_exists(steps: list[str], first_wrong_step: int) -> CheckResult:
+def check_step_exists(steps: list[str], first_wrong_step: Optional[int]) -> CheckResult:
     n = len(steps)
+    if first_wrong_step is None:
+        return CheckResult("step_exists", True, "No step is named wrong: the solution is meant to be correct.")
     if 1 <= first_wrong_step <= n:
+        if not steps[first_wrong_step - 1].strip():
+            return CheckResult("step_exists", False, f"it names step {first_wrong_step} as the first wrong step, "
+                                                     "but that line of the program is blank.")
         return CheckResult("step_exists", True, f"Step {first_wrong_step} is one of the {n} steps.")
     return CheckResult("step_exists", False, f"it names step {first_wrong_step} as the first wrong step, but its "
                                              f"solution has {n} steps.")
 
 
-def check_prefix(inp: GenerationInput, steps: list[str], first_wrong_step: int) -> CheckResult:
+def check_prefix(inp: GenerationInput, steps: list[str], first_wrong_step: Optional[int]) -> CheckResult:
     """Check 2: the steps before the first wrong one agree with the reference.
 
     The rule, concretely: every number written with digits in those steps must also appear
@@ -132,6 +140,10 @@ def check_prefix(inp: GenerationInput, steps: list[str], first_wrong_step: int) 
     appears nowhere means the solution went wrong earlier than the model says (or took a
     different road), and the draft is refused rather than mislabelled.
     """
+    if first_wrong_step is None:
+        # A correct solution may take its own road to the answer; check 3 holds it to the reference answer.
+        return CheckResult("prefix_agrees", True, "Not required: a correct solution may compute its own "
+                                                  "intermediate numbers.")
     if first_wrong_step <= 1:
         return CheckResult("prefix_agrees", True, "The error is in step 1, so no earlier steps need to agree.")
     reference = _reference_values(inp)
@@ -146,6 +158,23 @@ def check_prefix(inp: GenerationInput, steps: list[str], first_wrong_step: int) 
     last = first_wrong_step - 1
     span = "Step 1 uses" if last == 1 else f"Steps 1–{last} use"
     return CheckResult("prefix_agrees", True, f"{span} only numbers from the problem and the reference solution.")
+
+
+def check_answer_equals(inp: GenerationInput, final_answer: str) -> CheckResult:
+    """Check 3 for a correct solution: its final answer is the reference answer."""
+    result = check_answer(final_answer, str(inp.reference_answer or ""))
+    if result.verdict == ANSWER_ABSENT:
+        return CheckResult("answer_equals", True, "The problem has no reference answer, so the final answers "
+                                                  "were not compared.")
+    if result.verdict == ANSWER_CORRECT:
+        return CheckResult("answer_equals", True, f"The final answer {final_answer} equals the reference answer "
+                                                  f"{inp.reference_answer}.")
+    if result.verdict == ANSWER_INCORRECT:
+        return CheckResult("answer_equals", False, f"its final answer {final_answer} differs from the reference "
+                                                   f"answer {inp.reference_answer}, so the solution is not correct.")
+    return CheckResult("answer_equals", False,
+                       f"its final answer {final_answer!r} cannot be compared with the reference answer "
+                       f"{inp.reference_answer} ({result.note})")
 
 
 def check_answer_differs(inp: GenerationInput, final_answer: str, error_kind: str) -> CheckResult:
@@ -168,13 +197,16 @@ def check_answer_differs(inp: GenerationInput, final_answer: str, error_kind: st
                        f"{inp.reference_answer} ({result.note})")
 
 
-def run_checks(inp: GenerationInput, *, steps: list[str], final_answer: str, first_wrong_step: int,
+def run_checks(inp: GenerationInput, *, steps: list[str], final_answer: str, first_wrong_step: Optional[int],
                error_kind: str) -> list[CheckResult]:
-    """All three checks in order; check 2 runs only when check 1 passed."""
+    """All three checks in order; check 2 runs only when check 1 passed. A key without a wrong step is a
+    correct solution, whose final answer must be the reference answer."""
     first = check_step_exists(steps, first_wrong_step)
     if not first.passed:
         return [first]
-    return [first, check_prefix(inp, steps, first_wrong_step), check_answer_differs(inp, final_answer, error_kind)]
+    third = (check_answer_equals(inp, final_answer) if first_wrong_step is None
+             else check_answer_differs(inp, final_answer, error_kind))
+    return [first, check_prefix(inp, steps, first_wrong_step), third]
 
 
 def generate(settings: ModelSettings, inp: GenerationInput) -> GeneratedSolution:

@@ -13,7 +13,8 @@ from typing import Mapping, Optional
 from sqlmodel import Session, select
 
 from ..config import model_settings
-from ..content import ERROR_KINDS, PROSE, clean_code_line, is_code, step_marker
+from ..content import (DEFAULT_CODE_LANGUAGE, ERROR_KINDS, PROSE, clean_code_line, is_code, solution_format_of,
+                       step_marker)
 from ..content import strip_step_number  # noqa: F401  (the split rule's helper, importable from here)
 from ..models import AnswerKey, Course, FlawedSolution, Problem, Submission, User
 from . import audit, courses, problems
@@ -149,10 +150,12 @@ def draft_counts(db: Session, problem_ids) -> dict[int, int]:
     return counts
 
 
-def add_draft(db: Session, problem: Problem, steps: list[str], final_answer: str, first_wrong_step: int,
-              reason: str, error_kind: str, origin_model: str) -> FlawedSolution:
-    """A model-made solution waiting for approval (students never see it). The caller commits."""
-    solution = FlawedSolution(problem_id=problem.id, steps=list(steps), final_answer=final_answer, approved=False)
+def add_draft(db: Session, problem: Problem, steps: list[str], final_answer: str, first_wrong_step: Optional[int],
+              reason: str, error_kind: str, origin_model: str, solution_format: str = PROSE) -> FlawedSolution:
+    """A model-made solution waiting for approval (students never see it). The caller commits.
+    `first_wrong_step` None: a correct solution."""
+    solution = FlawedSolution(problem_id=problem.id, steps=list(steps), final_answer=final_answer, approved=False,
+                              solution_format=solution_format)
     db.add(solution)
     db.flush()
     db.add(AnswerKey(flawed_solution_id=solution.id, first_wrong_step=first_wrong_step, reason=reason,
@@ -243,28 +246,49 @@ NOT_CONFIGURED = ("No grader model is configured, so solutions cannot be generat
                   "Until then, write the flawed solution by hand or import a bank.")
 
 GENERATABLE_KINDS = {k: v for k, v in ERROR_KINDS.items() if k != "other"}
+# The generate form's choice for a correct solution instead of a kind of error.
+WRITE_CORRECT = "correct"
+
+
+def generation_format(db: Session, problem: Problem) -> str:
+    """The format a generated solution for this problem starts in: that of its newest solution, else prose
+    (Python for a program-of-thought problem from a bank)."""
+    newest = db.exec(select(FlawedSolution.solution_format).where(FlawedSolution.problem_id == problem.id)
+                     .order_by(FlawedSolution.id.desc())).first()
+    if newest:
+        return newest
+    return DEFAULT_CODE_LANGUAGE if (problem.question_type or "").upper() == "POT" else PROSE
 
 
 def generation_available(config: Mapping) -> bool:
     return model_settings(config) is not None
 
 
-def _generate(problem_fields: dict, error_kind: str, config: Mapping):
-    """Ask the model; returns (GeneratedSolution, model name). ServiceError with a readable reason."""
+def _generate(problem_fields: dict, error_kind: str, config: Mapping, solution_format: str = PROSE):
+    """Ask the model; returns (GeneratedSolution, model name, format). ServiceError with a readable reason.
+    `error_kind` WRITE_CORRECT asks for a correct solution."""
     # Imported here: the model client (openai) and SymPy load only in processes that generate.
     from ..grading import generation
     from ..llm import ModelError
     from ..llm.generator import GenerationInput
 
-    if error_kind not in GENERATABLE_KINDS:
-        raise InvalidInput("Choose the kind of error the model should plant.", field="error_kind")
+    if error_kind not in GENERATABLE_KINDS and error_kind != WRITE_CORRECT:
+        raise InvalidInput("Choose the kind of error the model should plant, or a correct solution.",
+                           field="error_kind")
+    try:
+        solution_format = solution_format_of(solution_format)
+    except ValueError as exc:
+        raise InvalidInput(f"The solution's format: {exc}.", field="solution_format") from None
     settings = model_settings(config)
     if settings is None:
         raise ModelNotConfigured(NOT_CONFIGURED)
+    correct = error_kind == WRITE_CORRECT
     inp = GenerationInput(statement=problem_fields["statement"], reference_solution=problem_fields["reference_solution"],
-                          reference_answer=problem_fields["reference_answer"], error_kind=error_kind)
+                          reference_answer=problem_fields["reference_answer"],
+                          error_kind="other" if correct else error_kind, solution_format=solution_format,
+                          correct=correct)
     try:
-        return generation.generate(settings, inp), settings.model
+        return generation.generate(settings, inp), settings.model, solution_format
     except generation.GenerationRejected as exc:
         raise InvalidInput(f"The model's solution was not kept: {exc.reason} Ask again, or choose another "
                            "kind of error.", field="generation") from None
@@ -278,8 +302,14 @@ def _require_reference(problem_fields: dict) -> None:
                            "and the checks compare the two.", field="reference_solution")
 
 
-def generate_draft(db: Session, actor: User, problem: Problem, error_kind: str, config: Mapping) -> FlawedSolution:
-    """A model-made flawed solution for an existing problem, kept as a draft once it passes the checks."""
+def _audit_kind(generated) -> str:
+    return WRITE_CORRECT if generated.first_wrong_step is None else generated.error_kind
+
+
+def generate_draft(db: Session, actor: User, problem: Problem, error_kind: str, config: Mapping,
+                   solution_format: str = PROSE) -> FlawedSolution:
+    """A model-made solution for an existing problem (flawed, or correct with WRITE_CORRECT), in prose or as a
+    program, kept as a draft once it passes the checks."""
     course = db.get(Course, problem.course_id)
     courses.require_instructor(db, actor, course)
     fields = {"statement": problem.statement, "reference_solution": problem.reference_solution.strip(),
@@ -287,14 +317,14 @@ def generate_draft(db: Session, actor: User, problem: Problem, error_kind: str, 
     _require_reference(fields)
     problem_id, course_id = problem.id, course.id
     db.rollback()  # hold no transaction open while the model thinks
-    generated, model = _generate(fields, error_kind, config)
+    generated, model, fmt = _generate(fields, error_kind, config, solution_format)
     problem = db.get(Problem, problem_id)
     if problem is None:  # deleted meanwhile
         raise NotFound("That problem does not exist any more.")
     solution = add_draft(db, problem, generated.steps, generated.final_answer, generated.first_wrong_step,
-                         generated.reason, generated.error_kind, model)
+                         generated.reason, generated.error_kind, model, solution_format=fmt)
     audit.record(db, actor, course_id, "solution.generate", f"problem {problem_id}",
-                 {"solution": solution.id, "model": model, "error_kind": generated.error_kind})
+                 {"solution": solution.id, "model": model, "error_kind": _audit_kind(generated)})
     db.commit()
     return solution
 
@@ -306,7 +336,8 @@ class NewProblemRequest:
     statement: str
     reference_solution: str
     reference_answer: str
-    error_kind: str
+    error_kind: str  # or WRITE_CORRECT
+    solution_format: str = PROSE
 
 
 def generate_problem(db: Session, actor: User, course: Course, req: NewProblemRequest,
@@ -324,18 +355,19 @@ def generate_problem(db: Session, actor: User, course: Course, req: NewProblemRe
     _require_reference(fields)
     course_id = course.id
     db.rollback()
-    generated, model = _generate(fields, req.error_kind, config)
+    generated, model, fmt = _generate(fields, req.error_kind, config, req.solution_format)
     course = db.get(Course, course_id)
     problem = problems.create_problem(
         db, actor, course, ProblemDraft(
             title=fields["title"], statement=fields["statement"], reference_solution=fields["reference_solution"],
             reference_answer=fields["reference_answer"], steps=generated.steps,
             flawed_final_answer=generated.final_answer, first_wrong_step=generated.first_wrong_step,
-            reason=generated.reason, error_kind=generated.error_kind),
+            reason=generated.reason, error_kind=generated.error_kind, solution_format=fmt,
+            correct=generated.first_wrong_step is None),
         origin="model", origin_model=model, approved=False, commit=False)
     solution = db.exec(select(FlawedSolution).where(FlawedSolution.problem_id == problem.id)).one()
     audit.record(db, actor, course_id, "solution.generate", f"problem {problem.id}",
-                 {"solution": solution.id, "model": model, "error_kind": generated.error_kind})
+                 {"solution": solution.id, "model": model, "error_kind": _audit_kind(generated)})
     db.commit()
     return problem, solution
 
@@ -349,7 +381,8 @@ def checks_for(db: Session, solution: FlawedSolution):
     key = problems.key_for(db, solution.id)
     return generation.run_checks(
         GenerationInput(statement=problem.statement, reference_solution=problem.reference_solution,
-                        reference_answer=problem.reference_answer, error_kind=key.error_kind),
+                        reference_answer=problem.reference_answer, error_kind=key.error_kind,
+                        solution_format=solution.solution_format, correct=key.first_wrong_step is None),
         steps=list(solution.steps), final_answer=solution.final_answer, first_wrong_step=key.first_wrong_step,
         error_kind=key.error_kind)
 

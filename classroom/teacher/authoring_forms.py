@@ -4,11 +4,17 @@ from flask_wtf.file import FileField
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from ..services.authoring import GENERATABLE_KINDS
+from ..content import PROSE
+from ..services.authoring import GENERATABLE_KINDS, WRITE_CORRECT
 from ..services.banks import BANK_FORMATS, DEFAULT_FORMAT
 from ..services.validation import LIMITS, TOO_LONG
+from .forms import SOLUTION_FORMAT_CHOICES
 
-KIND_CHOICES = list(GENERATABLE_KINDS.items())
+# The kinds of error, and last a solution without one (students must learn not to raise false alarms).
+KIND_CHOICES = list(GENERATABLE_KINDS.items()) + [
+    (WRITE_CORRECT, "None: a correct solution (no step is wrong)")]
+KIND_LABEL = "Kind of error to plant"
+FORMAT_LABEL = "Written as"
 
 
 class BankForm(FlaskForm):
@@ -17,7 +23,8 @@ class BankForm(FlaskForm):
 
 
 class GenerateForm(FlaskForm):
-    error_kind = SelectField("Kind of error to plant", choices=KIND_CHOICES)
+    error_kind = SelectField(KIND_LABEL, choices=KIND_CHOICES)
+    solution_format = SelectField(FORMAT_LABEL, choices=SOLUTION_FORMAT_CHOICES, default=PROSE)
 
 
 class GenerateProblemForm(FlaskForm):
@@ -32,7 +39,8 @@ class GenerateProblemForm(FlaskForm):
                                                    Length(max=LIMITS["reference_solution"], message=TOO_LONG)])
     reference_answer = StringField("Reference final answer (checked exactly)",
                                    validators=[Length(max=LIMITS["final_answer"], message=TOO_LONG)])
-    error_kind = SelectField("Kind of error to plant", choices=KIND_CHOICES)
+    error_kind = SelectField(KIND_LABEL, choices=KIND_CHOICES)
+    solution_format = SelectField(FORMAT_LABEL, choices=SOLUTION_FORMAT_CHOICES, default=PROSE)
 
 
 class CopyForm(FlaskForm):

@@ -13,7 +13,7 @@ from ..services.errors import ServiceError
 from . import bp
 from .authoring_forms import BankForm, GenerateForm, GenerateProblemForm
 from .forms import PlainForm
-from .helpers import copy_form_for, course_page, flash_error, model_ready, problem_page, uploaded_bytes
+from .helpers import copy_form_for, course_page, flash_error, model_ready, offer_format, problem_page, uploaded_bytes
 
 _SWITCHED_OFF = ("Generating is switched off on this server: no grader model is configured. "
                  "The box below says how to set one up.")
@@ -70,14 +70,15 @@ def generate_problem(code):
         status = 400
         req = authoring.NewProblemRequest(
             title=form.title.data, statement=form.statement.data, reference_solution=form.reference_solution.data,
-            reference_answer=form.reference_answer.data, error_kind=form.error_kind.data)
+            reference_answer=form.reference_answer.data, error_kind=form.error_kind.data,
+            solution_format=form.solution_format.data)
         if not model_ready():
             form_errors.add_form_error(form, _SWITCHED_OFF)
         else:
             made = form_errors.submit(form, lambda: authoring.generate_problem(s, current_user, c, req,
                                                                                current_app.config))
             if made is not None:
-                flash("The model's flawed solution passed the checks. Review it: students see it only after you "
+                flash("The model's solution passed the checks. Review it: students see it only after you "
                       "approve it.", "success")
                 return redirect(url_for("teacher.solution", solution_id=made[1].id))
     return render_template("teacher/generate.html", form=form, course=c, problem=None,
@@ -90,16 +91,19 @@ def generate_solution(problem_id):
     p = problems.problem_for_instructor(s, current_user, problem_id)
     c = s.get(Course, p.course_id)
     form = GenerateForm()
+    offer_format(form, authoring.generation_format(s, p))
     status = 200
-    if request.method == "POST":
+    if request.method == "GET":
+        form.solution_format.data = authoring.generation_format(s, p)
+    else:
         status = 400
         if not model_ready():
             form_errors.add_form_error(form, _SWITCHED_OFF)
         else:
             solution = form_errors.submit(form, lambda: authoring.generate_draft(
-                s, current_user, p, form.error_kind.data, current_app.config))
+                s, current_user, p, form.error_kind.data, current_app.config, form.solution_format.data))
             if solution is not None:
-                flash("The model's flawed solution passed the checks. Review it: students see it only after you "
+                flash("The model's solution passed the checks. Review it: students see it only after you "
                       "approve it.", "success")
                 return redirect(url_for("teacher.solution", solution_id=solution.id))
             p = problems.problem_for_instructor(s, current_user, problem_id)  # the failed attempt rolled back

@@ -67,3 +67,20 @@ def test_grader_model_cannot_credit_a_false_alarm_location(world, dbs, openai_se
     assert g["location"].score == 0.0
     assert "contradicted_exact_location" in g["explanation"].flags
     assert '"marked_step_is_key_step": false' in openai_server.chat_requests[0].text
+
+
+def test_grader_model_is_told_the_solution_is_a_program(world, dbs, openai_server):
+    teacher = world.instructor()
+    course = world.course(teacher)
+    program = world.problem(teacher, course, title="Votes", solution_format="python", first_wrong_step=3,
+                            steps=["votes = 120", "", "yes = votes * 3 // 5 + 1", "print(yes)"],
+                            flawed_final_answer="73", reason="3/5 of 120 is 72; the + 1 is invented.")
+    assignment = world.assignment(teacher, course, [program])
+    alice = world.student(course)
+    openai_server.script([good_reply()])
+    _submit(world, dbs, alice, assignment, program, 3, "Line 3 adds one vote for nothing.",
+            "yes = votes * 3 // 5\nprint(yes)", "72")
+    sent = openai_server.chat_requests[0]
+    assert '"solution_format": "python"' in sent.text
+    assert '"2": ""' in sent.text and '"3": "yes = votes * 3 // 5 + 1"' in sent.text  # the blank line is step 2
+    assert "each step is one line of the" in sent.contents("system")[0]

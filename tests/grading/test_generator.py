@@ -251,3 +251,109 @@ class TestWithoutAModel:
             with pytest.raises(authoring.ModelNotConfigured) as err:
                 authoring.generate_draft(dbs, w["teacher"], w["problem"], "sign", app.config)
         assert "GRADER_MODEL" in err.value.message
+
+
+# --------------------------------------------------------------------------- programs and correct solutions
+
+PROGRAM = {
+    "steps": ["students = 28", "price = 6", "", "# the tickets for everyone", "total = students * price - 10",
+              "print(total)"],
+    "final_answer": "158",
+    "first_wrong_step": 5,
+    "reason": "Line 5 subtracts 10 that the problem never mentions: 28 * 6 is 168.",
+    "error_kind": "arithmetic",
+}
+CORRECT = {
+    "steps": ["There are 28 students and each ticket costs \\$6.", "So the tickets cost $28 \\times 6 = 168$ dollars."],
+    "final_answer": "168",
+    "first_wrong_step": None,
+    "reason": "28 × 6 = 168 is right; a student may doubt the product, but 28 × 6 = 120 + 48.",
+}
+
+
+def test_a_program_is_asked_for_line_by_line_and_kept_with_its_blank_lines(openai_server):
+    openai_server.script([PROGRAM])
+    inp = GenerationInput(**{**INP.__dict__, "solution_format": "python"})
+    out = generator.generate(config_for(openai_server), inp)
+    assert out.steps == PROGRAM["steps"] and out.first_wrong_step == 5 and all(c.passed for c in out.checks)
+    system = openai_server.chat_requests[0].contents("system")[0]
+    assert "Python program" in system and "ONE LINE of the program" in system and 'empty string ""' in system
+    assert "never a blank line" in system and '"# bug"' in system
+    assert '"solution_format": "python"' in openai_server.chat_requests[0].text
+
+
+def test_a_program_reply_is_held_to_one_line_per_step(openai_server):
+    inp = GenerationInput(**{**INP.__dict__, "solution_format": "python"})
+    # The whole program in one string goes back to the model once; leading blank lines move the numbers up.
+    openai_server.script([dict(PROGRAM, steps=["students = 28\nprice = 6", "print(1)"]),
+                          dict(PROGRAM, steps=["", ""] + PROGRAM["steps"] + ["", ""], first_wrong_step=7)])
+    out = generator.generate(config_for(openai_server), inp)
+    assert out.steps == PROGRAM["steps"] and out.first_wrong_step == 5
+    assert "step 1 holds several lines" in openai_server.chat_requests[1].contents("user")[-1]
+    # A blank line named as the first wrong step fails check 1.
+    openai_server.script([dict(PROGRAM, first_wrong_step=3)])
+    with pytest.raises(GenerationRejected) as err:
+        generator.generate(config_for(openai_server), inp)
+    assert err.value.check == "step_exists" and "that line of the program is blank" in err.value.reason
+
+
+def test_a_correct_solution_names_no_step_and_must_reach_the_reference(openai_server):
+    inp = GenerationInput(**{**INP.__dict__, "error_kind": "other", "correct": True})
+    openai_server.script([dict(CORRECT, first_wrong_step=2), CORRECT])
+    out = generator.generate(config_for(openai_server), inp)
+    assert out.first_wrong_step is None and out.reason == CORRECT["reason"]
+    assert [c.name for c in out.checks] == ["step_exists", "prefix_agrees", "answer_equals"]
+    assert all(c.passed for c in out.checks)
+    first = openai_server.chat_requests[0]
+    assert first.response_format["json_schema"]["name"] == "correct_solution"
+    assert "correct in every step" in first.contents("system")[0] and "error_to_plant" not in first.text
+    assert '"first_wrong_step" must be null' in openai_server.chat_requests[1].contents("user")[-1]
+
+    openai_server.script([dict(CORRECT, final_answer="158")])
+    with pytest.raises(GenerationRejected) as err:
+        generator.generate(config_for(openai_server), inp)
+    assert err.value.check == "answer_equals"
+    assert "differs from the reference answer 168, so the solution is not correct" in err.value.reason
+
+
+def test_the_web_asks_for_a_correct_program_and_keeps_it_as_a_draft(world, dbs, openai_server, make_client):
+    w = world.classroom()
+    teacher = make_client(w["teacher"])
+    page = teacher.get(f"/teach/problems/{w['problem'].id}/generate").get_data(as_text=True)
+    assert '<option value="correct">None: a correct solution (no step is wrong)</option>' in page
+    assert '<option selected value="prose">' in page  # the problem's solution is prose
+    program = dict(CORRECT, steps=["students = 28", "", "print(students * 6)"])
+    openai_server.script([program])
+    resp = teacher.post(f"/teach/problems/{w['problem'].id}/generate",
+                        data={"error_kind": "correct", "solution_format": "python"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    draft = _solutions(dbs, w["problem"].id)[-1]
+    assert draft.solution_format == "python" and draft.steps == program["steps"] and not draft.approved
+    key = dbs.exec(select(AnswerKey).where(AnswerKey.flawed_solution_id == draft.id)).one()
+    assert key.first_wrong_step is None and key.reason == CORRECT["reason"] and key.origin == "model"
+    assert "Python program" in openai_server.chat_requests[0].contents("system")[0]
+    page = teacher.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "This solution is correct" in page and "equals the reference answer 168" in page
+    assert 'class="program highlight"' in page
+    # The next generation for this problem starts in the newest solution's format.
+    page = teacher.get(f"/teach/problems/{w['problem'].id}/generate").get_data(as_text=True)
+    assert '<option selected value="python">' in page
+    teacher.post(f"/teach/solutions/{draft.id}/approve")
+    dbs.expire_all()
+    assert problems.current_solution(dbs, w["problem"].id).id == draft.id
+
+
+def test_a_new_problem_can_be_a_generated_program(world, dbs, openai_server, make_client):
+    w = world.classroom()
+    teacher = make_client(w["teacher"])
+    openai_server.script([PROGRAM])
+    resp = teacher.post(f"/teach/courses/{w['course'].code}/problems/generate", data={
+        "title": "Museum code", "statement": "Costs \\$6 each for $n=28$ students.",
+        "reference_solution": "28 × 6 = 168", "reference_answer": "168", "error_kind": "arithmetic",
+        "solution_format": "python"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    problem = dbs.exec(select(Problem).where(Problem.title == "Museum code")).one()
+    (draft,) = _solutions(dbs, problem.id)
+    assert draft.solution_format == "python" and draft.steps[2] == ""
+    key = dbs.exec(select(AnswerKey).where(AnswerKey.flawed_solution_id == draft.id)).one()
+    assert key.first_wrong_step == 5
