@@ -330,3 +330,30 @@ class AuditLog(SQLModel, table=True):
     target: str = Field(default="", max_length=200)
     details: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# --------------------------------------------------------------------------- the AI lab (services/groups.py, lab.py)
+
+class LabGroup(SQLModel, table=True):
+    """A group of a course's students who share lab work. `max_size` limits students joining by themselves
+    (an instructor may place more); `open_to_join` lets students join without an instructor."""
+    __tablename__ = "lab_group"
+    __table_args__ = (UniqueConstraint("course_id", "name", name="uq_lab_group_course_name"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    name: str = Field(max_length=120)
+    max_size: Optional[int] = None
+    open_to_join: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LabGroupMember(SQLModel, table=True):
+    """A student in a group; a student is in at most one group per course (course_id kept for that rule)."""
+    __tablename__ = "lab_group_member"
+    __table_args__ = (UniqueConstraint("course_id", "user_id", name="uq_lab_group_member_course_user"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="lab_group.id", index=True)
+    course_id: int = Field(foreign_key="course.id")
+    user_id: int = Field(foreign_key="user.id", index=True)
+    added_by_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)

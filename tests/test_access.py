@@ -97,6 +97,18 @@ ACCESS = {
     "/teach/solutions/<int:solution_id>": ("GET", "/teach/solutions/{solution}", TEACH_COURSE, None),
     "/teach/solutions/<int:solution_id>/approve": ("POST", "/teach/solutions/{solution}/approve", TEACH_POST, {}),
     "/teach/solutions/<int:solution_id>/discard": ("POST", "/teach/solutions/{solution}/discard", TEACH_POST, {}),
+    # Lab groups (classroom/*/lab_routes.py): the scene's student is in group A, another student in group B.
+    "GET /teach/courses/<code>/groups": ("GET", "/teach/courses/{code}/groups", TEACH_COURSE, None),
+    "POST /teach/courses/<code>/groups": ("POST", "/teach/courses/{code}/groups", TEACH_POST, {"name": "Group C"}),
+    "/teach/groups/<int:group_id>/members": ("POST", "/teach/groups/{group}/members", TEACH_POST,
+                                             {"student": "{student_id}"}),
+    "/teach/groups/<int:group_id>/members/<int:user_id>/remove": (
+        "POST", "/teach/groups/{group}/members/{student_id}/remove", TEACH_POST, {}),
+    "/learn/courses/<code>/groups": ("GET", "/learn/courses/{code}/groups", LEARN_COURSE, None),
+    # A refusal (group A is closed to joining) is said on the groups page: a redirect for the course's student.
+    "/learn/groups/<int:group_id>/join": ("POST", "/learn/groups/{group}/join", {**LEARN_COURSE, "student": 302}, {}),
+    "/learn/groups/<int:group_id>/leave": ("POST", "/learn/groups/{group}/leave", {**LEARN_COURSE, "student": 302},
+                                           {}),
     "/learn/": ("GET", "/learn/", {"anonymous": "login", "student": 200, "other_student": 200,
                                    "other_instructor": 403, "instructor": 403}, None),
     # An unknown code: the dashboard again (400) with the message beside the code.
@@ -195,11 +207,17 @@ def scene(world, dbs):
         draft = authoring.add_draft(dbs, w["problem"], ["Step one.", "Step two."], "1", 2, "Draft key reason.",
                                     "arithmetic", "test-model")
         dbs.commit()
+    with world.app.app_context():  # lab groups: Alice in A, Bob in B
+        from classroom.services import groups
+        group_a = groups.create_group(dbs, w["teacher"], w["course"], name="Group A")
+        groups.add_member(dbs, w["teacher"], group_a.id, w["alice"].id)
+        group_b = groups.create_group(dbs, w["teacher"], w["course"], name="Group B")
+        groups.add_member(dbs, w["teacher"], group_b.id, w["bob"].id)
     from classroom.models import ApiToken
     token_id = dbs.exec(select(ApiToken.id).where(ApiToken.user_id == w["teacher"].id)).first()
     ids = {"code": w["course"].code, "problem": w["problem"].id, "assignment": w["assignment"].id,
            "solution": draft.id, "token": token_id, "student_id": w["alice"].id,
-           "submission": sub.id, "grade": grade.id, "job": job.id}
+           "submission": sub.id, "grade": grade.id, "job": job.id, "group": group_a.id}
     return users, tokens, ids
 
 

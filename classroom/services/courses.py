@@ -196,6 +196,7 @@ class RosterResult:
     enrolled: int  # newly enrolled by this upload
     invitations: list[Invitation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    grouped: int = 0  # students placed in lab groups by the optional `group` column
 
 
 def import_roster(db: Session, actor: User, course: Course, raw: bytes | str, *,
@@ -214,10 +215,14 @@ def import_roster(db: Session, actor: User, course: Course, raw: bytes | str, *,
         except UnicodeDecodeError:
             raise InvalidInput("The roster is not UTF-8 text. Save it as 'CSV UTF-8' and upload it again.")
     try:
-        return _import_rows(db, actor, course, csv.DictReader(io.StringIO(raw)), invitation_lifetime)
+        result = _import_rows(db, actor, course, csv.DictReader(io.StringIO(raw)), invitation_lifetime)
     except csv.Error as exc:  # e.g. a field longer than the csv module's limit
         raise InvalidInput(f"The roster could not be read as CSV ({exc}). Save it as 'CSV UTF-8' with the "
                            "columns email,name and upload it again.")
+    from . import groups  # an optional `group` column places the students in lab groups (groups imports us)
+    result.grouped, notes = groups.place_from_roster(db, actor, course, raw)
+    result.notes.extend(notes)
+    return result
 
 
 def _import_rows(db: Session, actor: User, course: Course, reader: csv.DictReader,

@@ -148,8 +148,19 @@ def seed(server) -> Scene:
             "in_favor = total_council_members * 2 // 3\n\n# two of every three voted in favor\nprint(in_favor)",
             "22"))
         jobs.run_job(job.id)
+        seed_lab(s, teacher, course)
         return Scene(course.code, assignment.id, sub.id, sub.problem_id, student.email, extra.id, stress.id,
                      quiz.id, released.id, quiz_problems[0].id, program_work.id, program.id, program_sub.id)
+
+
+def seed_lab(s, teacher, course) -> None:
+    """The AI lab: a group the teacher filled (with the demo student) and an open one."""
+    from classroom.services import courses, groups
+    pupils = courses.students_of(s, course.id)
+    placed = groups.create_group(s, teacher, course, name="Euler", max_size=3)
+    for pupil in pupils[:2]:
+        groups.add_member(s, teacher, placed.id, pupil.id)
+    groups.create_group(s, teacher, course, name="Noether", max_size=3, open_to_join=True)
 
 
 def teacher_tour(sc: Scene) -> dict:
@@ -176,6 +187,7 @@ def teacher_tour(sc: Scene) -> dict:
         "teacher-preview-program": f"/teach/problems/{sc.program_problem}/preview",
         "teacher-submission-program": f"/teach/submissions/{sc.program_submission}",
         "problem-form-program": f"/teach/problems/{sc.program_problem}/edit",
+        "lab-groups": f"/teach/courses/{sc.code}/groups",
     }
 
 
@@ -205,6 +217,7 @@ def student_tour(sc: Scene) -> dict:
         "student-problem-wide": f"/learn/assignments/{sc.stress_assignment}/problems/{sc.stress_problem}",
         "student-problem-program": f"/learn/assignments/{sc.program_assignment}/problems/{sc.program_problem}",
         "student-submission-program": f"/learn/submissions/{sc.program_submission}",
+        "student-lab-groups": f"/learn/courses/{sc.code}/groups",
     }
 
 
