@@ -2,12 +2,13 @@
 exports the gradebook over and over. Loopback only.
 
 What it does, all on this machine:
-  1. creates a fresh PostgreSQL database (dropped at the end) and builds the schema with
-     `flask --app app init-db`;
+  1. creates a fresh PostgreSQL database (dropped at the end) and builds the schema with Alembic
+     (what `flask --app app init-db` runs);
   2. seeds a course with N students and their API tokens (in-process, through the services; the
      students' rows are inserted in bulk with one shared password hash, to be fast);
   3. starts gunicorn (4 workers x 4 threads) and one `flask --app app worker`, with the job queue in
-     a scratch Redis database under a queue name of its own (only its keys are deleted afterwards);
+     a scratch Redis database under a queue name of its own (only its keys are deleted afterwards;
+     bench/harness.py does this setting up and cleaning up for every benchmark here);
   4. each student lists the assignments and submits at a random moment of the window (a quarter
      submit a second version a little later), while the instructor downloads the gradebook CSV;
   5. reports p50/p95/p99 latency per route and every error, then proves that each accepted (201)
@@ -25,135 +26,38 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import random
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from collections import defaultdict
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-HOST = "127.0.0.1"  # everything stays on loopback
+from bench.harness import (  # noqa: E402 - after the path is set
+    HOST, Scratch, default_admin_url, default_redis_url, free_port, libpq, loadavg, open_assignment_course,
+    require_loopback, stop, wait_http,
+)
+
 REQUEST_TIMEOUT = 30.0
 
 
-# -- processes -------------------------------------------------------------------------------------
-
-def _start(args: list[str], env: dict, log: Path) -> subprocess.Popen:
-    with open(log, "ab") as fh:
-        return subprocess.Popen(args, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-
-
-def _stop(proc: subprocess.Popen | None) -> None:
-    """SIGTERM the process group, then SIGKILL whatever is left of it."""
-    if proc is None:
-        return
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def _wait_http(port: int, timeout: float, proc: subprocess.Popen, log: Path, path: str = "/healthz") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"gunicorn exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
-        try:
-            conn = http.client.HTTPConnection(HOST, port, timeout=2)
-            conn.request("GET", path)
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"gunicorn did not answer within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-
-
-# -- database --------------------------------------------------------------------------------------
-
-def _create_database(admin_url: str) -> tuple[str, str]:
-    import psycopg
-
-    name = f"classroom_rush_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(admin_url)
-    return name, parts._replace(path="/" + name).geturl()
-
-
-def _drop_database(admin_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-def _seed(env: dict, students: int) -> dict:
+def _seed(scratch: Scratch, students: int) -> dict:
     """Course, problem, open assignment, N students with tokens; returns what the clients need."""
-    from datetime import timedelta
 
     from sqlmodel import Session
-    from werkzeug.security import generate_password_hash
 
     from classroom import create_app
-    from classroom.models import User, utcnow
-    from classroom.services import accounts, assignments, courses, problems
-    from classroom.services.assignments import AssignmentDraft
-    from classroom.services.problems import ProblemDraft
+    from classroom.services import accounts
 
-    app = create_app({"DATABASE_URL": env["DATABASE_URL"], "INSTANCE_DIR": env["CLASSROOM_INSTANCE_DIR"],
-                      "SECRET_KEY": env["SECRET_KEY"], "HUEY_IMMEDIATE": True, "REDIS_URL": None})
+    app = create_app(scratch.config(HUEY_IMMEDIATE=True, REDIS_URL=None))
     with app.app_context(), Session(app.extensions["db_engine"], expire_on_commit=False) as s:
-        teacher = accounts.create_user(s, email="teacher@rush.test", name="Rush Teacher",
-                                       password="rush-password", role="instructor")
-        course = courses.create_course(s, teacher, title="Deadline rush", code="RUSH01")
-        problem = problems.create_problem(s, teacher, course, ProblemDraft(
-            title="Tickets", statement="Tickets cost \\$6 each for $n=28$ students. What is the total?",
-            reference_solution="28 × 6 = 168", reference_answer="168",
-            steps=["Multiply $28 \\times 6$.", "That is $158$.", "So the total is 158 dollars."],
-            flawed_final_answer="158", first_wrong_step=2, reason="28 × 6 = 168, not 158.",
-            error_kind="arithmetic"))
-        now = utcnow()
-        assignment = assignments.create_assignment(s, teacher, course, AssignmentDraft(
-            title="Due tonight", opens_at=now - timedelta(days=1), due_at=now + timedelta(days=1),
-            problem_ids=[problem.id]))
-        shared_hash = generate_password_hash("rush-password")  # one hash for all: seeding must be fast
-        users = [User(email=f"s{n:04d}@rush.test", name=f"Student {n:04d}", role="student",
-                      password_hash=shared_hash) for n in range(students)]
-        s.add_all(users)
-        s.commit()
-        tokens = []
-        for u in users:
-            courses.join_course(s, u, course.code)
-            tokens.append(accounts.create_token(s, u.email, "rush"))
+        teacher, course, problem, assignment, users = open_assignment_course(s, students, "rush", "RUSH01")
+        tokens = [accounts.create_token(s, u.email, "rush") for u in users]
         teacher_token = accounts.create_token(s, teacher.email, "rush")
     app.extensions["db_engine"].dispose()
     return {"course": course.code, "assignment_id": assignment.id, "problem_id": problem.id,
@@ -241,7 +145,7 @@ def _gunicorn(args, port: int, app_spec: str, chdir: Path = ROOT) -> list[str]:
             str(args.threads), "-b", f"{HOST}:{port}", "--timeout", "60", "--chdir", str(chdir), app_spec]
 
 
-def _saturation(args, port: int, seed: dict, env: dict, workdir: Path) -> dict:
+def _saturation(args, port: int, seed: dict) -> dict:
     """Requests per second each route serves when clients never pause (after the rush, on the same server)."""
     from bench import saturate
 
@@ -262,20 +166,19 @@ def _saturation(args, port: int, seed: dict, env: dict, workdir: Path) -> dict:
     return {"routes": out}
 
 
-def _ceiling(args, env: dict, workdir: Path) -> dict:
+def _ceiling(args, scratch: Scratch, env: dict) -> dict:
     """A bare Flask hello-world (bench/hello_app.py) under the same gunicorn settings: what the framework
     and server can do at most on this machine, so each route's figure reads as a share of it."""
     from bench import saturate
 
-    port = _free_port()
-    log = workdir / "ceiling.log"
-    proc = _start(_gunicorn(args, port, "hello_app:app", ROOT / "bench"), env, log)
+    port = free_port()
+    proc = scratch.start(_gunicorn(args, port, "hello_app:app", ROOT / "bench"), "ceiling", env)
     try:
-        _wait_http(port, 60, proc, log, path="/")
+        wait_http(port, 60, proc, scratch.log("ceiling"), path="/")
         return saturate.measure(HOST, port, "get", ("/", []), connections=args.saturate_connections,
                                 processes=args.saturate_clients, seconds=args.saturate_seconds).as_dict()
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 def _print_saturation(sat: dict) -> None:
@@ -287,7 +190,7 @@ def _print_saturation(sat: dict) -> None:
         r["share_of_ceiling_percent"] = round(share, 1)
         print(f"{route:44} {r['requests_per_s']:>8.0f} requests/s = {share:5.1f} % of the ceiling; "
               f"errors {r['errors']} {r['statuses'] or ''} (client CPU {r['client_cpu_s']} s)")
-    print(f"loadavg after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    print(f"load average after: {loadavg()}", flush=True)
 
 
 # -- checks ----------------------------------------------------------------------------------------
@@ -296,7 +199,7 @@ def _verify(db_url: str, rec: Recorder, drain_timeout: float) -> dict:
     import psycopg
 
     result: dict = {}
-    with psycopg.connect(_libpq(db_url), autocommit=True) as conn:
+    with psycopg.connect(libpq(db_url), autocommit=True) as conn:
         rows = conn.execute("SELECT id, student_id, explanation FROM submission").fetchall()
         by_marker: dict[str, list[int]] = defaultdict(list)
         for sub_id, _student_id, explanation in rows:
@@ -333,12 +236,13 @@ def main(argv=None) -> int:
     p.add_argument("--short", action="store_true", help="40 students in 10 s (for CI)")
     p.add_argument("--resubmit", type=float, default=0.25, help="share of students who send a second version")
     p.add_argument("--export-every", type=float, default=1.0, help="seconds between gradebook downloads")
-    p.add_argument("--admin-url", default=os.environ.get("TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1/postgres",
+    p.add_argument("--admin-url", default=default_admin_url(),
                    help="a PostgreSQL URL allowed to CREATE DATABASE (default: TEST_DATABASE_URL)")
-    p.add_argument("--redis-url", default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+    p.add_argument("--redis-url", default=default_redis_url(),
                    help="scratch Redis for the job queue; empty = the SQLite queue")
     p.add_argument("--gunicorn-workers", type=int, default=4)
     p.add_argument("--threads", type=int, default=4)
+    p.add_argument("--grading-threads", type=int, default=4, help="grading jobs the one worker process runs at once")
     p.add_argument("--drain-timeout", type=float, default=180.0, help="seconds to wait for grading to finish")
     p.add_argument("--seed", type=int, default=None, help="random seed for the arrival times")
     p.add_argument("--saturate-seconds", type=float, default=5.0,
@@ -351,116 +255,89 @@ def main(argv=None) -> int:
         args.students, args.window, args.saturate_seconds = 40, 10.0, 0.0
     if not 1 <= args.students <= 5000 or not 1 <= args.window <= 600:
         p.error("--students must be 1..5000 and --window 1..600 seconds")
-    if urlsplit(args.admin_url).hostname not in ("127.0.0.1", "localhost", "::1"):
-        p.error("the benchmark only talks to a database on loopback")
+    if not args.admin_url:
+        p.error("the rush runs on PostgreSQL: give --admin-url")
+    require_loopback(p, args.admin_url, args.redis_url)
     rng = random.Random(args.seed)
 
-    workdir = Path(tempfile.mkdtemp(prefix="deadline-rush-"))
-    queue_name = f"rush-{uuid.uuid4().hex[:8]}"
-    db_name = db_url = None
-    gunicorn = worker = None
     report: dict = {"students": args.students, "window_s": args.window}
     try:
-        db_name, db_url = _create_database(args.admin_url)
-        env = {k: v for k, v in os.environ.items() if k not in ("FLASK_APP", "GRADER_MODEL", "OPENAI_BASE_URL")}
-        env.update(DATABASE_URL=db_url, CLASSROOM_INSTANCE_DIR=str(workdir), SECRET_KEY=uuid.uuid4().hex,
-                   HUEY_SQLITE_PATH=str(workdir / "jobs.sqlite3"), JOB_QUEUE_NAME=queue_name,
-                   REDIS_URL=args.redis_url or "", PYTHONUNBUFFERED="1")
-        t = time.monotonic()
-        init = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "init-db"], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
-        if init.returncode != 0:
-            raise SystemExit(f"init-db failed:\n{init.stdout}{init.stderr}")
-        seed = _seed(env, args.students)
-        report["seed_s"] = round(time.monotonic() - t, 1)
-        report["loadavg_before"] = [round(x, 2) for x in os.getloadavg()]
-        print(f"database {db_name}: schema and {args.students} students with tokens in {report['seed_s']} s; "
-              f"queue: {'Redis ' + args.redis_url if args.redis_url else 'SQLite'}; load average {report['loadavg_before']}",
-              flush=True)
-
-        worker = _start([sys.executable, "-m", "flask", "--app", "app", "worker", "--workers", "4"], env,
-                        workdir / "worker.log")
-        port = _free_port()
-        gunicorn = _start(_gunicorn(args, port, "app:create_app()"), env, workdir / "gunicorn.log")
-        _wait_http(port, 60, gunicorn, workdir / "gunicorn.log")
-        print(f"gunicorn on {HOST}:{port} ({args.gunicorn_workers} workers x {args.threads} threads) "
-              f"and one grading worker; {args.students} students submit within {args.window:.0f} s", flush=True)
-
-        rec = Recorder()
-        t0 = time.monotonic() + 0.5
-        plans = []
-        for n in range(args.students):
-            at = rng.uniform(0, args.window)
-            again = min(args.window, at + rng.uniform(1, 10)) if rng.random() < args.resubmit else None
-            plans.append((n, at, again))
-        threads = [threading.Thread(target=_student, args=(rec, port, seed, n, at, again, t0), daemon=True)
-                   for n, at, again in plans]
-        exports = [0]
-        teacher = threading.Thread(target=lambda: exports.__setitem__(0, _instructor(
-            rec, port, seed, t0 + args.window, args.export_every)), daemon=True)
-        for th in threads:
-            th.start()
-        teacher.start()
-        hard_stop = t0 + args.window + 2 * REQUEST_TIMEOUT + 30
-        for th in threads + [teacher]:
-            th.join(timeout=max(0.0, hard_stop - time.monotonic()))
-        stuck = sum(th.is_alive() for th in threads + [teacher])
-        elapsed = time.monotonic() - t0
-        expected = args.students + sum(1 for _n, _at, again in plans if again is not None)
-
-        routes = {}
-        for route, values in sorted(rec.latencies.items()):
-            values = sorted(values)
-            routes[route] = {"count": len(values), "p50_ms": round(1000 * _percentile(values, 50), 1),
-                             "p95_ms": round(1000 * _percentile(values, 95), 1),
-                             "p99_ms": round(1000 * _percentile(values, 99), 1),
-                             "max_ms": round(1000 * values[-1], 1),
-                             "errors": dict(rec.errors.get(route, {}))}
-        for route, errs in rec.errors.items():
-            routes.setdefault(route, {"count": 0, "errors": dict(errs)})
-        report.update(routes=routes, submissions_sent=expected, gradebook_exports=exports[0],
-                      load_s=round(elapsed, 1), stuck_clients=stuck,
-                      errors=sum(sum(e.values()) for e in rec.errors.values()))
-        report["checks"] = _verify(db_url, rec, args.drain_timeout)
-        _print(report)
-        if args.saturate_seconds > 0:
-            report["saturation"] = _saturation(args, port, seed, env, workdir)
-            _stop(gunicorn)
-            gunicorn = None
-            report["saturation"]["ceiling"] = _ceiling(args, env, workdir)
-            _print_saturation(report["saturation"])
-        c = report["checks"]
-        ok = (report["errors"] == 0 and stuck == 0 and c["accepted"] == expected and c["missing"] == 0
-              and c["not_exactly_once"] == 0 and c["duplicate_ids"] == 0 and c["version_gaps"] == 0
-              and c["in_database"] == c["accepted"] and c["jobs"] == c["in_database"]
-              and c["job_states"].get("done", 0) == c["jobs"])
-        report["ok"] = ok
-        if not ok:
-            print("FAILED: see the numbers above; logs in " + str(workdir), flush=True)
-        return 0 if ok else 1
+        with Scratch("rush", args.admin_url, args.redis_url) as scratch:
+            report["ok"] = scratch.ok = _run(args, rng, scratch, report)
+            if not scratch.ok:
+                print(f"FAILED: see the numbers above; logs in {scratch.workdir}", flush=True)
     finally:
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2))
-        _stop(gunicorn)
-        _stop(worker)
-        if db_name:
-            try:
-                _drop_database(args.admin_url, db_name)
-            except Exception as exc:  # noqa: BLE001 - report, then go on cleaning
-                print(f"could not drop database {db_name}: {exc}", file=sys.stderr)
-        if args.redis_url:
-            try:
-                import redis
+    return 0 if report.get("ok") else 1
 
-                client = redis.Redis.from_url(args.redis_url)
-                keys = list(client.scan_iter(match=f"*{queue_name}*"))
-                if keys:
-                    client.delete(*keys)
-                client.close()
-            except Exception as exc:  # noqa: BLE001
-                print(f"could not delete the queue's Redis keys: {exc}", file=sys.stderr)
-        if report.get("ok"):
-            shutil.rmtree(workdir, ignore_errors=True)
+
+def _run(args, rng: random.Random, scratch: Scratch, report: dict) -> bool:
+    t = time.monotonic()
+    scratch.migrate()
+    seed = _seed(scratch, args.students)
+    report["seed_s"] = round(time.monotonic() - t, 1)
+    report["loadavg_before"] = loadavg()
+    print(f"database {scratch.db_name}: schema and {args.students} students with tokens in {report['seed_s']} s; "
+          f"queue: {'Redis ' + args.redis_url if args.redis_url else 'SQLite'}; load average {report['loadavg_before']}",
+          flush=True)
+
+    env = scratch.env()
+    scratch.start_worker(env, args.grading_threads)
+    port = free_port()
+    gunicorn = scratch.start(_gunicorn(args, port, "app:create_app()"), "gunicorn", env)
+    wait_http(port, 60, gunicorn, scratch.log("gunicorn"))
+    print(f"gunicorn on {HOST}:{port} ({args.gunicorn_workers} workers x {args.threads} threads) "
+          f"and one grading worker; {args.students} students submit within {args.window:.0f} s", flush=True)
+
+    rec = Recorder()
+    t0 = time.monotonic() + 0.5
+    plans = []
+    for n in range(args.students):
+        at = rng.uniform(0, args.window)
+        again = min(args.window, at + rng.uniform(1, 10)) if rng.random() < args.resubmit else None
+        plans.append((n, at, again))
+    threads = [threading.Thread(target=_student, args=(rec, port, seed, n, at, again, t0), daemon=True)
+               for n, at, again in plans]
+    exports = [0]
+    teacher = threading.Thread(target=lambda: exports.__setitem__(0, _instructor(
+        rec, port, seed, t0 + args.window, args.export_every)), daemon=True)
+    for th in threads:
+        th.start()
+    teacher.start()
+    hard_stop = t0 + args.window + 2 * REQUEST_TIMEOUT + 30
+    for th in threads + [teacher]:
+        th.join(timeout=max(0.0, hard_stop - time.monotonic()))
+    stuck = sum(th.is_alive() for th in threads + [teacher])
+    elapsed = time.monotonic() - t0
+    report["loadavg_after_rush"] = loadavg()
+    expected = args.students + sum(1 for _n, _at, again in plans if again is not None)
+
+    routes = {}
+    for route, values in sorted(rec.latencies.items()):
+        values = sorted(values)
+        routes[route] = {"count": len(values), "p50_ms": round(1000 * _percentile(values, 50), 1),
+                         "p95_ms": round(1000 * _percentile(values, 95), 1),
+                         "p99_ms": round(1000 * _percentile(values, 99), 1),
+                         "max_ms": round(1000 * values[-1], 1),
+                         "errors": dict(rec.errors.get(route, {}))}
+    for route, errs in rec.errors.items():
+        routes.setdefault(route, {"count": 0, "errors": dict(errs)})
+    report.update(routes=routes, submissions_sent=expected, gradebook_exports=exports[0],
+                  load_s=round(elapsed, 1), stuck_clients=stuck,
+                  errors=sum(sum(e.values()) for e in rec.errors.values()))
+    report["checks"] = _verify(scratch.db_url, rec, args.drain_timeout)
+    _print(report)
+    if args.saturate_seconds > 0:
+        report["saturation"] = _saturation(args, port, seed)
+        stop(gunicorn)
+        report["saturation"]["ceiling"] = _ceiling(args, scratch, env)
+        _print_saturation(report["saturation"])
+    c = report["checks"]
+    return (report["errors"] == 0 and stuck == 0 and c["accepted"] == expected and c["missing"] == 0
+            and c["not_exactly_once"] == 0 and c["duplicate_ids"] == 0 and c["version_gaps"] == 0
+            and c["in_database"] == c["accepted"] and c["jobs"] == c["in_database"]
+            and c["job_states"].get("done", 0) == c["jobs"])
 
 
 def _print(report: dict) -> None:
