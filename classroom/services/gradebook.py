@@ -9,7 +9,10 @@ from typing import Optional
 from sqlalchemy import case, func
 from sqlmodel import Session, select
 
-from ..models import COMPONENTS, Assignment, AssignmentProblem, Course, Grade, GradingJob, Problem, Submission, User
+from ..models import (
+    COMPONENTS, ROLE_STUDENT, Assignment, AssignmentProblem, Course, Enrollment, Grade, GradingJob, Problem, Submission,
+    User,
+)
 from . import assignments as assignment_service
 from . import courses, submissions
 from .scoring import (
@@ -71,11 +74,65 @@ def assignment_cells(db: Session, assignment: Assignment, student_id: Optional[i
     return cells
 
 
+GRADEBOOK_PAGE_SIZE = 50  # students on one page of the gradebook; the CSV always has them all
+
+
+@dataclass
+class GradebookPage:
+    """One page of the gradebook: the students `first`..`last` (1-based) of `matching`, by name."""
+    assignments: list[Assignment]
+    rows: list[StudentRow]
+    page: int
+    pages: int
+    matching: int  # students matching the search (all of them without one)
+    students: int  # students in the course
+    search: str
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * GRADEBOOK_PAGE_SIZE + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.rows) - 1 if self.rows else 0
+
+
+def page(db: Session, actor: User, course: Course, number: int = 1, search: str = "") -> GradebookPage:
+    """A page of GRADEBOOK_PAGE_SIZE students by name (those whose name or email contains `search`),
+    with their points: the database reduces only this page's students' versions, so a page costs
+    the same whatever the size of the course. A page past the last shows the last."""
+    courses.require_instructor(db, actor, course)
+    search = search.strip()[:100]
+    enrolled = (select(User.id).join(Enrollment, Enrollment.user_id == User.id)
+                .where(Enrollment.course_id == course.id, Enrollment.role == ROLE_STUDENT))
+    students = db.exec(select(func.count()).select_from(enrolled.subquery())).one()
+    matching_q = enrolled
+    if search:
+        # icontains escapes % and _ in what the teacher typed (autoescape): they match themselves.
+        matching_q = enrolled.where(User.name.icontains(search, autoescape=True)
+                                    | User.email.icontains(search, autoescape=True))
+    matching = students if not search else db.exec(select(func.count()).select_from(matching_q.subquery())).one()
+    pages = max(1, -(-matching // GRADEBOOK_PAGE_SIZE))
+    number = min(max(1, number), pages)
+    shown = list(db.exec(select(User).where(User.id.in_(matching_q.scalar_subquery()))
+                         .order_by(User.name, User.email, User.id)
+                         .offset((number - 1) * GRADEBOOK_PAGE_SIZE).limit(GRADEBOOK_PAGE_SIZE)))
+    assignments, rows = _points(db, course, shown)
+    return GradebookPage(assignments, rows, number, pages, matching, students, search)
+
+
 def build(db: Session, actor: User, course: Course) -> tuple[list[Assignment], list[StudentRow]]:
     """Every student's points per assignment, in four queries whatever the size of the course: the
     assignments (with their problem counts), the students, and the counting versions with their
     components' effective scores already reduced to one row per version by the database."""
     courses.require_instructor(db, actor, course)
+    return _points(db, course, courses.students_of(db, course.id), every_student=True)
+
+
+def _points(db: Session, course: Course, students: list[User], every_student: bool = False
+            ) -> tuple[list[Assignment], list[StudentRow]]:
+    """The course's assignments and one row of points per given student (in their order); the
+    versions are read for those students only, unless `every_student` says they are the whole course."""
     n_problems = (select(func.count(AssignmentProblem.id)).where(AssignmentProblem.assignment_id == Assignment.id)
                   .scalar_subquery())
     listed = list(db.exec(select(Assignment, n_problems).where(Assignment.course_id == course.id)
@@ -83,11 +140,13 @@ def build(db: Session, actor: User, course: Course) -> tuple[list[Assignment], l
     assignments = [a for a, _n in listed]
     by_id = {a.id: (a, n) for a, n in listed}
     ids = list(by_id)
-    rows = {u.id: StudentRow(u, points=dict.fromkeys(ids, 0.0)) for u in courses.students_of(db, course.id)}
+    rows = {u.id: StudentRow(u, points=dict.fromkeys(ids, 0.0)) for u in students}
+    if not rows:
+        return assignments, []
     memo: dict[tuple, SubmissionScore] = {}  # versions scored alike share one computation
     # Plain rows through the Core connection: the ORM's per-row bookkeeping is not needed here.
     for student_id, assignment_id, is_late, penalty, *components in db.connection().execute(
-            _counting_versions(course.id)).all():
+            _counting_versions(course.id, None if every_student else list(rows))).all():
         row = rows.get(student_id)
         if row is None:  # a student who left the course
             continue
@@ -103,14 +162,17 @@ def build(db: Session, actor: User, course: Course) -> tuple[list[Assignment], l
     return assignments, list(rows.values())
 
 
-def _counting_versions(course_id: int):
-    """One row per counting (latest) version in the course: student, assignment, late flag, penalty,
-    then for each component whether it has a grade and its effective score (override, else machine)."""
+def _counting_versions(course_id: int, student_ids: Optional[list[int]] = None):
+    """One row per counting (latest) version in the course (of the given students, else everyone's):
+    student, assignment, late flag, penalty, then for each component whether it has a grade and its
+    effective score (override, else machine)."""
     latest = (select(Submission.assignment_id, Submission.problem_id, Submission.student_id,
                      func.max(Submission.version).label("v"))
               .join(Assignment, Assignment.id == Submission.assignment_id)
-              .where(Assignment.course_id == course_id)
-              .group_by(Submission.assignment_id, Submission.problem_id, Submission.student_id)).subquery()
+              .where(Assignment.course_id == course_id))
+    if student_ids is not None:
+        latest = latest.where(Submission.student_id.in_(student_ids))
+    latest = latest.group_by(Submission.assignment_id, Submission.problem_id, Submission.student_id).subquery()
     per_component = []
     for name in COMPONENTS:
         per_component += [func.sum(case((Grade.component == name, 1), else_=0)),

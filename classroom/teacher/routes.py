@@ -374,9 +374,11 @@ def review(code):
 def gradebook_page(code):
     s = db.session()
     c = courses.course_for_instructor(s, current_user, code)
-    assignments, rows = gradebook.build(s, current_user, c)
-    return render_template("teacher/gradebook.html", course=c, assignments=assignments, rows=rows,
-                           assignment_ids=[a.id for a in assignments])
+    number = request.args.get("page", 1, type=int) or 1
+    book = gradebook.page(s, current_user, c, number, request.args.get("q", ""))
+    return render_template("teacher/gradebook.html", course=c, book=book, assignments=book.assignments,
+                           rows=book.rows, assignment_ids=[a.id for a in book.assignments],
+                           page_size=gradebook.GRADEBOOK_PAGE_SIZE)
 
 
 @bp.route("/courses/<code>/gradebook.csv")

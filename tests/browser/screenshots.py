@@ -173,6 +173,7 @@ def teacher_tour(sc: Scene) -> dict:
         "teacher-submission": f"/teach/submissions/{sc.submission_id}",
         "review-queue": f"/teach/courses/{sc.code}/review",
         "gradebook": f"/teach/courses/{sc.code}/gradebook",
+        "gradebook-search": f"/teach/courses/{sc.code}/gradebook?q=a",
         "audit-log": f"/teach/courses/{sc.code}/audit",
         "bank-format": "/teach/help/bank-format",
         "teacher-problem": f"/teach/problems/{sc.problem_id}",
