@@ -150,6 +150,12 @@ def load_config(instance_dir: Path) -> dict:
         "OPENAI_BASE_URL": _url("OPENAI_BASE_URL", ("http", "https"), "http://localhost:11434/v1"),
         "OPENAI_API_KEY": _text("OPENAI_API_KEY"),
         "GRADER_MODEL": _text("GRADER_MODEL"),
+        # The model that plays a flawed solution's author in teach mode (unset: GRADER_MODEL's model).
+        "TUTEE_MODEL": _text("TUTEE_MODEL"),
+        # Teach mode's limits: tutee tokens one course may spend (0 = no limit) and messages one student
+        # may send per hour.
+        "TUTEE_COURSE_TOKEN_BUDGET": _int("TUTEE_COURSE_TOKEN_BUDGET", 2_000_000, minimum=0),
+        "TUTEE_MESSAGES_PER_HOUR": _int("TUTEE_MESSAGES_PER_HOUR", 60, minimum=1, maximum=10_000),
         "GRADER_TIMEOUT": _float("GRADER_TIMEOUT", 60.0, above=0),
         "GRADER_MAX_ATTEMPTS": _int("GRADER_MAX_ATTEMPTS", 4, minimum=1, maximum=20),
         "GRADER_BACKOFF_BASE": _float("GRADER_BACKOFF_BASE", 1.0, minimum=0),

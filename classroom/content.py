@@ -23,6 +23,7 @@ LIMITS = {
     "final_answer": 200,
     "lean": 20_000,
     "comment": 5_000,
+    "message": 4_000,
     "instructions": 10_000,
     "password": 200,
 }

@@ -54,6 +54,30 @@ JOB_FAILED = "failed"
 
 KEY_ORIGINS = ("hand", "model", "bank")
 
+# What a student does with an assignment's problem: critique the flawed solution, or teach its author
+# (the tutee model) until it fixes its answer (see docs/teach.md).
+MODE_CRITIQUE = "critique"
+MODE_TEACH = "teach"
+PROBLEM_MODES = (MODE_CRITIQUE, MODE_TEACH)
+DEFAULT_TURN_LIMIT = 8
+
+# A conversation's state: open, or how it ended.
+CONVERSATION_OPEN = "open"
+CONVERSATION_SOLVED = "solved"          # the model's final answer matches the reference
+CONVERSATION_EXHAUSTED = "exhausted"    # the student used every message of the turn limit
+CONVERSATION_ENDED = "ended"            # the student ended it
+CONVERSATION_STATES = (CONVERSATION_OPEN, CONVERSATION_SOLVED, CONVERSATION_EXHAUSTED, CONVERSATION_ENDED)
+
+# Who wrote a message, and where it stands.
+SPEAKER_STUDENT = "student"
+SPEAKER_TUTEE = "tutee"
+MESSAGE_SENT = "sent"              # a student's message, saved; its reply is pending or written
+MESSAGE_UNANSWERED = "unanswered"  # a student's message the model failed to answer: it may be sent again
+MESSAGE_PENDING = "pending"        # a reply not begun yet
+MESSAGE_STREAMING = "streaming"    # a reply being written (its text grows)
+MESSAGE_DONE = "done"
+MESSAGE_FAILED = "failed"          # the model did not answer; `error` says why
+
 
 class User(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -215,6 +239,10 @@ class Assignment(SQLModel, table=True):
     weight_explanation: int = Field(default=40)
     weight_correction: int = Field(default=30)
     weight_lean: int = Field(default=0)
+    # Teach-mode problems (docs/teach.md): the model's revised answer, the student's teaching, fewer turns.
+    weight_revision: int = Field(default=50, sa_column_kwargs={"server_default": "50"})
+    weight_teaching: int = Field(default=50, sa_column_kwargs={"server_default": "50"})
+    weight_efficiency: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # How many problems with a correct solution the instructor asked to mix in (chosen when saved).
     correct_solutions: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0, server_default="0"))
     released_at: Optional[datetime] = None
@@ -228,6 +256,11 @@ class AssignmentProblem(SQLModel, table=True):
     assignment_id: int = Field(foreign_key="assignment.id", index=True)
     problem_id: int = Field(foreign_key="problem.id", index=True)
     position: int = Field(default=0)
+    mode: str = Field(default=MODE_CRITIQUE, max_length=20, sa_column_kwargs={"server_default": MODE_CRITIQUE})
+    # Teach mode: how many messages a student may send in one conversation, and how many conversations
+    # (attempts) they may start before the deadline.
+    turn_limit: int = Field(default=DEFAULT_TURN_LIMIT, sa_column_kwargs={"server_default": str(DEFAULT_TURN_LIMIT)})
+    attempts_allowed: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class Submission(SQLModel, table=True):
@@ -251,6 +284,53 @@ class Submission(SQLModel, table=True):
     is_late: bool = Field(default=False)
     late_penalty_percent: int = Field(default=0)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class Conversation(SQLModel, table=True):
+    """One attempt at a teach-mode problem: the student talks with the tutee model. Once it ends it
+    becomes the attempt's submission (`submission_id`), graded like any other version."""
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "problem_id", "student_id", "attempt", name="uq_conversation_attempt"),
+        Index("ix_conversation_lookup", "assignment_id", "problem_id", "student_id"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id")
+    problem_id: int = Field(foreign_key="problem.id")
+    student_id: int = Field(foreign_key="user.id", index=True)
+    flawed_solution_id: int = Field(foreign_key="flawed_solution.id")
+    attempt: int
+    state: str = Field(default=CONVERSATION_OPEN, max_length=20)
+    turn_limit: int = Field(default=DEFAULT_TURN_LIMIT)
+    # The model's current final answer (its last FINAL ANSWER line) and whether it matches the reference.
+    model_final_answer: str = Field(default="", max_length=200)
+    model_answer_correct: bool = Field(default=False)
+    submission_id: Optional[int] = Field(default=None, foreign_key="submission.id", unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    ended_at: Optional[datetime] = None
+
+
+class ConversationMessage(SQLModel, table=True):
+    """One message, stored as soon as it exists: a student's before the model is asked, a reply while
+    it is written, so a reload or a failing model loses nothing."""
+    __tablename__ = "conversation_message"
+    __table_args__ = (UniqueConstraint("conversation_id", "position", name="uq_conversation_message_position"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    position: int
+    speaker: str = Field(max_length=20)
+    status: str = Field(max_length=20)
+    # A reply's whole text as the model wrote it, its FINAL ANSWER line included (pages strip it).
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    final_answer: Optional[str] = Field(default=None, max_length=200)
+    error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # Provenance of a reply.
+    model_name: Optional[str] = Field(default=None, max_length=200)
+    prompt_version: Optional[str] = Field(default=None, max_length=50)
+    tokens_in: Optional[int] = None
+    tokens_out: Optional[int] = None
+    latency_ms: Optional[int] = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class Grade(SQLModel, table=True):

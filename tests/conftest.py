@@ -87,6 +87,7 @@ def app_config(backend, tmp_path, request):
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "GRADER_MODEL": None,
+        "TUTEE_MODEL": None,
         "OPENAI_BASE_URL": None,
         "REDIS_URL": None,
         "SERVER_NAME": "localhost",

@@ -17,7 +17,8 @@ return an item, a dict (sent as the JSON content) or a str (sent as content).
 A request with "stream": true gets the Reply as server-sent events, a few characters per
 chunk, with a usage chunk when stream_options.include_usage asks for one (servers that
 refuse stream_options are imitated by `reject_stream_options`). `Reply(break_after=N)`
-drops the connection after N characters, like a server that dies mid-reply.
+drops the connection after N characters, like a server that dies mid-reply; `Reply(chunk_delay=s)`
+waits s seconds between chunks, like a model writing slowly.
 """
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ class Reply:
     completion_tokens: Optional[int] = None
     finish_reason: str = "stop"
     break_after: Optional[int] = None  # streaming only: drop the connection after this many characters
+    chunk_delay: float = 0.0  # streaming only: seconds between chunks, like a model writing slowly
 
 
 @dataclass
@@ -268,6 +270,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(event([{"index": 0, "delta": {"content": content[start:start + 7]},
                                          "finish_reason": None}]))
                 self.wfile.flush()
+                if reply.chunk_delay:
+                    self.owner._stopping.wait(reply.chunk_delay)
             self.wfile.write(event([{"index": 0, "delta": {}, "finish_reason": reply.finish_reason}]))
             if include_usage:
                 self.wfile.write(event([], usage=completion["usage"]))

@@ -120,6 +120,17 @@ ACCESS = {
         "GET", "/learn/assignments/{assignment}/problems/{problem}", LEARN_COURSE, None),
     "/learn/assignments/<int:assignment_id>/problems/<int:problem_id>/read-answer": (
         "GET", "/learn/assignments/{assignment}/problems/{problem}/read-answer?answer=2%201%2F2", LEARN_COURSE, None),
+    "/learn/assignments/<int:assignment_id>/problems/<int:problem_id>/conversations": (
+        "POST", "/learn/assignments/{teach_assignment}/problems/{teach_problem}/conversations",
+        {**LEARN_COURSE, "student": 302}, {}),
+    "/learn/conversations/<int:conversation_id>": ("GET", "/learn/conversations/{conversation}", LEARN_OWN, None),
+    "/learn/conversations/<int:conversation_id>/messages": (
+        "POST", "/learn/conversations/{conversation}/messages", {**LEARN_OWN, "student": 302},
+        {"text": "Step 2 is wrong: 28 × 6 is 168."}),
+    "/learn/conversations/<int:conversation_id>/end": ("POST", "/learn/conversations/{conversation}/end",
+                                                       {**LEARN_OWN, "student": 302}, {}),
+    "/learn/conversations/<int:conversation_id>/events": ("GET", "/learn/conversations/{conversation}/events",
+                                                          LEARN_OWN, None),
     "/learn/submissions/<int:submission_id>": ("GET", "/learn/submissions/{submission}", LEARN_OWN, None),
     "/learn/submissions/<int:submission_id>/state.json": ("GET", "/learn/submissions/{submission}/state.json",
                                                           LEARN_OWN, None),
@@ -152,6 +163,19 @@ ACCESS = {
     "/api/v1/courses/<code>/gradebook.csv": ("GET", "/api/v1/courses/{code}/gradebook.csv", API_TEACH, None),
     "/api/v1/assignments/<int:assignment_id>/agreement": ("GET", "/api/v1/assignments/{assignment}/agreement",
                                                           API_TEACH, None),
+    # Teach mode (classroom/api/conversation_routes.py): the scene's student has an open conversation on one
+    # teach problem and starts one on another; instructors read transcripts but do not take part.
+    "/api/v1/assignments/<int:assignment_id>/problems/<int:problem_id>/conversations": (
+        "POST", "/api/v1/assignments/{teach_assignment}/problems/{teach_problem}/conversations",
+        {"anonymous": 401, "student": 201, "other_student": 404, "other_instructor": 404, "instructor": 403}, None),
+    "/api/v1/conversations/<int:conversation_id>": ("GET", "/api/v1/conversations/{conversation}", API_OWN, None),
+    "/api/v1/conversations/<int:conversation_id>/messages": (
+        "POST", "/api/v1/conversations/{conversation}/messages",
+        {"anonymous": 401, "student": 201, "other_student": 404, "other_instructor": 404, "instructor": 403},
+        {"json": {"text": "Step 2 is wrong: 28 × 6 is 168."}}),
+    "/api/v1/conversations/<int:conversation_id>/end": (
+        "POST", "/api/v1/conversations/{conversation}/end",
+        {"anonymous": 401, "student": 200, "other_student": 404, "other_instructor": 404, "instructor": 403}, None),
     "/api/v1/tokens": ("GET", "/api/v1/tokens", {"anonymous": 401, **{r: 200 for r in ROLES[1:]}}, None),
     "/api/v1/tokens/<int:token_id>": ("DELETE", "/api/v1/tokens/{token}", {
         "anonymous": 401, "student": 404, "other_student": 404, "other_instructor": 404, "instructor": 204}, None),
@@ -181,8 +205,18 @@ def test_every_route_has_an_access_entry(app):
 
 
 @pytest.fixture
-def scene(world, dbs):
+def app_config(app_config, openai_server):
+    """A tutee model on the loopback server, so teach mode's routes run for real."""
+    openai_server.responder = lambda req: "Show me where my working goes wrong.\n\nFINAL ANSWER: 158"
+    app_config.update({"TUTEE_MODEL": "access-tutee", "OPENAI_BASE_URL": openai_server.base_url,
+                       "GRADER_MAX_ATTEMPTS": 1, "GRADER_BACKOFF_BASE": 0.0, "GRADER_TIMEOUT": 5.0})
+    return app_config
+
+
+@pytest.fixture
+def scene(world, dbs, request):
     from classroom import jobs
+    from classroom.services import conversations
     w = world.classroom()
     other_teacher = world.instructor()
     other_course = world.course(other_teacher, title="Elsewhere")
@@ -218,6 +252,15 @@ def scene(world, dbs):
     ids = {"code": w["course"].code, "problem": w["problem"].id, "assignment": w["assignment"].id,
            "solution": draft.id, "token": token_id, "student_id": w["alice"].id,
            "submission": sub.id, "grade": grade.id, "job": job.id, "group": group_a.id}
+    if "conversation" in getattr(getattr(request.node, "callspec", None), "params", {}).get("rule", ""):
+        # Teach mode's routes only (built for them alone, to keep the other routes' scenes quick).
+        talked, to_start = (world.problem(w["teacher"], w["course"], title=t) for t in ("Teach me", "Teach me too"))
+        teach_assignment = world.assignment(w["teacher"], w["course"], [talked, to_start], title="Teach week",
+                                            problem_modes={p.id: {"mode": "teach"} for p in (talked, to_start)})
+        with world.app.app_context():
+            conversation = conversations.start(dbs, w["alice"], teach_assignment.id, talked.id, world.app.config)
+        ids.update(teach_assignment=teach_assignment.id, teach_problem=to_start.id,
+                   conversation=conversation.conversation.id)
     return users, tokens, ids
 
 

@@ -7,7 +7,8 @@ from flask import current_app, g, request, url_for
 
 from .. import db
 from ..services import assignments as assignment_service
-from ..services import banks, courses, reviews, submissions
+from ..models import MODE_TEACH, PROBLEM_MODES
+from ..services import banks, conversations, courses, reviews, submissions
 from ..services.assignments import AssignmentDraft
 from ..services.errors import ErrorCollector, InvalidInput
 from ..services.scoring import round_points, score_submission
@@ -16,7 +17,8 @@ from . import bp
 from .auth import token_required
 from .serializers import grade_json, iso, submission_json
 
-MODES = ("critique",)  # `teach` comes with its own issue
+MODES = PROBLEM_MODES  # "critique" or "teach" (docs/teach.md)
+WEIGHT_NAMES = ("location", "explanation", "correction", "lean", "revision", "teaching", "efficiency")
 PER_PAGE_DEFAULT = 50
 PER_PAGE_MAX = 200
 
@@ -39,7 +41,8 @@ def create_problem(code):
     return {"id": problem.id, "title": problem.title, "external_id": problem.external_id}, 201
 
 
-def _problem_ids(check: ErrorCollector, raw) -> list:
+def _problem_ids(check: ErrorCollector, raw, modes: dict, teach_unavailable=None) -> list:
+    """The problems' ids in order; each one's mode, turn limit and attempts go into `modes`."""
     if not isinstance(raw, list) or not raw:
         check.add("problems", 'problems must be a list of {"id": ..., "mode": "critique"}, at least one.')
         return []
@@ -53,10 +56,23 @@ def _problem_ids(check: ErrorCollector, raw) -> list:
             check.add("problems", f"problems item {n}: mode {str(mode)[:40]!r} is not available; "
                                   f"use {', '.join(repr(m) for m in MODES)}.")
             continue
+        if mode == MODE_TEACH and teach_unavailable:
+            check.add("problems", f"problems item {n}: mode 'teach' is not available on this server. "
+                                  f"{teach_unavailable}")
+            continue
         if isinstance(item["id"], bool) or not isinstance(item["id"], (int, str)):
             check.add("problems", f"problems item {n}: id must be a problem's number.")
             continue
+        spec = {"mode": mode}
+        for name in ("turn_limit", "attempts_allowed"):
+            if name not in item:
+                continue
+            if isinstance(item[name], bool) or not isinstance(item[name], int):
+                check.add("problems", f"problems item {n}: {name} must be a whole number.")
+            else:
+                spec[name] = item[name]
         ids.append(item["id"])
+        modes[item["id"]] = spec
     return ids
 
 
@@ -71,15 +87,17 @@ def create_assignment(code):
     check = ErrorCollector()  # every wrong field at once; the service then checks the rest
     opens_at = check.check(parse_iso_datetime, body.get("opens_at"), "opens_at", tz, field="opens_at")
     due_at = check.check(parse_iso_datetime, body.get("due_at"), "due_at", tz, field="due_at")
-    problem_ids = _problem_ids(check, body.get("problems"))
+    modes: dict = {}
+    teach_unavailable = conversations.teach_unavailable_reason(current_app.config)
+    problem_ids = _problem_ids(check, body.get("problems"), modes, teach_unavailable)
     weights = body.get("weights", {})
     if not isinstance(weights, dict):
         check.add("weights", "weights must be an object such as "
                              '{"location": 30, "explanation": 40, "correction": 30, "lean": 0}.')
         weights = {}
-    unknown = sorted(set(weights) - {"location", "explanation", "correction", "lean"})
+    unknown = sorted(set(weights) - set(WEIGHT_NAMES))
     if unknown:
-        check.add("weights", f"weights has no {', '.join(unknown)}; use location, explanation, correction, lean.")
+        check.add("weights", f"weights has no {', '.join(unknown)}; use {', '.join(WEIGHT_NAMES)}.")
     allow_late = body.get("allow_late", False)
     if not isinstance(allow_late, bool):
         check.add("allow_late", "allow_late must be true or false.")
@@ -93,6 +111,9 @@ def create_assignment(code):
         late_penalty_percent=body.get("late_penalty_percent", 0), points=body.get("points", 100),
         weight_location=weights.get("location", 30), weight_explanation=weights.get("explanation", 40),
         weight_correction=weights.get("correction", 30), weight_lean=weights.get("lean", 0),
+        weight_revision=weights.get("revision", 50), weight_teaching=weights.get("teaching", 50),
+        weight_efficiency=weights.get("efficiency", 0), problem_modes=modes,
+        teach_unavailable=teach_unavailable,
     )
     a = assignment_service.create_assignment(s, g.api_user, course, draft, tz=tz)
     return {"id": a.id, "title": a.title, "opens_at": iso(a.opens_at), "due_at": iso(a.due_at)}, 201

@@ -104,17 +104,38 @@ NEW_ASSIGNMENT = {
         "points": {"type": "integer", "minimum": 1, "default": 100},
         "weights": {"type": "object", "properties": {
             "location": {"type": "integer", "default": 30}, "explanation": {"type": "integer", "default": 40},
-            "correction": {"type": "integer", "default": 30}, "lean": {"type": "integer", "default": 0}}},
+            "correction": {"type": "integer", "default": 30}, "lean": {"type": "integer", "default": 0},
+            "revision": {"type": "integer", "default": 50}, "teaching": {"type": "integer", "default": 50},
+            "efficiency": {"type": "integer", "default": 0}}},
         "problems": {"type": "array", "minItems": 1, "items": {
             "type": "object", "required": ["id"],
-            "properties": {"id": {"type": "integer"}, "mode": {"type": "string", "enum": ["critique"],
-                                                                "default": "critique"}}}},
+            "properties": {"id": {"type": "integer"},
+                           "mode": {"type": "string", "enum": ["critique", "teach"], "default": "critique",
+                                    "description": "teach: the student talks the model out of its wrong answer "
+                                                   "(needs TUTEE_MODEL or GRADER_MODEL on the server)"},
+                           "turn_limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 8,
+                                          "description": "teach mode: messages a student may send"},
+                           "attempts_allowed": {"type": "integer", "minimum": 1, "maximum": 20, "default": 1,
+                                                "description": "teach mode: conversations a student may start"}}}},
     },
 }
 
 CREATED = {"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}}}
 
 CODE = _path_param("code", "string")
+CONVERSATION_ID = _path_param("conversation_id")
+CONVERSATION_STATE = {"type": "string", "enum": ["open", "solved", "exhausted", "ended"]}
+MESSAGE = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "position": {"type": "integer"},
+    "speaker": {"type": "string", "enum": ["student", "tutee"]},
+    "status": {"type": "string", "enum": ["sent", "unanswered", "pending", "streaming", "done", "failed"]},
+    "text": {"type": "string"}, "final_answer": {"type": ["string", "null"]},
+    "created_at": {"type": "string", "format": "date-time"}}}
+CONVERSATION = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "assignment_id": {"type": "integer"}, "problem_id": {"type": "integer"},
+    "attempt": {"type": "integer"}, "state": CONVERSATION_STATE, "turn_limit": {"type": "integer"},
+    "turns_left": {"type": "integer"}, "model_final_answer": {"type": ["string", "null"]},
+    "messages": {"type": "array", "items": MESSAGE}, "scores": {"type": "object"}}}
 ASSIGNMENT = _path_param("assignment_id")
 SUBMISSION_ID = _path_param("submission_id")
 
@@ -216,6 +237,43 @@ PATHS = {
                      "score": {"type": "number", "minimum": 0, "maximum": 1}, "comment": {"type": "string"}}}),
                  "responses": {"200": _json(_ref("Grade")), **_errors(400, 401, 403, 404, 409)}},
     },
+    "/assignments/{assignment_id}/problems/{problem_id}/conversations": {
+        "parameters": [ASSIGNMENT, _path_param("problem_id")],
+        "post": {"summary": "Start a conversation with the model on a teach-mode problem (a new attempt)",
+                 "description": "Students of the course. The first message is the model presenting its solution.",
+                 "responses": {"201": _json({"type": "object", "properties": {
+                     "id": {"type": "integer"}, "messages": {"type": "array", "items": _ref("Message")},
+                     "turns_left": {"type": "integer"}, "state": CONVERSATION_STATE}}, "Created"),
+                     **_errors(400, 401, 403, 404, 409)}},
+    },
+    "/conversations/{conversation_id}/messages": {
+        "parameters": [CONVERSATION_ID],
+        "post": {"summary": "Send the model a message; the reply comes back whole (no streaming)",
+                 "description": "The conversation's student. The message is stored before the model is asked; "
+                                "when the model fails (502) it is kept, and sending the same text again "
+                                "sends it again without using another turn. 429: the hourly message limit or "
+                                "the course's token budget is reached.",
+                 "requestBody": _body({"type": "object", "required": ["text"],
+                                       "properties": {"text": {"type": "string"}}}),
+                 "responses": {"201": _json({"type": "object", "properties": {
+                     "reply": {"type": "string", "description": "without its FINAL ANSWER line"},
+                     "model_final_answer": {"type": ["string", "null"]}, "state": CONVERSATION_STATE,
+                     "turns_left": {"type": "integer"}}}, "Created"),
+                     **_errors(400, 401, 403, 404, 409)}},
+    },
+    "/conversations/{conversation_id}/end": {
+        "parameters": [CONVERSATION_ID],
+        "post": {"summary": "End the conversation: it becomes the attempt's submission",
+                 "description": "The conversation's student.",
+                 "responses": {"200": _json(_ref("Conversation")), **_errors(401, 403, 404, 409)}},
+    },
+    "/conversations/{conversation_id}": {
+        "parameters": [CONVERSATION_ID],
+        "get": {"summary": "The transcript; scores once released (instructors always, with each reply's "
+                           "model, prompt version, tokens and latency)",
+                "description": "Its student and the course's instructors.",
+                "responses": {"200": _json(_ref("Conversation")), **_errors(401, 404)}},
+    },
     "/tokens": {
         "get": {"summary": "The caller's own API tokens (never the tokens themselves)",
                 "description": "Everyone. `current` marks the token sending this request.",
@@ -253,7 +311,7 @@ DOCUMENT = {
                 "status": {"type": "integer"}, "message": {"type": "string"}, "field": {"type": "string"},
                 "fields": {"type": "object"}, "errors": {"type": "array", "items": {"type": "string"}}}}}},
             "Figures": FIGURES, "Grade": GRADE, "Submission": SUBMISSION, "BankLine": BANK_LINE,
-            "NewAssignment": NEW_ASSIGNMENT,
+            "NewAssignment": NEW_ASSIGNMENT, "Message": MESSAGE, "Conversation": CONVERSATION,
         },
     },
 }

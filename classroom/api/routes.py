@@ -1,6 +1,6 @@
 from flask import Response, g, jsonify, request
 
-from .. import db, strict_json
+from .. import db
 from ..models import ROLE_INSTRUCTOR, FlawedSolution
 from ..services import assignments as assignment_service
 from ..services import agreement, answer_checks, courses, gradebook, problems, submissions
@@ -9,6 +9,7 @@ from ..services.scoring import round_points, score_submission, student_job_state
 from ..services.submissions import MISSING, CritiqueDraft
 from . import bp
 from .auth import api_error, token_required
+from .bodies import json_object as _json_object
 from .serializers import assignment_json, grade_json, submission_json
 
 
@@ -60,21 +61,6 @@ def read_answer(assignment_id, problem_id):
     """How a final answer is read, before submitting: ?answer=2%201/2 -> {"readable", "read_as", "note"}."""
     return answer_checks.read_in_assignment(db.session(), g.api_user, assignment_id, problem_id,
                                             request.args.get("answer", ""))
-
-
-def _json_object(what: str) -> dict:
-    """The body as a JSON object, read strictly (classroom/strict_json.py); a refusal says what is wrong."""
-    if not request.is_json:
-        raise ServiceError(what)
-    try:
-        body = strict_json.loads(request.get_data(cache=True))
-    except strict_json.JSONRefused as exc:
-        if exc.field:
-            raise ServiceError(f"The field {exc.field} {exc.message}.", field=exc.field)
-        raise ServiceError(f"The JSON body {exc.message}. {what}")
-    if not isinstance(body, dict):
-        raise ServiceError(what)
-    return body
 
 
 def _text(value) -> str:

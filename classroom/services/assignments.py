@@ -11,7 +11,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from ..models import (
-    AnswerKey, Assignment, AssignmentProblem, Course, FlawedSolution, Problem, Submission, User, utcnow,
+    DEFAULT_TURN_LIMIT, MODE_CRITIQUE, MODE_TEACH, PROBLEM_MODES, AnswerKey, Assignment, AssignmentProblem, Course, FlawedSolution, Problem, Submission, User, utcnow,
 )
 from . import audit, courses
 from .errors import Conflict, ErrorCollector, InvalidInput, NotFound
@@ -35,6 +35,14 @@ class AssignmentDraft:
     # How many problems with a correct solution the assignment should hold: chosen ones count, and any
     # shortfall is filled from the course's other correct solutions (students are never told which).
     correct_solutions: object = 0
+    # Teach mode (docs/teach.md): problem id -> {"mode", "turn_limit", "attempts_allowed"}; problems not
+    # listed are critiques (an edit keeps what they were). `teach_unavailable`: why this server cannot run
+    # teach mode (no model), or None.
+    problem_modes: Optional[dict] = None
+    teach_unavailable: Optional[str] = None
+    weight_revision: object = 50
+    weight_teaching: object = 50
+    weight_efficiency: object = 0
 
 
 def validate_assignment(db: Session, course: Course, d: AssignmentDraft, tz: str) -> dict:
@@ -62,6 +70,13 @@ def validate_assignment(db: Session, course: Course, d: AssignmentDraft, tz: str
     }
     if None not in weights.values() and sum(weights.values()) == 0:
         check.add("weight_location", "At least one component needs a weight above zero.")
+    weights.update({
+        name: check.check(parse_int, getattr(d, name), label, minimum=0, maximum=1000, field=name)
+        for name, label in (("weight_revision", "The revision weight"),
+                            ("weight_teaching", "The teaching weight"),
+                            ("weight_efficiency", "The efficiency weight"))
+    })
+    modes = check.check(_problem_modes, d.problem_modes, ids or [], d.teach_unavailable)
     penalty = check.check(parse_int, d.late_penalty_percent or 0, "The late penalty", minimum=0, maximum=100,
                           field="late_penalty_percent")
     check.raise_any()
@@ -75,8 +90,34 @@ def validate_assignment(db: Session, course: Course, d: AssignmentDraft, tz: str
         "points": points,
         **weights,
         "problem_ids": ids,
+        "problem_modes": modes or {},
         "correct_solutions": correct_solutions,
     }
+
+
+def _problem_modes(raw: Optional[dict], ids: list[int], teach_unavailable: Optional[str]) -> dict:
+    """problem id -> (mode, turn limit, attempts allowed) for the problems given a mode."""
+    out = {}
+    for pid, spec in (raw or {}).items():
+        pid = parse_int(pid, "A problem", field="problem_ids")
+        mode = spec.get("mode", MODE_CRITIQUE)
+        if mode not in PROBLEM_MODES:
+            raise InvalidInput(f"A problem's mode is critique or teach, not {str(mode)[:40]!r}.", field="problem_modes")
+        if mode == MODE_TEACH and teach_unavailable:
+            raise InvalidInput(f"Teach mode is not available on this server: {teach_unavailable}",
+                               field="problem_modes")
+        turn_limit = parse_int(spec.get("turn_limit", DEFAULT_TURN_LIMIT), "The turn limit", minimum=1, maximum=50,
+                               field="turn_limit")
+        attempts = parse_int(spec.get("attempts_allowed", 1), "The number of attempts", minimum=1, maximum=20,
+                             field="attempts_allowed")
+        if pid in ids:
+            out[pid] = (mode, turn_limit, attempts)
+    return out
+
+
+def _apply_mode(link: AssignmentProblem, modes: dict) -> None:
+    if link.problem_id in modes:
+        link.mode, link.turn_limit, link.attempts_allowed = modes[link.problem_id]
 
 
 def _problem_ids(db: Session, course: Course, raw_ids) -> list[int]:
@@ -130,11 +171,14 @@ def create_assignment(db: Session, actor: User, course: Course, draft: Assignmen
     courses.require_instructor(db, actor, course)
     values = validate_assignment(db, course, draft, tz)
     ids = values.pop("problem_ids")
+    modes = values.pop("problem_modes")
     assignment = Assignment(course_id=course.id, **values)
     db.add(assignment)
     db.flush()
     for pos, pid in enumerate(ids):
-        db.add(AssignmentProblem(assignment_id=assignment.id, problem_id=pid, position=pos))
+        link = AssignmentProblem(assignment_id=assignment.id, problem_id=pid, position=pos)
+        _apply_mode(link, modes)
+        db.add(link)
     audit.record(db, actor, course.id, "assignment.create", f"assignment {assignment.id}", {"title": values["title"]})
     db.commit()
     return assignment
@@ -146,6 +190,7 @@ def update_assignment(db: Session, actor: User, assignment: Assignment, draft: A
     courses.require_instructor(db, actor, course)
     values = validate_assignment(db, course, draft, tz)
     ids = values.pop("problem_ids")
+    modes = values.pop("problem_modes")
     # Points, weights and the problem set change every student's score: the log says how.
     changed = {name: [getattr(assignment, name), values[name]] for name in _SCORE_FIELDS
                if getattr(assignment, name) != values[name]}
@@ -161,6 +206,7 @@ def update_assignment(db: Session, actor: User, assignment: Assignment, draft: A
     for pos, pid in enumerate(ids):
         ap = current.pop(pid, None) or AssignmentProblem(assignment_id=assignment.id, problem_id=pid)
         ap.position = pos
+        _apply_mode(ap, modes)
         db.add(ap)
     for ap in current.values():  # unticked problems; their submissions stay stored
         db.delete(ap)
@@ -169,7 +215,8 @@ def update_assignment(db: Session, actor: User, assignment: Assignment, draft: A
     return assignment
 
 
-_SCORE_FIELDS = ("points", "weight_location", "weight_explanation", "weight_correction", "weight_lean")
+_SCORE_FIELDS = ("points", "weight_location", "weight_explanation", "weight_correction", "weight_lean",
+                 "weight_revision", "weight_teaching", "weight_efficiency")
 
 
 def problems_in(db: Session, assignment_id: int) -> list[Problem]:

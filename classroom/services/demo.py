@@ -89,7 +89,25 @@ PROBLEMS = [
         correct=True,
         reason="Every step is right: multiplying both numbers by 10 gives 1500 ÷ 25 = 60.",
     ),
+    # Teach mode: the student talks the model out of this one (docs/teach.md).
+    ProblemDraft(
+        title="Two pipes",
+        statement="Pipe A fills a tank in 3 hours and pipe B fills it in 6 hours. How many hours do they take "
+                  "to fill the empty tank together?",
+        reference_solution="A fills $\frac13$ of the tank per hour and B $\frac16$; together "
+                           "$\frac13 + \frac16 = \frac12$ per hour, so 2 hours.",
+        reference_answer="2",
+        steps=["Pipe A needs 3 hours and pipe B needs 6 hours.",
+               "Working together, the time is the average of their times: $\frac{3 + 6}{2} = 4.5$ hours.",
+               "So together they fill the tank in 4.5 hours."],
+        flawed_final_answer="4.5",
+        first_wrong_step=2,
+        reason="Rates add, not times: A fills 1/3 of the tank per hour and B 1/6, together 1/2 per hour, so "
+               "2 hours. Two pipes together cannot be slower than A alone.",
+        error_kind="logical_gap",
+    ),
 ]
+TEACH_TITLES = ("Two pipes",)
 
 # (student index, problem index, step, explanation, correction, final answer)
 DEMO_SUBMISSIONS = [
@@ -136,9 +154,11 @@ def seed(s: Session) -> str:
         assignment = assignments.create_assignment(s, teacher, course, AssignmentDraft(
             title=title, instructions="For each solution, mark the **first** wrong step, say what is wrong, "
                                       "and correct the solution from there. Not every solution is wrong: "
-                                      "if none of its steps is, choose *No step is wrong* and say why it holds.",
+                                      "if none of its steps is, choose *No step is wrong* and say why it holds. "
+                                      "In *Two pipes*, talk the model out of its answer instead.",
             opens_at=now - timedelta(days=1), due_at=now + timedelta(days=14),
-            problem_ids=[p.id for p in made], allow_late=True, late_penalty_percent=10))
+            problem_ids=[p.id for p in made], allow_late=True, late_penalty_percent=10,
+            problem_modes={p.id: {"mode": "teach"} for p in made if p.title in TEACH_TITLES}))
 
     already = s.exec(select(Submission.id).where(Submission.assignment_id == assignment.id)).first()
     if already is None:

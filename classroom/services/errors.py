@@ -39,6 +39,16 @@ class DeadlinePassed(ServiceError):
     status = 403
 
 
+class TooManyRequests(ServiceError):
+    """A limit on use was reached (messages per hour, a course's model budget)."""
+    status = 429
+
+
+class Unavailable(ServiceError):
+    """Something the action needs is not set up on this server (e.g. no model for teach mode)."""
+    status = 503
+
+
 class ErrorCollector:
     """Checks every input of a form and remembers each refusal, so one error names them all.
 

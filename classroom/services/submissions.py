@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..models import (
-    ROLE_INSTRUCTOR, Assignment, AssignmentProblem, Enrollment, FlawedSolution, Grade, GradingJob, Problem,
+    MODE_TEACH, ROLE_INSTRUCTOR, Assignment, AssignmentProblem, Enrollment, FlawedSolution, Grade, GradingJob, Problem,
     Submission, User, utcnow,
 )
 from .. import jobs
@@ -48,7 +48,10 @@ def submit(db: Session, actor: User, assignment_id: int, problem_id: int, draft:
     starts again): the job goes on the queue only after the commit, so a worker never looks
     for a row that is not there yet.
     """
-    assignment, problem, solution = _target(db, actor, assignment_id, problem_id)
+    assignment, problem, solution, mode = _target_with_mode(db, actor, assignment_id, problem_id)
+    if mode == MODE_TEACH:
+        raise InvalidInput("This problem is a conversation with the model, not a critique: open it and talk "
+                           "with the model instead.")
     now = now or utcnow()
     state = assignments.status(assignment, now)
     if state == "not_open":
@@ -105,11 +108,17 @@ def submit(db: Session, actor: User, assignment_id: int, problem_id: int, draft:
 def _target(db: Session, actor: User, assignment_id: int, problem_id: int
             ) -> tuple[Assignment, Problem, FlawedSolution]:
     """The assignment, the problem and the solution a student answers, with every access check, in one query."""
+    return _target_with_mode(db, actor, assignment_id, problem_id)[:3]
+
+
+def _target_with_mode(db: Session, actor: User, assignment_id: int, problem_id: int
+                      ) -> tuple[Assignment, Problem, FlawedSolution, str]:
+    """As `_target`, with the problem's mode in the assignment (critique or teach)."""
     row = db.exec(_target_statement(), params={"assignment_id": assignment_id, "problem_id": problem_id,
                                                 "user_id": actor.id}).first()
     if row is None:
         raise NotFound("That assignment does not exist.")
-    assignment, membership, problem, solution = row
+    assignment, membership, problem, solution, mode = row
     if membership is None:  # outsiders learn nothing, as courses.require_member says
         raise NotFound("That assignment does not exist.")
     if membership.role == ROLE_INSTRUCTOR:
@@ -120,13 +129,13 @@ def _target(db: Session, actor: User, assignment_id: int, problem_id: int
         raise NotFound("That problem is not part of this assignment.")
     if solution is None:
         raise NotFound("This problem has no approved flawed solution yet.")
-    return assignment, problem, solution
+    return assignment, problem, solution, mode
 
 
 @lru_cache(maxsize=1)
 def _target_statement():
     # Built once: constructing it cost more Python time than running it, on the busiest write.
-    return (select(Assignment, Enrollment, Problem, FlawedSolution)
+    return (select(Assignment, Enrollment, Problem, FlawedSolution, AssignmentProblem.mode)
             .outerjoin(Enrollment, (Enrollment.course_id == Assignment.course_id)
                        & (Enrollment.user_id == bindparam("user_id")))
             .outerjoin(AssignmentProblem, (AssignmentProblem.assignment_id == Assignment.id)

@@ -3,5 +3,5 @@ from flask import Blueprint
 
 bp = Blueprint("student", __name__)
 
-from . import routes  # noqa: E402,F401
+from . import conversation_routes, routes  # noqa: E402,F401
 from . import lab_routes  # noqa: E402,F401  (groups and the AI lab)

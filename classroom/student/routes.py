@@ -1,12 +1,12 @@
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import db, form_errors
 from ..content import NO_STEP
 from ..extensions import limiter
-from ..models import Course, FlawedSolution
+from ..models import MODE_TEACH, Course, FlawedSolution
 from ..services import assignments as assignment_service
-from ..services import answer_checks, authoring, courses, gradebook, problems, submissions
+from ..services import answer_checks, authoring, conversations, courses, gradebook, problems, submissions
 from ..services.scoring import grading_state, score_submission, student_job_state
 from ..services.submissions import CritiqueDraft
 from . import bp
@@ -106,6 +106,14 @@ def problem(assignment_id, problem_id):
     a, c, _teaches = assignment_service.assignment_for(s, current_user, assignment_id)
     p = assignment_service.problem_in_assignment(s, a, problem_id)
     view = problems.student_view(s, p)
+    link = conversations.link_of(s, a.id, p.id)
+    if link is not None and link.mode == MODE_TEACH:  # a conversation with the model, not a critique form
+        attempts = conversations.conversations_of(s, a.id, p.id, current_user.id)
+        return render_template("student/teach_problem.html", assignment=a, course=c, problem=p, view=view,
+                               link=link, attempts=attempts, status=assignment_service.status(a),
+                               unavailable=conversations.teach_unavailable_reason(current_app.config),
+                               state_words=conversations.STATE_WORDS, refusal=form_errors.refusal_of(form)
+                               ), status_code
     history = submissions.versions(s, a.id, p.id, current_user.id)
     critique_form(view, form)
     if request.method == "GET" and history:

@@ -74,6 +74,12 @@ class AssignmentForm(FlaskForm):
     opens_at = StringField("Opens", render_kw={"type": "datetime-local"}, validators=[Length(max=40, message=TOO_LONG)])
     due_at = StringField("Due", render_kw={"type": "datetime-local"}, validators=[Length(max=40, message=TOO_LONG)])
     problem_ids = MultiCheckboxField("Problems", coerce=int)
+    # Teach mode (docs/teach.md): the ticked problems are conversations with the model instead of critiques.
+    teach_ids = MultiCheckboxField("Teach the model instead (a conversation, not a critique form)", coerce=int)
+    turn_limit = IntegerField("Messages a student may send per conversation", default=8,
+                              validators=[Optional(), NumberRange(min=1, max=50)])
+    attempts_allowed = IntegerField("Conversations (attempts) per student", default=1,
+                                    validators=[Optional(), NumberRange(min=1, max=20)])
     points = IntegerField("Points", default=100, validators=[NumberRange(min=1, max=10000)])
     weight_location = IntegerField("Weight: first wrong step", default=30, validators=[NumberRange(min=0, max=1000)])
     weight_explanation = IntegerField("Weight: explanation", default=40, validators=[NumberRange(min=0, max=1000)])
@@ -81,6 +87,12 @@ class AssignmentForm(FlaskForm):
                                      validators=[NumberRange(min=0, max=1000)])
     weight_lean = IntegerField("Weight: Lean proof (problems with a Lean statement)", default=0,
                                validators=[NumberRange(min=0, max=1000)])
+    weight_revision = IntegerField("Weight: the model's revised answer is right", default=50,
+                                   validators=[Optional(), NumberRange(min=0, max=1000)])
+    weight_teaching = IntegerField("Weight: quality of the teaching", default=50,
+                                   validators=[Optional(), NumberRange(min=0, max=1000)])
+    weight_efficiency = IntegerField("Weight: fewer messages", default=0,
+                                     validators=[Optional(), NumberRange(min=0, max=1000)])
     correct_solutions = IntegerField("Correct solutions to mix in", default=0,
                                      validators=[Optional(), NumberRange(min=0, max=100)])
     allow_late = BooleanField("Accept late work")

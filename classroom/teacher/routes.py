@@ -8,6 +8,7 @@ from .. import db, form_errors
 from ..links import password_link
 from ..models import Assignment, Course, FlawedSolution, User
 from ..services import assignments as assignment_service
+from ..services import conversations
 from ..services import (
     agreement, analytics, answer_checks, audit, authoring, courses, gradebook, invitations, problems, reviews,
     submissions,
@@ -183,18 +184,39 @@ def _assignment_form(s, course: Course, obj: Assignment | None = None) -> Assign
     # The teacher sees which solutions are correct (students never do).
     form.problem_ids.choices = [(pid, f"{label} (correct solution)" if pid in correct else label)
                                 for pid, label in form.problem_ids.choices]
+    form.teach_ids.choices = [(p.id, p.title) for p in probs]
     return form
 
 
 def _assignment_draft(form: AssignmentForm) -> AssignmentDraft:
     return AssignmentDraft(
         title=form.title.data, instructions=form.instructions.data, opens_at=form.opens_at.data,
-        due_at=form.due_at.data, problem_ids=form.problem_ids.data or [], allow_late=form.allow_late.data,
+        due_at=form.due_at.data, problem_ids=_chosen(form), allow_late=form.allow_late.data,
         late_penalty_percent=form.late_penalty_percent.data or 0, points=form.points.data,
         weight_location=form.weight_location.data, weight_explanation=form.weight_explanation.data,
         weight_correction=form.weight_correction.data, weight_lean=form.weight_lean.data or 0,
         correct_solutions=form.correct_solutions.data or 0,
+        weight_revision=_or(form.weight_revision.data, 50), weight_teaching=_or(form.weight_teaching.data, 50),
+        weight_efficiency=form.weight_efficiency.data or 0,
+        problem_modes=_problem_modes(form), teach_unavailable=conversations.teach_unavailable_reason(current_app.config),
     )
+
+
+def _chosen(form: AssignmentForm) -> list:
+    """The chosen problems: ticking one under "Teach the model" chooses it too."""
+    chosen = list(form.problem_ids.data or [])
+    return chosen + [pid for pid in form.teach_ids.data or [] if pid not in chosen]
+
+
+def _or(value, default):
+    return default if value is None else value
+
+
+def _problem_modes(form: AssignmentForm) -> dict:
+    """Every chosen problem's mode: ticked under "Teach the model", a conversation; else a critique."""
+    teach = set(form.teach_ids.data or [])
+    spec = {"turn_limit": form.turn_limit.data or 8, "attempts_allowed": form.attempts_allowed.data or 1}
+    return {pid: {"mode": "teach" if pid in teach else "critique", **spec} for pid in _chosen(form)}
 
 
 @bp.route("/courses/<code>/assignments/new", methods=["GET", "POST"])
@@ -210,7 +232,8 @@ def new_assignment(code):
             flash("Assignment created.", "success")
             return redirect(url_for("teacher.assignment", assignment_id=a.id))
     status = 400 if request.method == "POST" else 200
-    return render_template("teacher/assignment_form.html", form=form, course=c, assignment=None), status
+    return render_template("teacher/assignment_form.html", form=form, course=c, assignment=None,
+                           teach_unavailable=conversations.teach_unavailable_reason(current_app.config)), status
 
 
 @bp.route("/assignments/<int:assignment_id>/edit", methods=["GET", "POST"])
@@ -223,13 +246,18 @@ def edit_assignment(assignment_id):
         form.opens_at.data = input_time(a.opens_at)
         form.due_at.data = input_time(a.due_at)
         form.problem_ids.data = [p.id for p in assignment_service.problems_in(s, a.id)]
+        links = [ap for ap in conversations.modes_of(s, a.id).values() if ap.mode == "teach"]
+        form.teach_ids.data = [ap.problem_id for ap in links]
+        if links:
+            form.turn_limit.data, form.attempts_allowed.data = links[0].turn_limit, links[0].attempts_allowed
     elif form_errors.submit(
             form, lambda: assignment_service.update_assignment(s, current_user, a, _assignment_draft(form), tz=_tz()),
             lambda: assignment_service.validate_assignment(s, c, _assignment_draft(form), tz=_tz())) is not None:
         flash("Assignment updated.", "success")
         return redirect(url_for("teacher.assignment", assignment_id=a.id))
     status = 400 if request.method == "POST" else 200
-    return render_template("teacher/assignment_form.html", form=form, course=c, assignment=a), status
+    return render_template("teacher/assignment_form.html", form=form, course=c, assignment=a,
+                           teach_unavailable=conversations.teach_unavailable_reason(current_app.config)), status
 
 
 def _assignment(s, assignment_id: int) -> tuple[Assignment, Course]:

@@ -1,0 +1,434 @@
+"""Teach mode: a student's conversation with the tutee model, which plays the author of a flawed solution.
+
+Every message is stored the moment it exists: the student's before the model is asked (so nothing typed
+is lost when the model is slow or down), the model's reply while it is being written (so a reload shows
+what has arrived and follows the rest). A conversation ends solved (the model's final answer matches the
+reference, by the same answer checker as every final answer), exhausted (the student used the turn
+limit) or ended (by the student); the ended conversation is the attempt's submission.
+
+The reply itself is written by `write_reply`, called in the request (the API's non-streaming form) or in
+a background thread (`write_reply_in_background`, the page's streaming form) while the page follows the
+stored text.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Mapping, Optional
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from ..config import model_settings
+from ..grading import ANSWER_CORRECT
+from ..grading.answers import check_answer
+from ..llm import tutee
+from ..llm.client import ModelError, ModelSettings, client_for
+from ..models import (
+    CONVERSATION_ENDED, CONVERSATION_EXHAUSTED, CONVERSATION_OPEN, CONVERSATION_SOLVED, MESSAGE_DONE,
+    MESSAGE_FAILED, MESSAGE_PENDING, MESSAGE_SENT, MESSAGE_STREAMING, MESSAGE_UNANSWERED, MODE_TEACH,
+    SPEAKER_STUDENT, SPEAKER_TUTEE, Assignment, AssignmentProblem, Conversation, ConversationMessage,
+    FlawedSolution, Problem, User, utcnow,
+)
+from . import assignments, courses
+from .errors import Conflict, DeadlinePassed, Forbidden, InvalidInput, NotFound, TooManyRequests, Unavailable
+from .validation import clean_text
+
+log = logging.getLogger(__name__)
+
+# How often a reply being written is saved, so a page that reloads mid-reply finds it.
+SAVE_EVERY_SECONDS = 0.25
+OPENING_VERSION = "opening"  # the first message is the platform's, not the model's
+
+STATE_WORDS = {
+    CONVERSATION_OPEN: "Open",
+    CONVERSATION_SOLVED: "Solved: the model corrected its answer",
+    CONVERSATION_EXHAUSTED: "Turn limit reached",
+    CONVERSATION_ENDED: "Ended by the student",
+}
+
+
+# --------------------------------------------------------------------------- the model's availability
+
+def tutee_settings(config: Mapping) -> Optional[ModelSettings]:
+    """The tutee's endpoint: TUTEE_MODEL, else GRADER_MODEL's model; None when neither is set."""
+    return model_settings(config, "TUTEE_MODEL")
+
+
+def teach_unavailable_reason(config: Mapping) -> Optional[str]:
+    """Why teach mode cannot be used on this server, or None when it can."""
+    if tutee_settings(config) is None:
+        return ("Teach mode needs a model to play the student: set TUTEE_MODEL (or GRADER_MODEL) and the "
+                "endpoint settings OPENAI_BASE_URL and OPENAI_API_KEY, then restart the server.")
+    return None
+
+
+def _require_model(config: Mapping) -> ModelSettings:
+    settings = tutee_settings(config)
+    if settings is None:
+        raise Unavailable("This problem is a conversation with a model, and no model is set up on this server "
+                          "at the moment. Your instructor has been shown why; try again later.")
+    return settings
+
+
+# --------------------------------------------------------------------------- reading
+
+@dataclass
+class Transcript:
+    conversation: Conversation
+    assignment: Assignment
+    problem: Problem
+    messages: list[ConversationMessage]
+    teaches: bool  # the reader is one of the course's instructors
+
+    @property
+    def turns_used(self) -> int:
+        return turns_used(self.messages)
+
+    @property
+    def turns_left(self) -> int:
+        return max(0, self.conversation.turn_limit - self.turns_used)
+
+    @property
+    def waiting_reply(self) -> Optional[ConversationMessage]:
+        """The reply being written, if any."""
+        last = self.messages[-1] if self.messages else None
+        return last if last is not None and last.status in (MESSAGE_PENDING, MESSAGE_STREAMING) else None
+
+    @property
+    def unanswered(self) -> Optional[ConversationMessage]:
+        """The student's last message when the model failed to answer it (it can be sent again)."""
+        for m in reversed(self.messages):
+            if m.speaker == SPEAKER_STUDENT:
+                return m if m.status == MESSAGE_UNANSWERED else None
+        return None
+
+    @property
+    def last_error(self) -> str:
+        last = self.messages[-1] if self.messages else None
+        return last.error if last is not None and last.status == MESSAGE_FAILED else ""
+
+
+def turns_used(messages) -> int:
+    """Messages the student sent that count against the turn limit (one the model never answered does not)."""
+    return sum(1 for m in messages if m.speaker == SPEAKER_STUDENT and m.status == MESSAGE_SENT)
+
+
+def messages_of(db: Session, conversation_id: int) -> list[ConversationMessage]:
+    return list(db.exec(select(ConversationMessage).where(ConversationMessage.conversation_id == conversation_id)
+                        .order_by(ConversationMessage.position)))
+
+
+def transcript(db: Session, actor: User, conversation_id: int, config: Optional[Mapping] = None) -> Transcript:
+    """Its student and the course's instructors may read a conversation; to everyone else it does not exist."""
+    conv = db.get(Conversation, conversation_id)
+    if conv is None:
+        raise NotFound("That conversation does not exist.")
+    assignment = db.get(Assignment, conv.assignment_id)
+    teaches = courses.is_instructor_of(db, actor, assignment.course_id)
+    if not teaches and conv.student_id != actor.id:
+        raise NotFound("That conversation does not exist.")
+    messages = messages_of(db, conv.id)
+    if config is not None and _expire_stale(db, conv, messages, config):
+        messages = messages_of(db, conv.id)
+    return Transcript(conv, assignment, db.get(Problem, conv.problem_id), messages, teaches)
+
+
+def conversations_of(db: Session, assignment_id: int, problem_id: int, student_id: int) -> list[Conversation]:
+    """A student's attempts at one problem, newest first."""
+    return list(db.exec(select(Conversation).where(
+        Conversation.assignment_id == assignment_id, Conversation.problem_id == problem_id,
+        Conversation.student_id == student_id).order_by(Conversation.attempt.desc())))
+
+
+def link_of(db: Session, assignment_id: int, problem_id: int) -> Optional[AssignmentProblem]:
+    return db.exec(select(AssignmentProblem).where(AssignmentProblem.assignment_id == assignment_id,
+                                                   AssignmentProblem.problem_id == problem_id)).first()
+
+
+def modes_of(db: Session, assignment_id: int) -> dict[int, AssignmentProblem]:
+    """problem id -> its link (mode, turn limit, attempts) in the assignment."""
+    return {ap.problem_id: ap for ap in db.exec(
+        select(AssignmentProblem).where(AssignmentProblem.assignment_id == assignment_id))}
+
+
+def _stale_after(config: Mapping) -> float:
+    settings = tutee_settings(config)
+    if settings is None:
+        return 120.0
+    return settings.timeout * settings.max_attempts + 30.0
+
+
+def _expire_stale(db: Session, conv: Conversation, messages: list[ConversationMessage], config: Mapping) -> bool:
+    """A reply nobody has written to for longer than the model may take (its process stopped) failed:
+    the student's message becomes one to send again."""
+    last = messages[-1] if messages else None
+    if last is None or last.status not in (MESSAGE_PENDING, MESSAGE_STREAMING):
+        return False
+    if (utcnow() - last.updated_at).total_seconds() < _stale_after(config):
+        return False
+    _fail(db, conv, last, "The model's reply stopped arriving. Your message is kept: send it again.")
+    return True
+
+
+# --------------------------------------------------------------------------- starting
+
+def start(db: Session, actor: User, assignment_id: int, problem_id: int, config: Mapping,
+          now: Optional[datetime] = None) -> Transcript:
+    """A new attempt: the conversation opens with the model presenting its (flawed) solution."""
+    from .submissions import _target  # one query for every access check, as a critique's submit uses
+
+    assignment, problem, solution = _target(db, actor, assignment_id, problem_id)
+    link = link_of(db, assignment.id, problem.id)
+    if link is None or link.mode != MODE_TEACH:
+        raise InvalidInput("This problem asks for a critique, not a conversation: submit a critique instead.")
+    _require_open(assignment, now)
+    _require_model(config)
+    attempts = conversations_of(db, assignment.id, problem.id, actor.id)
+    if attempts and attempts[0].state == CONVERSATION_OPEN:
+        raise Conflict("You already have an open conversation for this problem: carry on with it, or end it "
+                       "before starting a new attempt.")
+    if len(attempts) >= link.attempts_allowed:
+        raise Conflict(f"You have used every attempt at this problem ({link.attempts_allowed}); your last "
+                       "conversation is the one that counts.")
+    conv = Conversation(assignment_id=assignment.id, problem_id=problem.id, student_id=actor.id,
+                        flawed_solution_id=solution.id, attempt=len(attempts) + 1, turn_limit=link.turn_limit,
+                        model_final_answer=solution.final_answer[:200],
+                        model_answer_correct=_matches(problem, solution.final_answer))
+    db.add(conv)
+    db.flush()
+    db.add(ConversationMessage(
+        conversation_id=conv.id, position=0, speaker=SPEAKER_TUTEE, status=MESSAGE_DONE,
+        text=tutee.opening_text(solution.steps, solution.final_answer, solution.solution_format),
+        final_answer=solution.final_answer[:200], prompt_version=OPENING_VERSION))
+    db.commit()
+    return transcript(db, actor, conv.id)
+
+
+def _require_open(assignment: Assignment, now: Optional[datetime] = None) -> None:
+    state = assignments.status(assignment, now or utcnow())
+    if state == "not_open":
+        raise NotFound("That assignment is not open yet.")
+    if state == "closed":
+        raise DeadlinePassed("The deadline for this assignment has passed and it does not accept late work.")
+
+
+def _matches(problem: Problem, answer: Optional[str]) -> bool:
+    if not answer:
+        return False
+    try:
+        check = check_answer(answer, problem.reference_answer, problem.answer_mode, problem.answer_tolerance)
+    except ValueError:
+        return False
+    return check.verdict == ANSWER_CORRECT
+
+
+# --------------------------------------------------------------------------- the student's messages
+
+def post_message(db: Session, actor: User, conversation_id: int, text, config: Mapping,
+                 now: Optional[datetime] = None) -> tuple[Transcript, ConversationMessage]:
+    """Save the student's message and an empty reply waiting for the model, in one commit; the caller then
+    has the reply written (`write_reply`, now or in the background). Sending the text of a message the
+    model failed to answer sends that message again instead of adding one."""
+    t = transcript(db, actor, conversation_id, config)
+    conv = t.conversation
+    _require_participant(t, actor)
+    _require_open(t.assignment, now)
+    if conv.state != CONVERSATION_OPEN:
+        raise Conflict(f"This conversation has ended ({STATE_WORDS[conv.state].lower()}). "
+                       "Its transcript is your submission.")
+    if t.waiting_reply is not None:
+        raise Conflict("The model is still answering your last message; wait for its reply before sending another.")
+    body = clean_text(text, "Your message", "message", field="text")
+    settings = _require_model(config)
+    again = t.unanswered if t.unanswered is not None and t.unanswered.text == body else None
+    if again is None and t.turns_left <= 0:
+        raise Conflict("You have used every message of this conversation.")
+    _check_limits(db, actor, t.assignment, config, again is None)
+    position = t.messages[-1].position + 1
+    if again is not None:
+        again.status = MESSAGE_SENT
+        again.updated_at = utcnow()
+        db.add(again)
+    else:
+        db.add(ConversationMessage(conversation_id=conv.id, position=position, speaker=SPEAKER_STUDENT,
+                                   status=MESSAGE_SENT, text=body))
+        position += 1
+    reply = ConversationMessage(conversation_id=conv.id, position=position, speaker=SPEAKER_TUTEE,
+                                status=MESSAGE_PENDING, model_name=settings.model,
+                                prompt_version=tutee.PROMPT_VERSION)
+    db.add(reply)
+    db.commit()
+    return transcript(db, actor, conv.id), reply
+
+
+def _require_participant(t: Transcript, actor: User) -> None:
+    if t.conversation.student_id != actor.id:
+        raise Forbidden("Instructors read conversations but do not take part in them.")
+
+
+def _check_limits(db: Session, actor: User, assignment: Assignment, config: Mapping, new_message: bool) -> None:
+    if new_message:
+        per_hour = int(config.get("TUTEE_MESSAGES_PER_HOUR") or 60)
+        sent = messages_in_last_hour(db, actor.id)
+        if sent >= per_hour:
+            raise TooManyRequests(f"You have sent {sent} messages to the model in the last hour, the most this "
+                                  "server allows. Your conversation is kept: wait a while, then carry on.")
+    budget = int(config.get("TUTEE_COURSE_TOKEN_BUDGET") or 0)
+    if budget and course_tokens_used(db, assignment.course_id) >= budget:
+        raise TooManyRequests("This course has used all the model time its instructors set aside, so the model "
+                              "cannot answer now. Your conversation is kept; tell your instructor.")
+
+
+def messages_in_last_hour(db: Session, student_id: int) -> int:
+    since = utcnow() - timedelta(hours=1)
+    return db.exec(select(func.count(ConversationMessage.id))
+                   .join(Conversation, Conversation.id == ConversationMessage.conversation_id)
+                   .where(Conversation.student_id == student_id, ConversationMessage.speaker == SPEAKER_STUDENT,
+                          ConversationMessage.created_at >= since)).one()
+
+
+def course_tokens_used(db: Session, course_id: int) -> int:
+    """Tokens the tutee model has spent on the course's conversations, prompts and replies together."""
+    total = db.exec(select(func.coalesce(func.sum(ConversationMessage.tokens_in), 0)
+                           + func.coalesce(func.sum(ConversationMessage.tokens_out), 0))
+                    .join(Conversation, Conversation.id == ConversationMessage.conversation_id)
+                    .join(Assignment, Assignment.id == Conversation.assignment_id)
+                    .where(Assignment.course_id == course_id)).one()
+    return int(total or 0)
+
+
+def end(db: Session, actor: User, conversation_id: int, config: Mapping) -> Transcript:
+    """The student ends the conversation: it becomes the attempt's submission."""
+    t = transcript(db, actor, conversation_id, config)
+    _require_participant(t, actor)
+    if t.conversation.state != CONVERSATION_OPEN:
+        return t  # ended already: ending twice changes nothing
+    if t.waiting_reply is not None:
+        raise Conflict("The model is still answering; wait for its reply, then end the conversation.")
+    _finish(db, t.conversation, CONVERSATION_ENDED)
+    db.commit()
+    return transcript(db, actor, conversation_id)
+
+
+def _finish(db: Session, conv: Conversation, state: str) -> None:
+    conv.state = state
+    conv.ended_at = utcnow()
+    db.add(conv)
+
+
+# --------------------------------------------------------------------------- the model's reply
+
+def write_reply(db: Session, reply_id: int, config: Mapping) -> ConversationMessage:
+    """Ask the tutee for the reply waiting in `reply_id`, saving its text as it streams in; then read its
+    final answer and decide whether the conversation goes on. A failing model marks the reply failed and
+    the student's message as one to send again; nothing is lost."""
+    reply = db.get(ConversationMessage, reply_id)
+    if reply is None or reply.status != MESSAGE_PENDING:
+        return reply
+    conv = db.get(Conversation, reply.conversation_id)
+    problem = db.get(Problem, conv.problem_id)
+    solution = db.get(FlawedSolution, conv.flawed_solution_id)
+    earlier = [m for m in messages_of(db, conv.id) if m.position < reply.position]
+    turns = [tutee.Turn(m.speaker, m.text) for m in earlier
+             if m.status in (MESSAGE_DONE, MESSAGE_SENT)]
+    settings = tutee_settings(config)
+    if settings is None:
+        _fail(db, conv, reply, "No model is set up on this server any more. Your message is kept.")
+        return reply
+    reply.status = MESSAGE_STREAMING
+    reply.updated_at = utcnow()
+    db.add(reply)
+    db.commit()
+    messages = tutee.build_messages(problem.statement, solution.steps, solution.final_answer, turns,
+                                    solution.solution_format)
+    stream = tutee.stream_reply(client_for(settings, "tutee"), messages)
+    parts: list[str] = []
+    saved_at = time.monotonic()
+    try:
+        for piece in stream:
+            parts.append(piece)
+            if time.monotonic() - saved_at >= SAVE_EVERY_SECONDS:
+                reply.text = "".join(parts)[:tutee.MAX_REPLY_CHARS]
+                reply.updated_at = utcnow()
+                db.add(reply)
+                db.commit()
+                saved_at = time.monotonic()
+    except ModelError as exc:
+        reply.text = "".join(parts)[:tutee.MAX_REPLY_CHARS]
+        _fail(db, conv, reply, f"The model could not answer: {exc.reason}. Your message is kept: send it again.")
+        return reply
+    done = stream.completion
+    text = done.text[:tutee.MAX_REPLY_CHARS]
+    answer = tutee.final_answer_of(text)
+    reply.text = text
+    reply.final_answer = answer
+    reply.status = MESSAGE_DONE
+    reply.tokens_in, reply.tokens_out, reply.latency_ms = done.tokens_in, done.tokens_out, done.latency_ms
+    reply.updated_at = utcnow()
+    db.add(reply)
+    if answer is not None:  # a reply without the line leaves the model's answer where it was
+        conv.model_final_answer = answer
+        conv.model_answer_correct = _matches(problem, answer)
+    if conv.state == CONVERSATION_OPEN:
+        if conv.model_answer_correct and answer is not None:
+            _finish(db, conv, CONVERSATION_SOLVED)
+        elif turns_used(earlier) >= conv.turn_limit:
+            _finish(db, conv, CONVERSATION_EXHAUSTED)
+    db.add(conv)
+    db.commit()
+    return reply
+
+
+def _fail(db: Session, conv: Conversation, reply: ConversationMessage, why: str) -> None:
+    reply.status = MESSAGE_FAILED
+    reply.error = why
+    reply.updated_at = utcnow()
+    db.add(reply)
+    asked = db.exec(select(ConversationMessage).where(
+        ConversationMessage.conversation_id == conv.id, ConversationMessage.position < reply.position,
+        ConversationMessage.speaker == SPEAKER_STUDENT).order_by(ConversationMessage.position.desc())).first()
+    if asked is not None and asked.status == MESSAGE_SENT:
+        asked.status = MESSAGE_UNANSWERED
+        db.add(asked)
+    db.commit()
+
+
+def write_reply_in_background(engine, reply_id: int, config: Mapping) -> threading.Thread:
+    """Write the reply in a thread of this process, with its own session; the page follows the stored text,
+    so the student may reload or leave meanwhile."""
+    config = dict(config)
+
+    def run() -> None:
+        try:
+            with Session(engine, expire_on_commit=False) as db:
+                write_reply(db, reply_id, config)
+        except Exception:  # noqa: BLE001 - a thread has no caller; the reply goes stale and can be resent
+            log.exception("writing reply %s failed", reply_id)
+
+    thread = threading.Thread(target=run, name=f"tutee-reply-{reply_id}", daemon=True)
+    thread.start()
+    return thread
+
+
+def follow_reply(engine, reply_id: int, poll_seconds: float = 0.15, give_up_seconds: float = 600.0):
+    """The stored reply as it grows: yields (text so far, message) each time it changed and once it is done
+    or failed. Reads with a fresh session each time, so it sees what another thread or process wrote."""
+    last_text = None
+    started = time.monotonic()
+    while True:
+        with Session(engine) as db:
+            reply = db.get(ConversationMessage, reply_id)
+            if reply is None:
+                return
+            db.expunge(reply)
+        finished = reply.status not in (MESSAGE_PENDING, MESSAGE_STREAMING)
+        if reply.text != last_text or finished:
+            last_text = reply.text
+            yield reply
+        if finished or time.monotonic() - started > give_up_seconds:
+            return
+        time.sleep(poll_seconds)
