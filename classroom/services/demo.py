@@ -94,11 +94,11 @@ PROBLEMS = [
         title="Two pipes",
         statement="Pipe A fills a tank in 3 hours and pipe B fills it in 6 hours. How many hours do they take "
                   "to fill the empty tank together?",
-        reference_solution="A fills $\frac13$ of the tank per hour and B $\frac16$; together "
-                           "$\frac13 + \frac16 = \frac12$ per hour, so 2 hours.",
+        reference_solution="A fills $\\frac13$ of the tank per hour and B $\\frac16$; together "
+                           "$\\frac13 + \\frac16 = \\frac12$ per hour, so 2 hours.",
         reference_answer="2",
         steps=["Pipe A needs 3 hours and pipe B needs 6 hours.",
-               "Working together, the time is the average of their times: $\frac{3 + 6}{2} = 4.5$ hours.",
+               "Working together, the time is the average of their times: $\\frac{3 + 6}{2} = 4.5$ hours.",
                "So together they fill the tank in 4.5 hours."],
         flawed_final_answer="4.5",
         first_wrong_step=2,

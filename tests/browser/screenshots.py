@@ -81,6 +81,31 @@ class Scene:
     program_assignment: int
     program_problem: int
     program_submission: int
+    teach_problem: int = 0
+    conversation: int = 0
+
+
+TUTEE_REPLY = ("Hmm, I used the average because the two pipes work at the same time, so the time should be "
+               "somewhere between $3$ and $6$ hours. Why would the average be wrong here?\n\nFINAL ANSWER: 4.5")
+
+
+def add_conversation(server, sc: Scene) -> None:
+    """A teach-mode conversation of the demo student on "Two pipes", one exchange in, with the loopback
+    model server (tests/openai_server.py) answering as the tutee."""
+    from sqlmodel import select
+
+    from classroom.models import Problem, User
+    from classroom.services import conversations
+    with server.session() as s:
+        student = s.exec(select(User).where(User.email == sc.student_email)).one()
+        pipes = s.exec(select(Problem).where(Problem.title == "Two pipes")).one()
+        t = conversations.start(s, student, sc.assignment_id, pipes.id, server.app.config)
+        _t, reply = conversations.post_message(s, student, t.conversation.id,
+                                               "Together they fill it faster than either alone, so the answer "
+                                               "must be less than $3$ hours. Look at step 2 again.",
+                                               server.app.config)
+        conversations.write_reply(s, reply.id, server.app.config)
+        sc.teach_problem, sc.conversation = pipes.id, t.conversation.id
 
 
 def seed(server) -> Scene:
@@ -189,6 +214,7 @@ def teacher_tour(sc: Scene) -> dict:
         "teacher-submission-program": f"/teach/submissions/{sc.program_submission}",
         "problem-form-program": f"/teach/problems/{sc.program_problem}/edit",
         "lab-groups": f"/teach/courses/{sc.code}/groups",
+        "assignment-form": f"/teach/assignments/{sc.assignment_id}/edit",
     }
 
 
@@ -219,6 +245,8 @@ def student_tour(sc: Scene) -> dict:
         "student-problem-program": f"/learn/assignments/{sc.program_assignment}/problems/{sc.program_problem}",
         "student-submission-program": f"/learn/submissions/{sc.program_submission}",
         "student-lab-groups": f"/learn/courses/{sc.code}/groups",
+        "student-teach-problem": f"/learn/assignments/{sc.assignment_id}/problems/{sc.teach_problem}",
+        "student-conversation": f"/learn/conversations/{sc.conversation}",
     }
 
 
@@ -268,9 +296,14 @@ def main(out: Path | None, readme: bool, only: str | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     from classroom.services.demo import DEMO_PASSWORD, TEACHER
+    from openai_server import FakeOpenAIServer
     server = start_live_server("sqlite", Path(tempfile.mkdtemp(prefix="shots-")))
+    tutee = FakeOpenAIServer().start()
+    tutee.responder = lambda req: TUTEE_REPLY
+    server.app.config.update(TUTEE_MODEL="demo-tutee", OPENAI_BASE_URL=tutee.base_url)
     try:
         sc = seed(server)
+        add_conversation(server, sc)
         tours = {"visitor": (None, visitor_tour()), "teacher": (TEACHER[0], teacher_tour(sc)),
                  "student": (sc.student_email, student_tour(sc))}
         if only:  # just the pages whose name holds this text
@@ -286,6 +319,7 @@ def main(out: Path | None, readme: bool, only: str | None = None) -> int:
             browser.close()
     finally:
         server.stop()
+        tutee.stop()
     return 0
 
 
