@@ -3,7 +3,6 @@ non-streaming form for scripts), end it, read the transcript."""
 from flask import current_app, g
 
 from .. import db
-from ..llm.tutee import display_text
 from ..models import MESSAGE_DONE
 from ..services import conversations
 from ..services.errors import InvalidInput
@@ -15,7 +14,7 @@ from .serializers import iso
 
 def message_json(m, teaches: bool) -> dict:
     item = {"id": m.id, "position": m.position, "speaker": m.speaker, "status": m.status,
-            "text": display_text(m.text) if m.speaker == "tutee" else m.text,
+            "text": conversations.display_text(m.text) if m.speaker == "tutee" else m.text,
             "final_answer": m.final_answer, "created_at": iso(m.created_at)}
     if m.error:
         item["error"] = m.error
@@ -60,7 +59,7 @@ def post_message(conversation_id):
         # The student's message is stored and marked unanswered: the same text sends it again.
         return {"error": {"status": 502, "message": reply.error}, "state": t.conversation.state,
                 "turns_left": t.turns_left}, 502
-    return {"reply": display_text(reply.text), "model_final_answer": t.conversation.model_final_answer or None,
+    return {"reply": conversations.display_text(reply.text), "model_final_answer": t.conversation.model_final_answer or None,
             "state": t.conversation.state, "turns_left": t.turns_left}, 201
 
 

@@ -112,6 +112,11 @@ class Transcript:
         return last.error if last is not None and last.status == MESSAGE_FAILED else ""
 
 
+def display_text(text: str, streaming: bool = False) -> str:
+    """A reply as the student reads it: its FINAL ANSWER line is shown as the badge instead."""
+    return tutee.display_text(text, streaming)
+
+
 def turns_used(messages) -> int:
     """Messages the student sent that count against the turn limit (one the model never answered does not)."""
     return sum(1 for m in messages if m.speaker == SPEAKER_STUDENT and m.status == MESSAGE_SENT)

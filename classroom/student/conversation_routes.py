@@ -13,7 +13,6 @@ from flask_login import current_user
 from sqlmodel import Session
 
 from .. import db
-from ..llm.tutee import display_text
 from ..models import MESSAGE_DONE, MESSAGE_FAILED
 from ..rendering import render_markdown
 from ..services import conversations
@@ -40,7 +39,7 @@ def conversation(conversation_id, error=None, typed=""):
     attempts = conversations.conversations_of(s, t.assignment.id, t.problem.id, current_user.id)
     return render_template("student/conversation.html", t=t, conv=t.conversation, assignment=t.assignment,
                            problem=t.problem, link=link, attempts=attempts, error=error, typed=typed,
-                           status=assignment_service.status(t.assignment), display_text=display_text,
+                           status=assignment_service.status(t.assignment), display_text=conversations.display_text,
                            state_words=conversations.STATE_WORDS), 400 if error else 200
 
 
@@ -98,7 +97,7 @@ def conversation_events(conversation_id):
         for reply in conversations.follow_reply(engine, reply_id):
             if reply.status in (MESSAGE_DONE, MESSAGE_FAILED):
                 break
-            yield _event("text", {"text": display_text(reply.text, streaming=True)})
+            yield _event("text", {"text": conversations.display_text(reply.text, streaming=True)})
         if reply is None:
             return
         with Session(engine, expire_on_commit=False) as fresh:
@@ -108,7 +107,7 @@ def conversation_events(conversation_id):
                    "turns_left": final.turns_left, "model_final_answer": conv.model_final_answer or None,
                    "answer_correct": conv.model_answer_correct}
         if reply.status == MESSAGE_DONE:
-            text = display_text(reply.text)
+            text = conversations.display_text(reply.text)
             yield _event("done", {**payload, "text": text, "html": str(render_markdown(text))})
         else:
             yield _event("failed", {**payload, "message": reply.error})
