@@ -206,8 +206,11 @@ class _LeaseKeeper:
 def _grade(s: Session, submission: Submission, config) -> list[Grade]:
     """The input is built once (and the answer checked once); the model and the pipeline share it."""
     from .config import model_settings
-    from .grading import model_grading, pipeline
+    from .grading import model_grading, pipeline, teaching
 
+    conversation = teaching.conversation_of(s, submission.id)
+    if conversation is not None:  # a teach-mode conversation: its own components (docs/teach.md)
+        return teaching.grade_conversation(s, submission, conversation, model_settings(config))
     inp, problem = pipeline.load_input(s, submission)
     verdict = model_grading.verdict_for(s, submission.id, inp, model_settings(config))
     return pipeline.grade_submission(inp, submission, problem, config, model_verdict=verdict)

@@ -33,7 +33,7 @@ REQUEST_PENDING = "pending"
 REQUEST_APPROVED = "approved"
 REQUEST_DECLINED = "declined"
 
-COMPONENTS = ("location", "explanation", "final_answer", "correction", "lean")
+COMPONENTS = ("location", "explanation", "final_answer", "correction", "lean", "revision", "teaching", "efficiency")
 
 # How a component was decided.
 BY_EXACT = "exact"

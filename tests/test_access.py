@@ -83,6 +83,7 @@ ACCESS = {
     "/teach/submissions/<int:submission_id>": ("GET", "/teach/submissions/{submission}", TEACH_COURSE, None),
     "/teach/grades/<int:grade_id>/score": ("POST", "/teach/grades/{grade}/score", TEACH_POST, {"score": "100"}),
     "/teach/grades/<int:grade_id>/clear": ("POST", "/teach/grades/{grade}/clear", TEACH_POST, {}),
+    "/teach/conversations/<int:conversation_id>": ("GET", "/teach/conversations/{conversation}", TEACH_COURSE, None),
     "/teach/jobs/<int:job_id>/retry": ("POST", "/teach/jobs/{job}/retry", TEACH_POST, {}),
     # Authoring (classroom/teacher/authoring_routes.py).
     "/teach/courses/<code>/bank": ("POST", "/teach/courses/{code}/bank", {**TEACH_COURSE, "instructor": 400}, {}),

@@ -288,3 +288,88 @@ def test_the_chat_works_without_javascript(room, make_client):
     page = web.get(chat_url).get_data(as_text=True)
     assert "You taught the model: its final answer is now right." in page and "I will fix that." in page
     assert 'class="model-answer ok"' in page
+
+
+JUDGEMENT = {"teaching_verdict": "explained", "teaching_score": 0.9,
+             "feedback": "You pointed to the step and showed the tutee how to check the product itself.", "flags": []}
+
+
+def _grader_or_tutee(req):
+    """The grader model answers the teaching judge (asked for JSON); the tutee everything else."""
+    if req.response_format is not None:
+        return dict(JUDGEMENT)
+    return scripted_tutee(req)
+
+
+def test_scores_revision_teaching_and_efficiency(app, client, room, openai_server, world):
+    from classroom.services import assignments as assignment_service
+    app.config["GRADER_MODEL"] = "test-grader"
+    openai_server.responder = _grader_or_tutee
+    a = world.assignment(room["teacher"], room["course"], [room["problem"]], title="Scored",
+                         weight_revision=50, weight_teaching=40, weight_efficiency=10, points=10,
+                         problem_modes={room["problem"].id: {"mode": "teach", "turn_limit": 3}})
+    cid = _start(client, room, a).get_json()["id"]
+    _say(client, room, cid, DICTATES)
+    assert _say(client, room, cid, EXPLAINS).get_json()["state"] == "solved"
+
+    teacher = client.get(f"/api/v1/conversations/{cid}", headers=_h(room["tokens"]["teacher"])).get_json()
+    scores = teacher["scores"]
+    assert scores["revision"]["score"] == 1.0 and scores["revision"]["decided_by"] == "exact"
+    assert scores["teaching"]["score"] == 0.9 and scores["teaching"]["model_name"] == "test-grader"
+    assert scores["teaching"]["prompt_version"] == "teach-grader-v1"
+    assert scores["efficiency"]["score"] == 0.5  # 2 of 3 messages: half way down to none
+    assert teacher["points"] == 9.1 and teacher["pending"] == []  # (50 + 36 + 5) / 100 of 10 points
+    judge = [r for r in openai_server.chat_requests if r.response_format is not None][-1]
+    assert KEY_REASON in judge.text and EXPLAINS in judge.contents("user")[0]
+    assert "TRANSCRIPT-DATA-" in judge.contents("user")[0]
+
+    student = client.get(f"/api/v1/conversations/{cid}", headers=_h(room["tokens"]["alice"])).get_json()
+    assert "scores" not in student  # not released yet
+    with world.app.app_context():
+        assignment_service.release_grades(world.s, room["teacher"], a, confirmed=True)
+    student = client.get(f"/api/v1/conversations/{cid}", headers=_h(room["tokens"]["alice"])).get_json()
+    assert student["scores"]["teaching"]["feedback"] == JUDGEMENT["feedback"] and student["points"] == 9.1
+    assert "model_name" not in student["scores"]["teaching"]
+
+
+def test_without_a_grader_the_teaching_waits_for_review(client, room, make_client, dbs):
+    a = room["assignment"](turn_limit=3)
+    cid = _start(client, room, a).get_json()["id"]
+    _say(client, room, cid, DICTATES)
+    ended = client.post(f"/api/v1/conversations/{cid}/end", headers=_h(room["tokens"]["alice"])).get_json()
+    sid = ended["submission_id"]
+    teacher = client.get(f"/api/v1/conversations/{cid}", headers=_h(room["tokens"]["teacher"])).get_json()
+    assert teacher["scores"]["revision"]["score"] == 0.0 and teacher["scores"]["teaching"]["status"] == "needs_review"
+    assert teacher["pending"] == ["teaching"]
+
+    web = make_client(room["teacher"])
+    queue = web.get(f"/teach/courses/{room['course'].code}/review").get_data(as_text=True)
+    assert "Teaching" in queue and DICTATES in queue and KEY_REASON in queue  # the transcript beside the key
+    page = web.get(f"/teach/submissions/{sid}").get_data(as_text=True)
+    assert "The conversation (teach the model)" in page and "prompt tutee-v1" in page and "test-tutee" in page
+    page = web.get(f"/teach/conversations/{cid}").get_data(as_text=True)
+    assert DICTATES in page and "FINAL ANSWER: 158" not in page and KEY_REASON in page
+    page = web.get(f"/teach/assignments/{a.id}").get_data(as_text=True)
+    assert "Conversations (teach the model)" in page and "of its budget of" in page
+    resp = client.post(f"/api/v1/submissions/{sid}/grades/teaching", json={"score": 0.25, "comment": "Explain why."},
+                       headers=_h(room["tokens"]["teacher"]))
+    assert resp.status_code == 200
+    teacher = client.get(f"/api/v1/conversations/{cid}", headers=_h(room["tokens"]["teacher"])).get_json()
+    assert teacher["scores"]["teaching"]["score"] == 0.25 and teacher["pending"] == []
+    csv = web.get(f"/teach/courses/{room['course'].code}/gradebook.csv").get_data(as_text=True)
+    assert "Alice" in csv
+
+
+def test_message_limit_and_course_budget_are_told_in_words(app, client, room):
+    a = room["assignment"](turn_limit=5)
+    cid = _start(client, room, a).get_json()["id"]
+    app.config["TUTEE_MESSAGES_PER_HOUR"] = 1
+    assert _say(client, room, cid, DICTATES).status_code == 201
+    resp = _say(client, room, cid, EXPLAINS)
+    assert resp.status_code == 429 and "1 messages to the model in the last hour" in resp.get_json()["error"]["message"]
+    app.config["TUTEE_MESSAGES_PER_HOUR"] = 60
+    app.config["TUTEE_COURSE_TOKEN_BUDGET"] = 10  # the first reply spent more than this
+    resp = _say(client, room, cid, EXPLAINS)
+    assert resp.status_code == 429 and "used all the model time" in resp.get_json()["error"]["message"]
+    body = client.get(f"/api/v1/conversations/{cid}", headers=_h(room["tokens"]["alice"])).get_json()
+    assert [m["speaker"] for m in body["messages"]] == ["tutee", "student", "tutee"]  # nothing half-saved

@@ -9,7 +9,7 @@ from ..services.errors import InvalidInput
 from . import bp
 from .auth import token_required
 from .bodies import json_object as _json_object
-from .serializers import iso
+from .serializers import grade_json, iso
 
 
 def message_json(m, teaches: bool) -> dict:
@@ -33,6 +33,12 @@ def conversation_json(t: conversations.Transcript) -> dict:
             "created_at": iso(c.created_at), "ended_at": iso(c.ended_at)}
     if t.teaches:
         body["student_id"] = c.student_id
+    body["submission_id"] = c.submission_id
+    scored = conversations.scores_of(db.session(), t)
+    if scored is not None:  # instructors always; its student once grades are released
+        grades, score = scored
+        body["scores"] = {g_.component: grade_json(g_, t.teaches) for g_ in grades}
+        body["points"], body["max_points"], body["pending"] = score.points, score.max_points, score.pending
     return body
 
 

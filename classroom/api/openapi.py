@@ -135,7 +135,11 @@ CONVERSATION = {"type": "object", "properties": {
     "id": {"type": "integer"}, "assignment_id": {"type": "integer"}, "problem_id": {"type": "integer"},
     "attempt": {"type": "integer"}, "state": CONVERSATION_STATE, "turn_limit": {"type": "integer"},
     "turns_left": {"type": "integer"}, "model_final_answer": {"type": ["string", "null"]},
-    "messages": {"type": "array", "items": MESSAGE}, "scores": {"type": "object"}}}
+    "messages": {"type": "array", "items": MESSAGE}, "submission_id": {"type": ["integer", "null"]},
+    "scores": {"type": "object", "description": "revision, teaching, efficiency: instructors always, its student "
+                                                 "once grades are released"},
+    "points": {"type": "number"}, "max_points": {"type": "number"},
+    "pending": {"type": "array", "items": {"type": "string"}}}}
 ASSIGNMENT = _path_param("assignment_id")
 SUBMISSION_ID = _path_param("submission_id")
 
@@ -229,7 +233,8 @@ PATHS = {
     },
     "/submissions/{submission_id}/grades/{component}": {
         "parameters": [SUBMISSION_ID, {"name": "component", "in": "path", "required": True, "schema": {
-            "type": "string", "enum": ["location", "explanation", "final_answer", "correction", "lean"]}}],
+            "type": "string", "enum": ["location", "explanation", "final_answer", "correction", "lean", "revision", "teaching",
+                                "efficiency"]}}],
         "post": {"summary": "Record an instructor's score for one component",
                  "description": "The course's instructors. A review score where the component waits for "
                                 "review, an override where a machine decided (kept beside its score). Audit-logged.",

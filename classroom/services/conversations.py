@@ -31,8 +31,9 @@ from ..models import (
     CONVERSATION_ENDED, CONVERSATION_EXHAUSTED, CONVERSATION_OPEN, CONVERSATION_SOLVED, MESSAGE_DONE,
     MESSAGE_FAILED, MESSAGE_PENDING, MESSAGE_SENT, MESSAGE_STREAMING, MESSAGE_UNANSWERED, MODE_TEACH,
     SPEAKER_STUDENT, SPEAKER_TUTEE, Assignment, AssignmentProblem, Conversation, ConversationMessage,
-    FlawedSolution, Problem, User, utcnow,
+    FlawedSolution, GradingJob, Problem, Submission, User, utcnow,
 )
+from .. import jobs
 from . import assignments, courses
 from .errors import Conflict, DeadlinePassed, Forbidden, InvalidInput, NotFound, TooManyRequests, Unavailable
 from .validation import clean_text
@@ -140,6 +141,58 @@ def transcript(db: Session, actor: User, conversation_id: int, config: Optional[
     if config is not None and _expire_stale(db, conv, messages, config):
         messages = messages_of(db, conv.id)
     return Transcript(conv, assignment, db.get(Problem, conv.problem_id), messages, teaches)
+
+
+def scores_of(db: Session, t: Transcript):
+    """(grades, score) of an ended conversation's submission, for instructors always and for its student
+    once grades are released (and no other open assignment asks the same problem); else None."""
+    from . import submissions
+    from .scoring import score_submission
+
+    conv = t.conversation
+    if conv.submission_id is None:
+        return None
+    if not t.teaches and (t.assignment.released_at is None
+                          or conv.problem_id in assignments.still_asked_elsewhere(db, t.assignment)):
+        return None
+    submission = db.get(Submission, conv.submission_id)
+    grades = submissions.grades_of(db, submission.id)
+    return grades, score_submission(t.assignment, len(assignments.problems_in(db, t.assignment.id)), submission,
+                                    grades)
+
+
+@dataclass
+class TeachOverview:
+    """Teach mode on an instructor's assignment page: every conversation and the model's use."""
+    rows: list  # (conversation, student, problem, messages sent)
+    tokens_used: int
+    token_budget: int  # 0 = no limit
+    messages_per_hour: int
+    unavailable: Optional[str]
+
+
+def assignment_overview(db: Session, assignment: Assignment, config: Mapping) -> Optional[TeachOverview]:
+    """None when the assignment has no teach-mode problem."""
+    if not any(link.mode == MODE_TEACH for link in modes_of(db, assignment.id).values()):
+        return None
+    sent = (select(func.count(ConversationMessage.id))
+            .where(ConversationMessage.conversation_id == Conversation.id,
+                   ConversationMessage.speaker == SPEAKER_STUDENT, ConversationMessage.status == MESSAGE_SENT)
+            .scalar_subquery())
+    rows = db.exec(select(Conversation, User, Problem, sent)
+                   .join(User, User.id == Conversation.student_id).join(Problem, Problem.id == Conversation.problem_id)
+                   .where(Conversation.assignment_id == assignment.id)
+                   .order_by(User.name, Problem.id, Conversation.attempt)).all()
+    return TeachOverview(rows=[tuple(r) for r in rows], tokens_used=course_tokens_used(db, assignment.course_id),
+                         token_budget=int(config.get("TUTEE_COURSE_TOKEN_BUDGET") or 0),
+                         messages_per_hour=int(config.get("TUTEE_MESSAGES_PER_HOUR") or 60),
+                         unavailable=teach_unavailable_reason(config))
+
+
+def transcript_of_submission(db: Session, actor: User, submission_id: int) -> Optional[Transcript]:
+    """The conversation a submission holds, if it is a teach-mode one."""
+    conv = db.exec(select(Conversation).where(Conversation.submission_id == submission_id)).first()
+    return None if conv is None else transcript(db, actor, conv.id)
 
 
 def conversations_of(db: Session, assignment_id: int, problem_id: int, student_id: int) -> list[Conversation]:
@@ -314,15 +367,47 @@ def end(db: Session, actor: User, conversation_id: int, config: Mapping) -> Tran
         return t  # ended already: ending twice changes nothing
     if t.waiting_reply is not None:
         raise Conflict("The model is still answering; wait for its reply, then end the conversation.")
-    _finish(db, t.conversation, CONVERSATION_ENDED)
+    job = _finish(db, t.conversation, CONVERSATION_ENDED)
     db.commit()
+    jobs.enqueue_grading(job.id)
     return transcript(db, actor, conversation_id)
 
 
-def _finish(db: Session, conv: Conversation, state: str) -> None:
+def _finish(db: Session, conv: Conversation, state: str) -> GradingJob:
+    """End the conversation: it becomes the attempt's submission (a new version of the student's answer to
+    the problem, holding the transcript), with its grading job. The caller commits, then queues the job."""
     conv.state = state
     conv.ended_at = utcnow()
+    assignment = db.get(Assignment, conv.assignment_id)
+    late = assignments.status(assignment) != "open"
+    version = db.exec(select(func.coalesce(func.max(Submission.version), 0)).where(
+        Submission.assignment_id == conv.assignment_id, Submission.problem_id == conv.problem_id,
+        Submission.student_id == conv.student_id)).one() + 1
+    submission = Submission(
+        assignment_id=conv.assignment_id, problem_id=conv.problem_id, student_id=conv.student_id,
+        flawed_solution_id=conv.flawed_solution_id, version=version, error_step=None,
+        explanation=transcript_text(messages_of(db, conv.id)), final_answer=conv.model_final_answer[:200],
+        is_late=late, late_penalty_percent=assignment.late_penalty_percent if late else 0)
+    db.add(submission)
+    db.flush()
+    conv.submission_id = submission.id
     db.add(conv)
+    job = GradingJob(submission_id=submission.id, assignment_id=conv.assignment_id)
+    db.add(job)
+    db.flush()
+    return job
+
+
+def transcript_text(messages) -> str:
+    """The conversation as Markdown, kept on its submission (what the review queue and exports show)."""
+    parts = []
+    for m in messages:
+        if m.speaker == SPEAKER_STUDENT and m.status == MESSAGE_SENT:
+            parts.append(f"**Student:** {m.text}")
+        elif m.speaker == SPEAKER_TUTEE and m.status == MESSAGE_DONE:
+            said = f" *(final answer: {m.final_answer})*" if m.final_answer else ""
+            parts.append(f"**Model:**{said} {tutee.display_text(m.text)}")
+    return "\n\n".join(parts)
 
 
 # --------------------------------------------------------------------------- the model's reply
@@ -378,13 +463,16 @@ def write_reply(db: Session, reply_id: int, config: Mapping) -> ConversationMess
     if answer is not None:  # a reply without the line leaves the model's answer where it was
         conv.model_final_answer = answer
         conv.model_answer_correct = _matches(problem, answer)
+    job = None
     if conv.state == CONVERSATION_OPEN:
         if conv.model_answer_correct and answer is not None:
-            _finish(db, conv, CONVERSATION_SOLVED)
+            job = _finish(db, conv, CONVERSATION_SOLVED)
         elif turns_used(earlier) >= conv.turn_limit:
-            _finish(db, conv, CONVERSATION_EXHAUSTED)
+            job = _finish(db, conv, CONVERSATION_EXHAUSTED)
     db.add(conv)
     db.commit()
+    if job is not None:
+        jobs.enqueue_grading(job.id)
     return reply
 
 
@@ -402,14 +490,15 @@ def _fail(db: Session, conv: Conversation, reply: ConversationMessage, why: str)
     db.commit()
 
 
-def write_reply_in_background(engine, reply_id: int, config: Mapping) -> threading.Thread:
+def write_reply_in_background(engine, reply_id: int, config: Mapping, context) -> threading.Thread:
     """Write the reply in a thread of this process, with its own session; the page follows the stored text,
-    so the student may reload or leave meanwhile."""
+    so the student may reload or leave meanwhile. `context()` gives the thread the application's context
+    (a finished conversation queues its grading job)."""
     config = dict(config)
 
     def run() -> None:
         try:
-            with Session(engine, expire_on_commit=False) as db:
+            with context(), Session(engine, expire_on_commit=False) as db:
                 write_reply(db, reply_id, config)
         except Exception:  # noqa: BLE001 - a thread has no caller; the reply goes stale and can be resent
             log.exception("writing reply %s failed", reply_id)

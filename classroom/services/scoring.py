@@ -27,11 +27,20 @@ LABELS = {
     "final_answer": "Final answer",
     "correction": "Written correction",
     "lean": "Lean proof",
+    "revision": "The model's revised answer",
+    "teaching": "Teaching",
+    "efficiency": "Fewer messages",
 }
+TEACH_COMPONENTS = {"revision", "teaching", "efficiency"}
 
 
 def component_weights(assignment: Assignment, present: Iterable[str]) -> dict[str, float]:
     present = set(present)
+    if present & TEACH_COMPONENTS:  # a teach-mode conversation (docs/teach.md)
+        weights = {"revision": float(assignment.weight_revision), "teaching": float(assignment.weight_teaching)}
+        if "efficiency" in present:
+            weights["efficiency"] = float(assignment.weight_efficiency)
+        return weights
     weights = {"location": float(assignment.weight_location), "explanation": float(assignment.weight_explanation)}
     if "final_answer" in present:
         weights["final_answer"] = assignment.weight_correction / 2

@@ -58,7 +58,8 @@ def send_message(conversation_id):
         page, _status = conversation(conversation_id, error=exc.message, typed=text)
         return page, exc.status
     if _wants_json():  # the page follows the reply as it is written
-        conversations.write_reply_in_background(current_app.extensions["db_engine"], reply.id, config)
+        app = current_app._get_current_object()
+        conversations.write_reply_in_background(app.extensions["db_engine"], reply.id, config, app.app_context)
         student = t.messages[-2] if len(t.messages) > 1 else None
         return jsonify(reply_id=reply.id, events=url_for("student.conversation_events",
                                                          conversation_id=conversation_id, reply=reply.id),

@@ -156,7 +156,9 @@ def submission(submission_id):
     return render_template("student/submission.html", submission=sub, assignment=a, problem=p, job=job,
                            grades=grades if shown else [], score=score if shown else None, held=held,
                            state=state, course=s.get(Course, a.course_id), steps=answered.steps,
-                           solution_format=answered.solution_format, view=view, lean=lean)
+                           solution_format=answered.solution_format, view=view, lean=lean,
+                           conversation=conversations.transcript_of_submission(s, current_user, sub.id),
+                           display_text=conversations.display_text)
 
 
 def lean_check_of(grades) -> dict | None:

@@ -189,7 +189,7 @@ def _assignment_form(s, course: Course, obj: Assignment | None = None) -> Assign
 
 
 def _assignment_draft(form: AssignmentForm) -> AssignmentDraft:
-    return AssignmentDraft(
+    draft = AssignmentDraft(
         title=form.title.data, instructions=form.instructions.data, opens_at=form.opens_at.data,
         due_at=form.due_at.data, problem_ids=_chosen(form), allow_late=form.allow_late.data,
         late_penalty_percent=form.late_penalty_percent.data or 0, points=form.points.data,
@@ -200,6 +200,9 @@ def _assignment_draft(form: AssignmentForm) -> AssignmentDraft:
         weight_efficiency=form.weight_efficiency.data or 0,
         problem_modes=_problem_modes(form), teach_unavailable=conversations.teach_unavailable_reason(current_app.config),
     )
+    if draft.teach_unavailable:  # the form has no teach section then: problems keep the modes they have
+        draft.problem_modes = None
+    return draft
 
 
 def _chosen(form: AssignmentForm) -> list:
@@ -274,6 +277,8 @@ def assignment(assignment_id):
     probs = assignment_service.problems_in(s, a.id)
     students = courses.students_of(s, c.id)
     cells = gradebook.assignment_cells(s, a)
+    # Item analysis is about marked steps: teach-mode conversations have none.
+    teach_ids = {pid for pid, link in conversations.modes_of(s, a.id).items() if link.mode == "teach"}
     # Built from the cells already loaded: one more query (the keys' error kinds), and only when pairs exist.
     trust = agreement.build(s, a, probs, [cell.submission for cell in cells.values()],
                             {cell.submission.id: list(cell.grades.values()) for cell in cells.values()})
@@ -282,7 +287,10 @@ def assignment(assignment_id):
         agreement=trust, students_by_id={st.id: st for st in students},
         reopened=gradebook.reopened_after_release(s, a, cells), progress=reviews.job_progress(s, a.id),
         failed=reviews.failed_jobs(s, a.id), status=assignment_service.status(a), form=PlainForm(),
-        items=analytics.item_analysis(s, probs, [cell.submission for cell in cells.values()]),
+        items=analytics.item_analysis(s, [p for p in probs if p.id not in teach_ids],
+                                      [cell.submission for cell in cells.values()
+                                       if cell.submission.problem_id not in teach_ids]),
+        teach=conversations.assignment_overview(s, a, current_app.config),
     )
 
 
@@ -331,6 +339,8 @@ def submission(submission_id, refused: tuple[int, ScoreForm] | None = None):
         state=grading_state(job.state if job else None, score),
         versions=submissions.versions(s, a.id, problem.id, sub.student_id), levels=RUBRIC_LEVELS,
         form=ScoreForm(), plain_form=PlainForm(), refused=refused or (None, None),
+        conversation=conversations.transcript_of_submission(s, current_user, sub.id),
+        display_text=conversations.display_text,
     )
 
 

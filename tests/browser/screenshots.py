@@ -215,6 +215,7 @@ def teacher_tour(sc: Scene) -> dict:
         "problem-form-program": f"/teach/problems/{sc.program_problem}/edit",
         "lab-groups": f"/teach/courses/{sc.code}/groups",
         "assignment-form": f"/teach/assignments/{sc.assignment_id}/edit",
+        "teacher-conversation": f"/teach/conversations/{sc.conversation}",
     }
 
 
