@@ -20,7 +20,8 @@ def register_commands(app: Flask) -> None:
     for command in (init_db_command, seed_demo_command, export_gradebook_command, create_token_command,
                     create_user_command, password_link_command,
                     worker_command, serve_command, evaluate_grader_command, lean_check_command,
-                    import_bank_command, export_bank_command, check_answers_command, check_answer_command):
+                    import_bank_command, export_bank_command, propose_reasons_command, check_answers_command,
+                    check_answer_command):
         app.cli.add_command(command)
     app.cli.add_command(backup_command)
 
@@ -243,6 +244,32 @@ def import_bank_command(path: str, code: str, bank_format: str):
     except ServiceError as exc:
         raise click.ClickException("\n".join([exc.message, *exc.errors]))
     click.echo(result.summary())
+
+
+@click.command("propose-reasons")
+@click.option("--course", "code", required=True, help="Course code, e.g. DEMO101.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Ask about at most this many drafts.")
+def propose_reasons_command(code: str, limit):
+    """Let the grader model propose the reason of every draft key imported without one (ProcessBench).
+
+    Each proposal is saved as it comes; the drafts stay drafts until the instructor approves them
+    (the draft's page shows the proposal and who wrote it).
+    """
+    from .services import authoring, courses
+    from .services.errors import ServiceError
+
+    s = db.session()
+    try:
+        course = courses.get_course(s, code)
+        result = authoring.propose_missing_reasons(s, _an_instructor_of(s, course), course, current_app.config,
+                                                   limit=limit)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message)
+    for line in result.failed:
+        click.echo(line, err=True)
+    click.echo(result.summary()[:1].upper() + result.summary()[1:] + "; approve them on each draft's page.")
+    if result.failed:
+        raise SystemExit(1)
 
 
 @click.command("export-bank")

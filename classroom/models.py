@@ -223,6 +223,9 @@ class AnswerKey(SQLModel, table=True):
     error_kind: str = Field(default="other", max_length=40)
     origin: str = Field(default="hand", max_length=20)
     origin_model: Optional[str] = Field(default=None, max_length=200)
+    # The model that proposed `reason` (for a bank's key that came without one); None once the instructor
+    # writes the reason themselves, or when a person wrote it.
+    reason_model: Optional[str] = Field(default=None, max_length=200)
 
 
 class Assignment(SQLModel, table=True):

@@ -110,6 +110,9 @@ ACCESS = {
     "/learn/groups/<int:group_id>/join": ("POST", "/learn/groups/{group}/join", {**LEARN_COURSE, "student": 302}, {}),
     "/learn/groups/<int:group_id>/leave": ("POST", "/learn/groups/{group}/leave", {**LEARN_COURSE, "student": 302},
                                            {}),
+    # The instructor is sent back to the draft's page (the key already has its reason: the page says so).
+    "/teach/solutions/<int:solution_id>/propose-reason": ("POST", "/teach/solutions/{solution}/propose-reason",
+                                                         TEACH_POST, {}),
     "/learn/": ("GET", "/learn/", {"anonymous": "login", "student": 200, "other_student": 200,
                                    "other_instructor": 403, "instructor": 403}, None),
     # An unknown code: the dashboard again (400) with the message beside the code.

@@ -25,6 +25,8 @@ from typing import Optional
 from ..content import ERROR_KINDS
 from ..llm import ModelSettings, client_for
 from ..llm import generator as generator_role
+from ..llm import key_reason as key_reason_role
+from ..llm.key_reason import ProposedReason, ReasonInput
 from ..llm.generator import GeneratedReply, GenerationInput
 from . import ANSWER_ABSENT, ANSWER_CORRECT, ANSWER_INCORRECT
 from .answers import check_answer
@@ -220,3 +222,9 @@ def generate(settings: ModelSettings, inp: GenerationInput) -> GeneratedSolution
                                  reply={k: getattr(reply, k) for k in ("steps", "final_answer", "first_wrong_step",
                                                                        "reason", "error_kind")})
     return GeneratedSolution(**asdict(reply), checks=checks)
+
+
+def propose_reason(settings: ModelSettings, inp: ReasonInput) -> ProposedReason:
+    """The model's proposal for a key's missing reason (llm.ModelError when there is no usable reply). It
+    is only a proposal: services/authoring.py keeps it on a draft the instructor approves."""
+    return key_reason_role.propose(client_for(settings, "generator"), inp)

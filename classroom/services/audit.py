@@ -127,7 +127,7 @@ def describe(db: Session, log: list[AuditLog]) -> list[Event]:
         elif a == "problem.copy":
             sentence = [who, Piece(" copied "), problem(_target_id(e.target, "problem")),
                         Piece(f" here from the course {d.get('from_course', '')}.")]
-        elif a in ("solution.approve", "solution.discard", "solution.generate"):
+        elif a in ("solution.approve", "solution.discard", "solution.generate", "solution.propose_reason"):
             pid = _target_id(e.target, "problem")
             sid = d.get("solution")
             draft = Piece("a draft", "solution", sid) if sid in solutions else Piece("a draft")
@@ -136,6 +136,12 @@ def describe(db: Session, log: list[AuditLog]) -> list[Event]:
                             Piece(".")]
             elif a == "solution.discard":
                 sentence = [who, Piece(" discarded a draft of "), problem(pid), Piece(".")]
+            elif a == "solution.propose_reason":
+                sentence = [who, Piece(f" had the model {d.get('model', '')} propose the key's reason for "), draft,
+                            Piece(" of "), problem(pid), Piece(".")]
+            elif d.get("error_kind") == "correct":
+                sentence = [who, Piece(f" had the model {d.get('model', '')} write "), draft,
+                            Piece(" of a correct solution for "), problem(pid), Piece(".")]
             else:
                 kind = ERROR_KINDS.get(d.get("error_kind"), "an error").lower()
                 sentence = [who, Piece(f" had the model {d.get('model', '')} write "), draft,

@@ -170,7 +170,8 @@ def _approved_copy(db: Session, solution: FlawedSolution, key: AnswerKey, proble
     db.add(copy)
     db.flush()
     db.add(AnswerKey(flawed_solution_id=copy.id, first_wrong_step=key.first_wrong_step, reason=key.reason,
-                     error_kind=key.error_kind, origin=key.origin, origin_model=key.origin_model))
+                     error_kind=key.error_kind, origin=key.origin, origin_model=key.origin_model,
+                     reason_model=key.reason_model))
     return copy
 
 
@@ -370,6 +371,89 @@ def generate_problem(db: Session, actor: User, course: Course, req: NewProblemRe
                  {"solution": solution.id, "model": model, "error_kind": _audit_kind(generated)})
     db.commit()
     return problem, solution
+
+
+def wants_reason(solution: FlawedSolution, key: AnswerKey) -> bool:
+    """A draft from a bank whose key came without a reason (ProcessBench): the model may propose one."""
+    return not solution.approved and key.origin == "bank" and not key.reason.strip()
+
+
+def propose_reason(db: Session, actor: User, solution_id: int, config: Mapping) -> AnswerKey:
+    """The model proposes the reason of a draft key imported without one (for a correct solution: why it is
+    right). The draft stays a draft: the instructor reads the proposal and approves it, or edits it."""
+    from ..grading import generation
+    from ..llm import ModelError
+    from ..llm.key_reason import ReasonInput
+
+    solution, problem, course = solution_for_instructor(db, actor, solution_id)
+    key = problems.key_for(db, solution.id)
+    if not wants_reason(solution, key):
+        raise Conflict("This key already has its reason (or is approved): edit the problem to change it.")
+    settings = model_settings(config)
+    if settings is None:
+        raise ModelNotConfigured(NOT_CONFIGURED)
+    inp = ReasonInput(statement=problem.statement, reference_solution=problem.reference_solution,
+                      reference_answer=problem.reference_answer, steps=list(solution.steps),
+                      first_wrong_step=key.first_wrong_step, final_answer=solution.final_answer,
+                      solution_format=solution.solution_format)
+    key_id, problem_id, course_id = key.id, problem.id, course.id
+    db.rollback()  # hold no transaction open while the model thinks
+    try:
+        proposed = generation.propose_reason(settings, inp)
+    except ModelError as exc:
+        raise InvalidInput(f"The model could not propose a reason: {exc.reason}.", field="reason") from None
+    key = db.get(AnswerKey, key_id)
+    solution = db.get(FlawedSolution, solution_id)
+    if key is None or solution is None or not wants_reason(solution, key):
+        raise Conflict("The draft changed while the model was answering (approved, discarded or given a "
+                       "reason), so the proposal was not kept.")
+    key.reason = proposed.reason
+    if key.first_wrong_step is not None:
+        key.error_kind = proposed.error_kind
+    key.reason_model = settings.model
+    db.add(key)
+    audit.record(db, actor, course_id, "solution.propose_reason", f"problem {problem_id}",
+                 {"solution": solution_id, "model": settings.model})
+    db.commit()
+    return key
+
+
+@dataclass
+class ProposedReasons:
+    proposed: int
+    failed: list[str]  # "problem <id> (<title>): why", one per draft the model could not help with
+
+    def summary(self) -> str:
+        text = f"the model proposed {self.proposed} reason{'' if self.proposed == 1 else 's'}"
+        if self.failed:
+            text += f"; {len(self.failed)} failed"
+        return text
+
+
+def propose_missing_reasons(db: Session, actor: User, course: Course, config: Mapping,
+                            limit: Optional[int] = None) -> ProposedReasons:
+    """Every draft of the course imported without a reason gets the model's proposal (oldest first), each
+    saved as soon as it comes; the instructor approves them one by one."""
+    courses.require_instructor(db, actor, course)
+    if model_settings(config) is None:
+        raise ModelNotConfigured(NOT_CONFIGURED)
+    rows = db.exec(select(FlawedSolution.id, Problem.id, Problem.title)
+                   .join(Problem, Problem.id == FlawedSolution.problem_id)
+                   .join(AnswerKey, AnswerKey.flawed_solution_id == FlawedSolution.id)
+                   .where(Problem.course_id == course.id, FlawedSolution.approved == False,  # noqa: E712
+                          AnswerKey.origin == "bank", AnswerKey.reason == "")
+                   .order_by(FlawedSolution.id)).all()
+    if limit is not None:
+        rows = rows[:limit]
+    proposed, failed = 0, []
+    for solution_id, problem_id, title in rows:
+        try:
+            propose_reason(db, actor, solution_id, config)
+            proposed += 1
+        except ServiceError as exc:
+            db.rollback()
+            failed.append(f"problem {problem_id} ({title}): {exc.message}")
+    return ProposedReasons(proposed=proposed, failed=failed)
 
 
 def checks_for(db: Session, solution: FlawedSolution):

@@ -171,13 +171,14 @@ def create_problem(db: Session, actor: User, course: Course, draft: ProblemDraft
 
 
 def _add_solution(db: Session, problem: Problem, d: ProblemDraft, origin: str,
-                  origin_model: Optional[str], approved: bool = True) -> FlawedSolution:
+                  origin_model: Optional[str], approved: bool = True,
+                  reason_model: Optional[str] = None) -> FlawedSolution:
     solution = FlawedSolution(problem_id=problem.id, steps=list(d.steps), final_answer=d.flawed_final_answer,
                               approved=approved, solution_format=d.solution_format)
     db.add(solution)
     db.flush()
     db.add(AnswerKey(flawed_solution_id=solution.id, first_wrong_step=d.first_wrong_step, reason=d.reason,
-                     error_kind=d.error_kind, origin=origin, origin_model=origin_model))
+                     error_kind=d.error_kind, origin=origin, origin_model=origin_model, reason_model=reason_model))
     return solution
 
 
@@ -198,6 +199,8 @@ def update_problem(db: Session, actor: User, problem: Problem, draft: ProblemDra
     if waiting is not None:  # an imported key that waited for its reason: completed here, and approved
         waiting.steps, waiting.final_answer = list(d.steps), d.flawed_final_answer
         waiting.solution_format, waiting.approved = d.solution_format, True
+        if waiting_key.reason != d.reason:  # the instructor's own words, not the model's proposal
+            waiting_key.reason_model = None
         waiting_key.first_wrong_step, waiting_key.reason = d.first_wrong_step, d.reason
         waiting_key.error_kind = d.error_kind
         db.add(waiting)
@@ -205,12 +208,15 @@ def update_problem(db: Session, actor: User, problem: Problem, draft: ProblemDra
     elif solution is None:  # only drafts so far: what the instructor typed becomes the approved solution
         _add_solution(db, problem, d, "hand", None)
     elif db.exec(select(Submission.id).where(Submission.flawed_solution_id == solution.id)).first() is not None:
-        _add_solution(db, problem, d, key.origin, key.origin_model)
+        _add_solution(db, problem, d, key.origin, key.origin_model,
+                      reason_model=key.reason_model if key.reason == d.reason else None)
     else:
         solution.steps = list(d.steps)
         solution.final_answer = d.flawed_final_answer
         solution.solution_format = d.solution_format
         key.first_wrong_step = d.first_wrong_step
+        if key.reason != d.reason:
+            key.reason_model = None
         key.reason = d.reason
         key.error_kind = d.error_kind
         db.add(solution)

@@ -122,7 +122,8 @@ def solution(solution_id):
     checks = authoring.checks_for(s, sol) if key.origin == "model" else []
     current, _ = problems.approved_solution_with_key(s, p.id)
     return render_template("teacher/solution.html", solution=sol, key=key, problem=p, course=c, checks=checks,
-                           current=current, form=PlainForm())
+                           current=current, form=PlainForm(), wants_reason=authoring.wants_reason(sol, key),
+                           model_ready=model_ready())
 
 
 @bp.route("/solutions/<int:solution_id>/approve", methods=["POST"])
@@ -139,6 +140,24 @@ def approve_solution(solution_id):
     else:
         flash("Approved: this is now the flawed solution students see.", "success")
     return redirect(url_for("teacher.problem", problem_id=p.id))
+
+
+@bp.route("/solutions/<int:solution_id>/propose-reason", methods=["POST"])
+def propose_reason(solution_id):
+    """The model proposes the reason of a key imported without one; the draft waits for approval."""
+    s = db.session()
+    sol, _p, _c = authoring.solution_for_instructor(s, current_user, solution_id)
+    if not PlainForm().validate_on_submit():
+        flash("The form expired. Reload the page and try again.", "error")
+    else:
+        try:
+            authoring.propose_reason(s, current_user, sol.id, current_app.config)
+        except ServiceError as exc:
+            flash_error(exc)
+        else:
+            flash("The model proposed a reason. Read it: approving makes it the key; to change it, edit the "
+                  "problem.", "success")
+    return redirect(url_for("teacher.solution", solution_id=solution_id))
 
 
 @bp.route("/solutions/<int:solution_id>/discard", methods=["POST"])
