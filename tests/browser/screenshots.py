@@ -83,6 +83,8 @@ class Scene:
     program_submission: int
     teach_problem: int = 0
     conversation: int = 0
+    imported_draft: int = 0  # a ProcessBench draft whose key waits for its reason
+    proposed_draft: int = 0  # one whose reason the model proposed, waiting for approval
 
 
 TUTEE_REPLY = ("Hmm, I used the average because the two pipes work at the same time, so the time should be "
@@ -174,8 +176,39 @@ def seed(server) -> Scene:
             "22"))
         jobs.run_job(job.id)
         seed_lab(s, teacher, course)
+        imported, proposed = seed_processbench(s, teacher, course)
         return Scene(course.code, assignment.id, sub.id, sub.problem_id, student.email, extra.id, stress.id,
-                     quiz.id, released.id, quiz_problems[0].id, program_work.id, program.id, program_sub.id)
+                     quiz.id, released.id, quiz_problems[0].id, program_work.id, program.id, program_sub.id,
+                     imported_draft=imported, proposed_draft=proposed)
+
+
+def seed_processbench(s, teacher, course) -> tuple[int, int]:
+    """Two ProcessBench lines imported as drafts; the second's reason as the model would propose it (written
+    here directly: the tour runs without a model)."""
+    import json
+
+    from sqlmodel import select
+
+    from classroom.models import AnswerKey, FlawedSolution, Problem
+    from classroom.services import banks
+    lines = [{"id": f"pb-{n}", "generator": "Qwen2-7B-Instruct", "problem": problem, "steps": steps,
+              "final_answer_correct": False, "label": 1} for n, (problem, steps) in enumerate((
+                  ("Ann buys 3 pens at \\$2 each and a book at \\$5. How much does she pay?",
+                   ["The pens cost $3 \\times 2 = 6$ dollars.", "With the book: $6 + 5 = 12$ dollars.",
+                    "So she pays $\\boxed{12}$."]),
+                  ("A train covers 120 km in 1.5 hours. What is its average speed?",
+                   ["Speed is distance over time.", "$120 / 1.5 = 90$ km/h.", "The answer is $\\boxed{90}$."])))]
+    banks.import_bank(s, teacher, course, "".join(json.dumps(line) + "\n" for line in lines), "processbench")
+    drafts = []
+    for external_id in ("pb-0", "pb-1"):
+        drafts.append(s.exec(select(FlawedSolution).join(Problem, Problem.id == FlawedSolution.problem_id)
+                             .where(Problem.course_id == course.id, Problem.external_id == external_id)).one())
+    key = s.exec(select(AnswerKey).where(AnswerKey.flawed_solution_id == drafts[1].id)).one()
+    key.reason, key.error_kind, key.reason_model = ("Step 2 divides wrongly: $120 / 1.5 = 80$, not 90.",
+                                                    "arithmetic", "qwen2.5:14b")
+    s.add(key)
+    s.commit()
+    return drafts[0].id, drafts[1].id
 
 
 def seed_lab(s, teacher, course) -> None:
@@ -213,6 +246,9 @@ def teacher_tour(sc: Scene) -> dict:
         "teacher-preview-program": f"/teach/problems/{sc.program_problem}/preview",
         "teacher-submission-program": f"/teach/submissions/{sc.program_submission}",
         "problem-form-program": f"/teach/problems/{sc.program_problem}/edit",
+        "generate-program": f"/teach/problems/{sc.program_problem}/generate",
+        "teacher-draft-imported": f"/teach/solutions/{sc.imported_draft}",
+        "teacher-draft-proposed": f"/teach/solutions/{sc.proposed_draft}",
         "lab-groups": f"/teach/courses/{sc.code}/groups",
         "assignment-form": f"/teach/assignments/{sc.assignment_id}/edit",
         "teacher-conversation": f"/teach/conversations/{sc.conversation}",
