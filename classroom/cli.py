@@ -174,8 +174,11 @@ def worker_command(workers: int | None):
     huey = jobs.huey()
     if huey.immediate:
         raise click.ClickException("This app runs jobs immediately (HUEY_IMMEDIATE); there is nothing to consume.")
+    niceness = current_app.config["WORKER_NICENESS"]
+    if niceness:
+        os.nice(niceness)
     recovered = jobs.recover_jobs()
-    click.echo(f"Grading worker started with {workers} threads"
+    click.echo(f"Grading worker started with {workers} threads at CPU priority +{niceness} (nice)"
                f" ({'Redis' if current_app.config['REDIS_URL'] else 'SQLite'} queue); "
                f"{recovered} interrupted jobs put back on the queue.", err=True)
     import threading

@@ -165,6 +165,9 @@ def load_config(instance_dir: Path) -> dict:
         "LEAN_TOOL_ENV": tuple((name, os.environ[name]) for name in LEAN_TOOL_VARIABLES if os.environ.get(name)),
         # Grading jobs one worker process runs at once (threads; a job mostly waits for the model).
         "WORKER_CONCURRENCY": _int("WORKER_CONCURRENCY", 8, minimum=1, maximum=64),
+        # How much a grading worker lowers its own CPU priority (nice): on a machine it shares with the
+        # web server, requests (people waiting) come first and grading catches up after a rush.
+        "WORKER_NICENESS": _int("WORKER_NICENESS", 10, minimum=0, maximum=19),
         # A job whose worker died is taken up again after this many seconds.
         "JOB_LEASE_SECONDS": _int("JOB_LEASE_SECONDS", 300, minimum=1),
         # How often each worker looks for such jobs (and for queue messages that were lost).
