@@ -8,7 +8,8 @@ components waiting for review and some overridden by the instructor. Then, throu
 (the Flask test client, logged in as the instructor, the same code path as a browser):
 
   - GET /teach/courses/<code>/gradebook.csv   (the CSV download)
-  - GET /teach/courses/<code>/gradebook       (the page)
+  - GET /teach/courses/<code>/gradebook       (the page: its first 50 students by name, as a
+                                               teacher opens it; the CSV holds everyone)
 
 each --repeat times; it reports the median time, the first (cold) time and the SQL statements per
 request, and checks the CSV: one row per student, one column per assignment, the totals add up.

@@ -7,6 +7,8 @@ are deleted afterwards.
 """
 from __future__ import annotations
 
+import os
+
 import uuid
 from collections import Counter
 
@@ -90,10 +92,13 @@ def test_worker_grades_what_the_web_app_queued(app, world, dbs, tmp_path, queue)
              _submit(app, dbs, w["alice"], w, explanation="Second thoughts: step 2 is 168, not 158.")]
     assert {j.state for j in _jobs(app).values()} == {"queued"}  # nothing graded in the web process
     log = tmp_path / "worker.log"
-    with running(flask_args("worker", "--workers", "2"), app_env(app.config), log) as proc:
+    with running(flask_args("worker", "--workers", "2"), app_env(app.config, WORKER_NICENESS="3"), log) as proc:
         wait_for(lambda: _all_done(app, len(saved)), WAIT, "the worker to grade 3 submissions",
                  log_path=log, proc=proc)
+        # The worker yields the CPU to web requests: 3 steps below the priority it was started with.
+        assert os.getpriority(os.PRIO_PROCESS, proc.pid) == os.getpriority(os.PRIO_PROCESS, 0) + 3
     assert ("Redis queue" if queue == "redis-queue" else "SQLite queue") in tail(log)
+    assert "CPU priority +3 (nice)" in tail(log)
     grades = _grade_rows(app)
     for sub, _job in saved:
         assert grades[sub.id]["location"] == 1 and set(grades[sub.id].values()) == {1}, grades[sub.id]
