@@ -68,6 +68,11 @@ ACCESS = {
     "/teach/courses/<code>/problems/new": ("GET", "/teach/courses/{code}/problems/new", TEACH_COURSE, None),
     "/teach/courses/<code>/assignments/new": ("GET", "/teach/courses/{code}/assignments/new", TEACH_COURSE, None),
     "/teach/courses/<code>/review": ("GET", "/teach/courses/{code}/review", TEACH_COURSE, None),
+    # Grouped review: scoring a group (here of one) and undoing (nothing to undo: a message, back to the queue).
+    "/teach/courses/<code>/review/score": ("POST", "/teach/courses/{code}/review/score", TEACH_POST,
+                                           {"grade_ids": "{grade}", "score": "100"}),
+    "/teach/courses/<code>/review/undo": ("POST", "/teach/courses/{code}/review/undo", TEACH_POST,
+                                          {"batch": "0" * 32}),
     "/teach/courses/<code>/gradebook": ("GET", "/teach/courses/{code}/gradebook", TEACH_COURSE, None),
     "/teach/courses/<code>/gradebook.csv": ("GET", "/teach/courses/{code}/gradebook.csv", TEACH_COURSE, None),
     "/teach/courses/<code>/audit": ("GET", "/teach/courses/{code}/audit", TEACH_COURSE, None),

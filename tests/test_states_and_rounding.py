@@ -194,12 +194,14 @@ def test_review_card_for_a_correction_shows_the_reference_answer(make_client, wo
     w = world.classroom()
     sub = _submit(world, dbs, w["assignment"], w["problem"], w["alice"], answer="170")
     page = make_client(w["teacher"]).get(f"/teach/courses/{w['course'].code}/review").get_data(as_text=True)
+    # The correction's section names the reference answer above its critiques; the critique its final answer.
+    section = page[page.index(f'id="a{w["assignment"].id}-p{w["problem"].id}-correction"'):]
+    assert re.search(r"Reference answer:</strong> 168", section)
     card = page[page.index(f'id="grade-{_grade(dbs, sub.id, "correction").id}"'):]
     assert re.search(r"Final answer:</strong> 170", card)
-    assert re.search(r"Reference answer:</strong> 168", card)
-    explanation_card = page[page.index(f'id="grade-{_grade(dbs, sub.id, "explanation").id}"'):
-                            page.index(f'id="grade-{_grade(dbs, sub.id, "correction").id}"')]
-    assert "Reference answer" not in explanation_card
+    explanation_section = page[page.index(f'id="a{w["assignment"].id}-p{w["problem"].id}-explanation"'):
+                               page.index(f'id="a{w["assignment"].id}-p{w["problem"].id}-correction"')]
+    assert "Reference answer" not in explanation_section
 
 
 def test_grid_state_counts_only_the_latest_version(make_client, world, dbs):

@@ -175,6 +175,14 @@ def describe(db: Session, log: list[AuditLog]) -> list[Event]:
             comment = d.get("comment") or ""
             if d.get("via") == "api":
                 notes.append("Through the API")
+            elif d.get("via") == "group" and (d.get("group_size") or 0) > 1:
+                notes.append(f"One click for a group of {d['group_size']} in the review queue")
+        elif a == "grade.undo":
+            target = answer(_target_id(e.target, "submission"), component)
+            back = (f"back to {_pct(d['restored_score'])}" if d.get("restored_score") is not None
+                    else "so it waits for review again")
+            sentence = [who, Piece(f" undid their score ({_pct(d.get('undone_score'))}) of "), target,
+                        Piece(f", {back}.")]
         elif a == "grade.override_cleared":
             target = answer(_target_id(e.target, "submission"), component)
             after = (f"the machine's {_pct(d['machine_score'])} counts again" if d.get("machine_score") is not None

@@ -59,6 +59,11 @@ def grade_for_instructor(db: Session, actor: User, grade_id: int) -> tuple[Grade
 def set_score(db: Session, actor: User, grade_id: int, score, comment: str = "") -> Grade:
     """Review or override: the instructor's score sits beside the machine's."""
     grade, submission, assignment = grade_for_instructor(db, actor, grade_id)
+    return _record(db, actor, grade, submission, assignment, percent_score(score), comment)
+
+
+def percent_score(score) -> float:
+    """A score as typed in a form: a percentage (or a fraction up to 1), as a fraction 0..1."""
     try:
         value = float(score)
     except (TypeError, ValueError):
@@ -67,7 +72,7 @@ def set_score(db: Session, actor: User, grade_id: int, score, comment: str = "")
         value = value / 100
     if not 0.0 <= value <= 1.0:
         raise InvalidInput("The score must be between 0 and 100 percent.", field="score")
-    return _record(db, actor, grade, submission, assignment, value, comment)
+    return value
 
 
 def score_component(db: Session, actor: User, submission_id: int, component: str, score, comment: str = "",
@@ -100,6 +105,15 @@ def score_component(db: Session, actor: User, submission_id: int, component: str
 
 def _record(db: Session, actor: User, grade: Grade, submission: Submission, assignment: Assignment, value: float,
             comment: str, via: str = "web") -> Grade:
+    apply_score(db, actor, grade, submission, assignment, value, comment, via=via)
+    db.commit()
+    return grade
+
+
+def apply_score(db: Session, actor: User, grade: Grade, submission: Submission, assignment: Assignment,
+                value: float, comment: str, via: str = "web", extra: Optional[dict] = None) -> Grade:
+    """The instructor's score and its audit entry, added to the caller's transaction (not committed), so a
+    group of scores commits or fails together; `extra` adds to the audit entry (a group's batch for undo)."""
     comment = clean_text(comment, "The comment", "comment", required=False, field="comment")
     before = grade.override_score
     grade.override_score = round(value, 4)
@@ -111,8 +125,7 @@ def _record(db: Session, actor: User, grade: Grade, submission: Submission, assi
     audit.record(db, actor, assignment.course_id, "grade.override" if grade.score is not None else "grade.review",
                  f"submission {submission.id} {grade.component}",
                  {"machine_score": grade.score, "previous_override": before, "new_score": grade.override_score,
-                  "comment": comment, "student_id": submission.student_id, "via": via})
-    db.commit()
+                  "comment": comment, "student_id": submission.student_id, "via": via, **(extra or {})})
     return grade
 
 

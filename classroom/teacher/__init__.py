@@ -7,3 +7,4 @@ from . import routes  # noqa: E402,F401
 from . import authoring_routes  # noqa: E402,F401  (banks, generated drafts, preview, copy)
 from . import lab_routes  # noqa: E402,F401  (groups and the AI lab)
 from . import conversation_routes  # noqa: E402,F401  (teach mode's transcripts)
+from . import review_routes  # noqa: E402,F401  (the grouped review queue)

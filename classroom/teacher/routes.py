@@ -392,22 +392,6 @@ def retry_job(job_id):
     return redirect(url_for("teacher.assignment", assignment_id=job.assignment_id))
 
 
-@bp.route("/courses/<code>/review")
-def review(code):
-    s = db.session()
-    c = courses.course_for_instructor(s, current_user, code)
-    items = reviews.review_queue(s, c)
-    problems_by_id = {p.id: p for p in problems.problems_of(s, c.id)}
-    keys, formats = {}, {}
-    for item in items:
-        solution_id = item.submission.flawed_solution_id
-        if solution_id not in keys:
-            keys[solution_id] = problems.key_for(s, solution_id)
-            formats[solution_id] = s.get(FlawedSolution, solution_id).solution_format
-    return render_template("teacher/review.html", course=c, items=items, levels=RUBRIC_LEVELS, form=ScoreForm(),
-                           problems_by_id=problems_by_id, keys=keys, formats=formats)
-
-
 @bp.route("/courses/<code>/gradebook")
 def gradebook_page(code):
     s = db.session()

@@ -85,6 +85,7 @@ class Scene:
     conversation: int = 0
     imported_draft: int = 0  # a ProcessBench draft whose key waits for its reason
     proposed_draft: int = 0  # one whose reason the model proposed, waiting for approval
+    grouped_assignment: int = 0
 
 
 TUTEE_REPLY = ("Hmm, I used the average because the two pipes work at the same time, so the time should be "
@@ -177,9 +178,10 @@ def seed(server) -> Scene:
         jobs.run_job(job.id)
         seed_lab(s, teacher, course)
         imported, proposed = seed_processbench(s, teacher, course)
+        grouped = _grouped_review(s, teacher, course, quiz_problems[0], now)
         return Scene(course.code, assignment.id, sub.id, sub.problem_id, student.email, extra.id, stress.id,
                      quiz.id, released.id, quiz_problems[0].id, program_work.id, program.id, program_sub.id,
-                     imported_draft=imported, proposed_draft=proposed)
+                     imported_draft=imported, proposed_draft=proposed, grouped_assignment=grouped.id)
 
 
 def seed_processbench(s, teacher, course) -> tuple[int, int]:
@@ -211,6 +213,46 @@ def seed_processbench(s, teacher, course) -> tuple[int, int]:
     return drafts[0].id, drafts[1].id
 
 
+# A homework answered by eleven more students, for the grouped review queue: the same slip said in several
+# ways, a different reason, a false step, a wrong answer, and one student who is unsure.
+GROUPED = [
+    (2, "Step 2 says $4 \\times 9 = 32$; it is $36$.", "204"),
+    (2, "$4 \\times 9$ is 36, not 32, so the teachers pay 36.", "204"),
+    (2, "The teachers' tickets: 4 times 9 is 36 not 32.", "204"),
+    (2, "4 × 9 = 36, the solution wrote 32.", "204"),
+    (2, "Multiplication slip in step 2: $4 \\cdot 9 = 36$.", "204"),
+    (2, "They used the student price for the teachers: it should be \\$9 each.", "204"),
+    (2, "Teachers pay \\$9, and the step used the wrong price for a teacher ticket.", "204"),
+    (3, "168 + 32 is 200 but the total should include the teachers properly.", "204"),
+    (2, "4 times 9 is 36, so the total is 168 + 36 = 194.", "194"),
+    (2, "Step 2 is wrong, $4 \\times 9 = 36$, which makes the total 194.", "194"),
+    (1, "I am not sure, maybe the students cost more.", "200"),
+]
+
+
+def _grouped_review(s, teacher, course, problem, now):
+    from datetime import timedelta
+
+    from classroom import jobs
+    from classroom.models import ROLE_STUDENT
+    from classroom.services import accounts, assignments, courses, submissions
+    from classroom.services.assignments import AssignmentDraft
+    from classroom.services.submissions import CritiqueDraft
+    homework = assignments.create_assignment(s, teacher, course, AssignmentDraft(
+        title="Homework 2", opens_at=now - timedelta(days=2), due_at=now + timedelta(days=2),
+        problem_ids=[problem.id]))
+    names = ["Ada Lovelace", "Ben Okri", "Chen Wei", "Dara Singh", "Eva Novak", "Femi Adeyemi", "Gita Rao",
+             "Hugo Laurent", "Ines Moreno", "Jon Berg", "Kira Tanaka"]
+    for i, (name, (step, reason, answer)) in enumerate(zip(names, GROUPED)):
+        pupil = accounts.create_user(s, email=f"hw{i}@demo.test", name=name, password="demo-password",
+                                     role=ROLE_STUDENT)
+        courses.join_course(s, pupil, course.code)
+        done, job = submissions.submit(s, pupil, homework.id, problem.id, CritiqueDraft(
+            step, reason, f"Teachers pay $4 \\times 9 = 36$, so the total is ${answer}$.", answer))
+        jobs.run_job(job.id)
+    return homework
+
+
 def seed_lab(s, teacher, course) -> None:
     """The AI lab: a group the teacher filled (with the demo student) and an open one."""
     from classroom.services import courses, groups
@@ -230,6 +272,8 @@ def teacher_tour(sc: Scene) -> dict:
         "teacher-assignment-released": f"/teach/assignments/{sc.released_assignment}",
         "teacher-submission": f"/teach/submissions/{sc.submission_id}",
         "review-queue": f"/teach/courses/{sc.code}/review",
+        "review-grouped": (f"/teach/courses/{sc.code}/review?assignment={sc.grouped_assignment}"
+                           "&component=explanation", _open_first_group),
         "gradebook": f"/teach/courses/{sc.code}/gradebook",
         "gradebook-search": f"/teach/courses/{sc.code}/gradebook?q=a",
         "audit-log": f"/teach/courses/{sc.code}/audit",
@@ -265,6 +309,13 @@ def visitor_tour() -> dict:
     return {"landing": "/", "login": "/login", "signup": "/signup", "signup-errors": ("/signup", wrong_signup)}
 
 
+def _open_first_group(page) -> None:
+    """The first group's members open and a critique taken out, as an instructor would see it mid-review."""
+    group = page.locator(".review-group").first
+    group.locator("details.members > summary").click()
+    group.locator(".review-member").nth(1).get_by_label("Take out of the group").check()
+
+
 def _preview_math(page) -> None:
     page.locator("#explanation").fill(r"Step 2 is wrong: $4 \times 9 = 36$, not $32$, so the total is "
                                       r"$$168 + 36 = 204.$$")
@@ -290,7 +341,7 @@ def student_tour(sc: Scene) -> dict:
 # The README's pictures: (file name, who, page name in the tour, desktop or phone).
 README_SHOTS = [
     ("teacher-assignment", "teacher", "teacher-assignment", "desktop"),
-    ("review-queue", "teacher", "review-queue", "desktop"),
+    ("review-queue", "teacher", "review-grouped", "desktop"),
     ("teacher-submission", "teacher", "teacher-submission", "desktop"),
     ("student-problem", "student", "student-problem", "desktop"),
     ("student-problem-phone", "student", "student-problem", "phone"),

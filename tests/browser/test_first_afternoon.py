@@ -77,17 +77,21 @@ def test_states_rounding_and_rendered_math_on_both_sides(new_page, live_server):
     expect(cell).to_contain_text("11.25 / 25")
     expect(cell.locator("[data-grading-state]")).to_have_text("Waiting for review (2)")
 
-    # The review queue: the key's reason is typeset, the correction card shows the reference answer.
+    # The review queue: the key's reason is typeset above the explanations, the corrections' section shows
+    # the reference answer, a critique its final answer.
     teacher.goto(f"/teach/courses/{room.code}/review")
     explanation = teacher.locator(f"#grade-{room.grade_ids['explanation']}")
-    expect(explanation.locator(".key-reason .katex").first).to_be_visible()
-    expect(explanation.locator(".key-reason")).not_to_contain_text("$")
+    explanations = teacher.locator(".review-section", has=explanation)
+    expect(explanations.locator(".key-reason .katex").first).to_be_visible()
+    expect(explanations.locator(".key-reason")).not_to_contain_text("$")
     expect(explanation).not_to_contain_text("Waiting for your instructor")
     correction = teacher.locator(f"#grade-{room.grade_ids['correction']}")
-    expect(correction.locator(".answer-pair").first).to_have_text("Final answer: 30")
-    expect(correction.locator(".answer-pair").nth(1)).to_have_text("Reference answer: 30")
+    expect(correction.locator(".answer-pair")).to_have_text("Final answer: 30")
+    corrections = teacher.locator(".review-section", has=correction)
+    expect(corrections.locator(".key-box .answer-pair")).to_have_text("Reference answer: 30")
     explanation.get_by_role("button", name="Full credit").click()
-    expect(teacher.locator(".flash.success")).to_contain_text("Score saved")
+    expect(teacher.locator("#undo-toast")).to_contain_text("Scored 1 critique at 100%.")
+    expect(explanation).to_be_hidden()
 
     # The submission page: still one component waiting; an override comment with math is typeset.
     teacher.goto(f"/teach/submissions/{room.submission_id}")
