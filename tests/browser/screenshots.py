@@ -235,7 +235,7 @@ def _grouped_review(s, teacher, course, problem, now):
 
     from classroom import jobs
     from classroom.models import ROLE_STUDENT
-    from classroom.services import accounts, assignments, courses, submissions
+    from classroom.services import accounts, assignments, courses, review_groups, submissions
     from classroom.services.assignments import AssignmentDraft
     from classroom.services.submissions import CritiqueDraft
     homework = assignments.create_assignment(s, teacher, course, AssignmentDraft(
@@ -243,6 +243,7 @@ def _grouped_review(s, teacher, course, problem, now):
         problem_ids=[problem.id]))
     names = ["Ada Lovelace", "Ben Okri", "Chen Wei", "Dara Singh", "Eva Novak", "Femi Adeyemi", "Gita Rao",
              "Hugo Laurent", "Ines Moreno", "Jon Berg", "Kira Tanaka"]
+    price_group = []
     for i, (name, (step, reason, answer)) in enumerate(zip(names, GROUPED)):
         pupil = accounts.create_user(s, email=f"hw{i}@demo.test", name=name, password="demo-password",
                                      role=ROLE_STUDENT)
@@ -250,6 +251,9 @@ def _grouped_review(s, teacher, course, problem, now):
         done, job = submissions.submit(s, pupil, homework.id, problem.id, CritiqueDraft(
             step, reason, f"Teachers pay $4 \\times 9 = 36$, so the total is ${answer}$.", answer))
         jobs.run_job(job.id)
+        if "price" in reason:  # the group about the price is already scored: the progress bars move
+            price_group += [g.id for g in submissions.grades_of(s, done.id) if g.component == "explanation"]
+    review_groups.score_group(s, teacher, course, price_group, "0")
     return homework
 
 
@@ -314,6 +318,7 @@ def _open_first_group(page) -> None:
     group = page.locator(".review-group").first
     group.locator("details.members > summary").click()
     group.locator(".review-member").nth(1).get_by_label("Take out of the group").check()
+    page.locator(".review-assignment h2").first.evaluate("el => el.scrollIntoView()")
 
 
 def _preview_math(page) -> None:
