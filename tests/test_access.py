@@ -69,6 +69,14 @@ ACCESS = {
     "/teach/courses/<code>/assignments/new": ("GET", "/teach/courses/{code}/assignments/new", TEACH_COURSE, None),
     "/teach/courses/<code>/review": ("GET", "/teach/courses/{code}/review", TEACH_COURSE, None),
     # Grouped review: scoring a group (here of one) and undoing (nothing to undo: a message, back to the queue).
+    # The grouped review queue through the API; scoring no critique is refused (400 with the reason) and
+    # an undo with no batch of that name is too (409): both past the access check.
+    "/api/v1/courses/<code>/review": ("GET", "/api/v1/courses/{code}/review", API_TEACH, None),
+    "/api/v1/courses/<code>/review/score": ("POST", "/api/v1/courses/{code}/review/score",
+                                            {**API_TEACH, "instructor": 400},
+                                            {"json": {"grade_ids": [], "score": 1}}),
+    "/api/v1/courses/<code>/review/undo": ("POST", "/api/v1/courses/{code}/review/undo",
+                                           {**API_TEACH, "instructor": 409}, {"json": {"batch": "0" * 32}}),
     "/teach/courses/<code>/review/score": ("POST", "/teach/courses/{code}/review/score", TEACH_POST,
                                            {"grade_ids": "{grade}", "score": "100"}),
     "/teach/courses/<code>/review/undo": ("POST", "/teach/courses/{code}/review/undo", TEACH_POST,

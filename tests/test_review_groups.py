@@ -179,3 +179,25 @@ def test_review_page_and_plain_forms(make_client, world, dbs):
     assert "Nothing here matches the filters." in page
     page = tc.get(f"/teach/courses/{code}/review?step=first").get_data(as_text=True)
     assert "is not a step number" in page
+
+    # The API: the same queue and groups, one call per group, undo; a filter it cannot read is a 400.
+    from classroom.services import accounts
+    with world.app.app_context():
+        token = accounts.create_token(dbs, w["teacher"].email)
+    api = make_client()
+    auth = {"Authorization": f"Bearer {token}"}
+    body = api.get(f"/api/v1/courses/{code}/review?component=explanation", headers=auth).get_json()
+    (section,) = body["sections"]
+    assert (body["waiting"], body["done"], section["waiting"]) == (6, 2, 6)
+    group = section["groups"][0]
+    assert group["facts"] == {"solution_id": group["facts"]["solution_id"], "step": 2, "answer_verdict": "correct",
+                              "read_as": "168"}
+    ids = [m["grade_id"] for m in group["members"]]
+    scored = api.post(f"/api/v1/courses/{code}/review/score", headers=auth,
+                      json={"grade_ids": ids, "leave_out": ids[:1], "score": 0.5}).get_json()
+    assert scored["scored"] == ids[1:] and scored["skipped"] == 0
+    assert api.post(f"/api/v1/courses/{code}/review/score", headers=auth,
+                    json={"grade_ids": ids, "score": 50}).status_code == 400  # a fraction, never a percentage
+    undone = api.post(scored["undo"], headers=auth, json={"batch": scored["batch"]}).get_json()
+    assert sorted(undone["restored"]) == sorted(ids[1:])
+    assert api.get(f"/api/v1/courses/{code}/review?state=later", headers=auth).status_code == 400

@@ -159,6 +159,60 @@ PATHS = {
                  "requestBody": _body(_ref("BankLine")),
                  "responses": {"201": _json(CREATED, "Created"), **_errors(400, 401, 403, 404, 409)}},
     },
+    "/courses/{code}/review": {
+        "parameters": [CODE] + [{"name": name, "in": "query", "schema": schema} for name, schema in (
+            ("assignment", {"type": "integer"}), ("problem", {"type": "integer"}),
+            ("component", {"type": "string", "enum": ["explanation", "correction", "lean"]}),
+            ("state", {"type": "string", "enum": ["waiting", "done", "all"], "default": "waiting"}),
+            ("decided_by", {"type": "string", "enum": ["any", "model", "instructor"], "default": "any"}),
+            ("step", {"type": "string", "description": "a step number, or none (no step is wrong)"}),
+            ("flagged", {"type": "string", "enum": ["1"]}), ("late", {"type": "string", "enum": ["1"]}))],
+        "get": {"summary": "The review queue: per assignment, problem and component, critiques in groups",
+                "description": "The course's instructors. Groups share their facts (solution, marked step, "
+                               "answer verdict, answer as read) and similar wording; see docs/review.md.",
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "waiting": {"type": "integer"}, "done": {"type": "integer"},
+                    "sections": {"type": "array", "items": {"type": "object", "properties": {
+                        "assignment_id": {"type": "integer"}, "problem_id": {"type": "integer"},
+                        "component": {"type": "string"}, "waiting": {"type": "integer"}, "done": {"type": "integer"},
+                        "groups": {"type": "array", "items": {"type": "object", "properties": {
+                            "facts": {"type": "object", "properties": {
+                                "solution_id": {"type": "integer"}, "step": {"type": ["integer", "null"]},
+                                "answer_verdict": {"type": "string"}, "read_as": {"type": "string"}}},
+                            "words": {"type": "array", "items": {"type": "string"}},
+                            "central_grade_id": {"type": "integer"},
+                            "members": {"type": "array", "items": {"type": "object", "properties": {
+                                "grade_id": {"type": "integer"}, "submission_id": {"type": "integer"},
+                                "student_id": {"type": "integer"}, "version": {"type": "integer"},
+                                "state": {"type": "string", "enum": ["waiting", "done"]},
+                                "decided_by": {"type": ["string", "null"]}, "score": NUMBER_OR_NULL,
+                                "late": {"type": "boolean"}, "flags": {"type": "array", "items": {"type": "string"}},
+                                "text": {"type": "string"}, "final_answer": {"type": "string"}}}}}}}}}}}}),
+                    **_errors(400, 401, 403, 404)}},
+    },
+    "/courses/{code}/review/score": {
+        "parameters": [CODE],
+        "post": {"summary": "Score a group of critiques at once, but those left out",
+                 "description": "The course's instructors. One audit entry per submission; with only_waiting "
+                                "(default) members decided since are skipped. Undo with the batch.",
+                 "requestBody": _body({"type": "object", "required": ["grade_ids", "score"], "properties": {
+                     "grade_ids": {"type": "array", "items": {"type": "integer"}},
+                     "leave_out": {"type": "array", "items": {"type": "integer"}},
+                     "score": {"type": "number", "minimum": 0, "maximum": 1},
+                     "only_waiting": {"type": "boolean", "default": True}}}),
+                 "responses": {"200": _json({"type": "object", "properties": {
+                     "batch": {"type": "string"}, "scored": {"type": "array", "items": {"type": "integer"}},
+                     "skipped": {"type": "integer"}, "undo": {"type": "string"}}}), **_errors(400, 401, 403, 404)}},
+    },
+    "/courses/{code}/review/undo": {
+        "parameters": [CODE],
+        "post": {"summary": "Undo a group's scoring (within two minutes, by whoever scored it)",
+                 "description": "The course's instructors. Grades changed since keep the later decision.",
+                 "requestBody": _body({"type": "object", "required": ["batch"], "properties": {
+                     "batch": {"type": "string"}}}),
+                 "responses": {"200": _json({"type": "object", "properties": {
+                     "restored": {"type": "array", "items": {"type": "integer"}}}}), **_errors(400, 401, 403, 404, 409)}},
+    },
     "/courses/{code}/gradebook.csv": {
         "parameters": [CODE, {"name": "format", "in": "query", "schema": {"type": "string",
                                                                            "enum": ["plain", "canvas"]}}],
