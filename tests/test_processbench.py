@@ -43,6 +43,7 @@ def test_processbench_lines_become_draft_problems(app, world, dbs):
         AnswerKey, AnswerKey.flawed_solution_id == FlawedSolution.id)
         .where(FlawedSolution.problem_id == flawed.id)).one()
     assert solution.steps == ITEMS[0]["steps"] and not solution.approved
+    assert solution.final_answer == "12"  # what its last step boxes, not "$\\boxed{12}$"
     assert key.first_wrong_step == 2 and key.reason == "" and key.origin == "bank"
     assert key.origin_model == "Qwen2-7B-Instruct"
     right_key = dbs.exec(select(AnswerKey).join(FlawedSolution, AnswerKey.flawed_solution_id == FlawedSolution.id)

@@ -156,9 +156,26 @@ def title_from(question: str) -> str:
 _FINAL_PATTERNS = (re.compile(r"^\s*####\s*(.+?)\s*$"), re.compile(r"^\s*the answer is:?\s*(.+?)\s*\.?\s*$", re.I))
 
 
+def _boxed(text: str) -> str:
+    """What the last \\boxed{...} of the text holds (braces balanced), or ""."""
+    start = text.rfind("\\boxed{")
+    if start < 0:
+        return ""
+    depth, i = 1, start + len("\\boxed{")
+    for j in range(i, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[j], 0)
+        if depth == 0:
+            return text[i:j].strip()
+    return ""
+
+
 def final_answer_from(steps: list[str]) -> str:
-    """The flawed solution's final answer from its last steps ("#### 140", "The answer is: 140")."""
+    """The flawed solution's final answer from its last steps ("#### 140", "The answer is: 140", or what
+    ProcessBench's solutions put in \\boxed{140})."""
     for step in reversed(steps[-2:]):
+        boxed = _boxed(step)
+        if boxed and len(boxed) <= LIMITS["final_answer"]:
+            return boxed
         for pattern in _FINAL_PATTERNS:
             m = pattern.match(step.strip())
             if m and len(m.group(1)) <= LIMITS["final_answer"]:
