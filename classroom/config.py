@@ -159,6 +159,9 @@ def load_config(instance_dir: Path) -> dict:
         "GRADER_TIMEOUT": _float("GRADER_TIMEOUT", 60.0, above=0),
         "GRADER_MAX_ATTEMPTS": _int("GRADER_MAX_ATTEMPTS", 4, minimum=1, maximum=20),
         "GRADER_BACKOFF_BASE": _float("GRADER_BACKOFF_BASE", 1.0, minimum=0),
+        # How many of the instructor's latest corrections on a problem the grader sees as worked examples
+        # (0 = none): each makes every later prompt of that problem longer.
+        "GRADER_CALIBRATION_EXAMPLES": _int("GRADER_CALIBRATION_EXAMPLES", 3, minimum=0, maximum=20),
         # Lean (optional): the raw LEAN_* values; create_app turns them into app.config["LEAN"]
         # with lean_settings() once overrides are applied, so a bad value stops the start-up.
         **{name: os.environ.get(name) for name in LEAN_VARIABLES},

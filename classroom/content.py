@@ -25,6 +25,7 @@ LIMITS = {
     "comment": 5_000,
     "message": 4_000,
     "instructions": 10_000,
+    "grader_notes": 4_000,
     "password": 200,
 }
 

@@ -206,14 +206,21 @@ class _LeaseKeeper:
 def _grade(s: Session, submission: Submission, config) -> list[Grade]:
     """The input is built once (and the answer checked once); the model and the pipeline share it."""
     from .config import model_settings
-    from .grading import model_grading, pipeline, teaching
+    from .grading import calibration, model_grading, pipeline, teaching
+    from .models import Assignment
 
     conversation = teaching.conversation_of(s, submission.id)
     if conversation is not None:  # a teach-mode conversation: its own components (docs/teach.md)
         return teaching.grade_conversation(s, submission, conversation, model_settings(config))
     inp, problem = pipeline.load_input(s, submission)
-    verdict = model_grading.verdict_for(s, submission.id, inp, model_settings(config))
-    return pipeline.grade_submission(inp, submission, problem, config, model_verdict=verdict)
+    settings = model_settings(config)
+    if settings is not None:
+        inp.calibration = calibration.examples_for(s, problem.id, config.get("GRADER_CALIBRATION_EXAMPLES", 0),
+                                                   exclude_submission_id=submission.id)
+    verdict = model_grading.verdict_for(s, submission.id, inp, settings)
+    assignment = s.get(Assignment, submission.assignment_id)
+    return pipeline.grade_submission(inp, submission, problem, config, model_verdict=verdict,
+                                     confidence_threshold=assignment.confidence_threshold)
 
 
 def _finish(s: Session, job_id: int, state: str, error: Optional[str], commit: bool = True) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Optional
 
-from sqlalchemy import JSON, Column, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Integer, String, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from .content import ERROR_KINDS  # noqa: F401  (kept importable from here)
@@ -48,6 +48,8 @@ GRADE_NEEDS_REVIEW = "needs_review"
 GRADE_ERROR = "error"
 
 JOB_QUEUED = "queued"
+# Held for the grader model's pilot: not on the queue until the instructor grades a sample or the rest.
+JOB_HELD = "held"
 JOB_RUNNING = "running"
 JOB_DONE = "done"
 JOB_FAILED = "failed"
@@ -194,6 +196,8 @@ class Problem(SQLModel, table=True):
     # how many failed then, so the course page can mark the problem without re-running them.
     answer_tests: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
     answer_tests_failed: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The instructor's instructions to the grader model for this problem (trusted text in its prompt).
+    grader_notes: str = Field(default="", sa_column=Column(Text, nullable=False, default="", server_default=""))
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -248,6 +252,10 @@ class Assignment(SQLModel, table=True):
     weight_efficiency: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # How many problems with a correct solution the instructor asked to mix in (chosen when saved).
     correct_solutions: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0, server_default="0"))
+    # Below this confidence (0..1) a grader model's verdict is only a suggestion and a person decides; None: never.
+    confidence_threshold: Optional[float] = None
+    # Grading waits (jobs "held") until the instructor grades a sample with the model, then the rest.
+    hold_for_pilot: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     released_at: Optional[datetime] = None
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -358,6 +366,12 @@ class Grade(SQLModel, table=True):
     latency_ms: Optional[int] = None
     raw_reply: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     flags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The model's confidence in its reply (0..1) where it gave one; the score it suggested where that
+    # confidence was below the assignment's threshold (the component then waits for a person).
+    model_confidence: Optional[float] = None
+    suggested_score: Optional[float] = None
+    # How many of the instructor's worked examples (calibration) the model's prompt held.
+    calibration_examples: Optional[int] = None
     # Instructor override, kept beside the machine's score.
     override_score: Optional[float] = None
     override_comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
@@ -388,6 +402,8 @@ class GradingJob(SQLModel, table=True):
     finished_at: Optional[datetime] = None
     # Lease: a running job whose lease has passed is taken up again.
     lease_until: Optional[datetime] = None
+    # Started by the instructor's "grade a sample with the model" (the pilot).
+    pilot: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class ModelGradeCache(SQLModel, table=True):

@@ -50,3 +50,4 @@ def init_app(app: Flask) -> None:
                                              "correction": "Corr.", "lean": "Lean"}
     app.jinja_env.globals["ERROR_KINDS"] = ERROR_KINDS
     app.jinja_env.globals["LEVEL_NAMES"] = agreement.LEVEL_NAMES
+    app.jinja_env.globals["suggestion_level"] = agreement.level

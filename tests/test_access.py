@@ -93,6 +93,11 @@ ACCESS = {
                                                              TEACH_COURSE, None),
     "/teach/assignments/<int:assignment_id>/release": ("POST", "/teach/assignments/{assignment}/release",
                                                        TEACH_POST, {"action": "release", "confirm": "yes"}),
+    # The grader model's pilot: a sample of the held submissions, then the rest (nothing held here: the page again).
+    "/teach/assignments/<int:assignment_id>/pilot": ("POST", "/teach/assignments/{assignment}/pilot", TEACH_POST,
+                                                     {"count": "3"}),
+    "/teach/assignments/<int:assignment_id>/grade-rest": ("POST", "/teach/assignments/{assignment}/grade-rest",
+                                                          TEACH_POST, {}),
     "/teach/submissions/<int:submission_id>": ("GET", "/teach/submissions/{submission}", TEACH_COURSE, None),
     "/teach/grades/<int:grade_id>/score": ("POST", "/teach/grades/{grade}/score", TEACH_POST, {"score": "100"}),
     "/teach/grades/<int:grade_id>/clear": ("POST", "/teach/grades/{grade}/clear", TEACH_POST, {}),

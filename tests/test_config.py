@@ -9,7 +9,7 @@ from classroom.config import ConfigError, load_config, model_settings
 
 SETTINGS = ("DATABASE_URL", "REDIS_URL", "CLASSROOM_TIMEZONE", "MAX_UPLOAD_BYTES", "OPENAI_BASE_URL", "OPENAI_API_KEY",
             "GRADER_MODEL", "GRADER_TIMEOUT", "GRADER_MAX_ATTEMPTS", "GRADER_BACKOFF_BASE", "WORKER_CONCURRENCY",
-            "WORKER_NICENESS",
+            "WORKER_NICENESS", "GRADER_CALIBRATION_EXAMPLES",
             "JOB_LEASE_SECONDS", "JOB_RECOVERY_SECONDS", "JOB_QUEUE_NAME", "TRUSTED_PROXIES", "SESSION_COOKIE_SECURE",
             "CSRF_TIME_LIMIT_SECONDS", "HUEY_SQLITE_PATH", "SECRET_KEY")
 
@@ -30,6 +30,7 @@ def test_defaults(env, tmp_path):
     assert config["WORKER_CONCURRENCY"] == 8 and config["SESSION_COOKIE_SECURE"] is False
     assert config["WORKER_NICENESS"] == 10  # grading yields the CPU to requests
     assert model_settings(config) is None
+    assert config["GRADER_CALIBRATION_EXAMPLES"] == 3
 
 
 def test_good_values_are_typed(env, tmp_path):
@@ -60,6 +61,8 @@ def test_a_role_model_falls_back_to_the_grader_model():
     ("GRADER_MAX_ATTEMPTS", "0", "from 1 to 20"),
     ("GRADER_MAX_ATTEMPTS", "2.5", "whole number"),
     ("GRADER_BACKOFF_BASE", "-1", "at least 0"),
+    ("GRADER_CALIBRATION_EXAMPLES", "21", "from 0 to 20"),
+    ("GRADER_CALIBRATION_EXAMPLES", "a few", "whole number"),
     ("WORKER_CONCURRENCY", "0", "from 1 to 64"),
     ("WORKER_NICENESS", "20", "from 0 to 19"),
     ("JOB_LEASE_SECONDS", "ten", "whole number"),

@@ -131,4 +131,5 @@ def test_assignment_page_shows_submissions_and_progress(make_client, world, dbs)
     assert "0 queued, 0 running, 1 done, 0 failed" in page
     assert "Alice Adams" in page and "v1: step 2" in page
     resp = make_client(w["teacher"]).get(f"/teach/assignments/{w['assignment'].id}/progress.json")
-    assert resp.get_json() == {"queued": 0, "running": 0, "done": 1, "failed": 0}
+    assert resp.get_json() == {"queued": 0, "running": 0, "done": 1, "failed": 0, "held": 0, "pilot": 0,
+                               "pilot_finished": 0, "text": "0 queued, 0 running, 1 done, 0 failed"}

@@ -265,7 +265,11 @@ PATHS = {
                         "error_kind": {"type": "string"}, "label": {"type": "string"}, "components": BY_COMPONENT}}},
                     "disagreements": {"type": "array", "items": {"type": "object", "properties": {
                         "submission_id": {"type": "integer"}, "component": {"type": "string"},
-                        "model_score": {"type": "number"}, "instructor_score": {"type": "number"}}}}}}),
+                        "model_score": {"type": "number"}, "instructor_score": {"type": "number"}}}},
+                    "calibration": {"type": ["object", "null"], "description": (
+                        "the same figures for pairs the model graded without the instructor's worked examples "
+                        "(before) and with at least one (after)"),
+                        "properties": {"before": BY_COMPONENT, "after": BY_COMPONENT}}}}),
                     **_errors(401, 403, 404)}},
     },
     "/assignments/{assignment_id}/release": {

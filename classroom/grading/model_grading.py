@@ -1,7 +1,8 @@
 """The grader model inside grading: ask it (llm/grader.py), make its reply agree with the
 exact facts (reconcile.py), and never pay twice for the same submission version.
 
-A reply is stored per (submission version, model, prompt version) the moment it arrives, so
+A reply is stored per (submission version, model, prompt version) the moment it arrives (the prompt
+version carries a digest of the problem's grader notes and the worked examples it was shown), so
 the same version is not paid for again: not when a job is retried, and not when a worker
 dies after the call but before the grades were saved.
 """
@@ -45,18 +46,20 @@ def verdict_for(s: Session, submission_id: int, inp: GradingInput,
     committed at once."""
     if settings is None:
         return None
+    # The instructor's grader notes and worked examples are part of the key: new ones mean a new prompt.
+    prompt_version = grader_role.prompt_version_for(inp)
 
     def stored() -> Optional[ModelVerdict]:
         reply = s.exec(select(ModelGradeCache.reply).where(
             ModelGradeCache.submission_id == submission_id, ModelGradeCache.model_name == settings.model,
-            ModelGradeCache.prompt_version == PROMPT_VERSION)).first()
+            ModelGradeCache.prompt_version == prompt_version)).first()
         return None if reply is None else ModelVerdict(**reply)
 
     cached = stored()
     if cached is not None:
         return cached
     verdict = ModelGrader(settings).grade(inp)
-    s.add(ModelGradeCache(submission_id=submission_id, model_name=settings.model, prompt_version=PROMPT_VERSION,
+    s.add(ModelGradeCache(submission_id=submission_id, model_name=settings.model, prompt_version=prompt_version,
                           reply=dataclasses.asdict(verdict)))
     try:
         s.commit()

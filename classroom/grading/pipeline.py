@@ -50,6 +50,7 @@ def load_input(db: Session, submission: Submission) -> tuple[GradingInput, Probl
                                   problem.answer_tolerance),
         submission_id=submission.id,
         solution_format=solution.solution_format,
+        grader_notes=problem.grader_notes or "",
     )
     return inp, problem
 
@@ -107,27 +108,42 @@ def review_grades(submission: Submission, correct_solution: bool = False) -> lis
 REVIEW_FLAGS = (FLAG_INJECTION, FLAG_KEY_ECHO)
 
 
-def model_grades(submission: Submission, verdict: ModelVerdict, correct_solution: bool = False) -> list[Grade]:
+def model_grades(submission: Submission, verdict: ModelVerdict, correct_solution: bool = False,
+                 confidence_threshold: Optional[float] = None) -> list[Grade]:
     common = dict(
         submission_id=submission.id, status=GRADE_GRADED, decided_by=BY_MODEL, model_name=verdict.model_name,
         prompt_version=verdict.prompt_version, tokens_in=verdict.tokens_in, tokens_out=verdict.tokens_out,
         latency_ms=verdict.latency_ms, raw_reply=verdict.raw_reply, flags=list(verdict.flags),
+        model_confidence=verdict.confidence, calibration_examples=verdict.calibration_examples,
     )
     held = [f for f in REVIEW_FLAGS if f in verdict.flags]
+    unsure = (not held and confidence_threshold is not None and verdict.confidence is not None
+              and verdict.confidence < confidence_threshold)
+    why = ""
     if held:
         # The model's reply stays beside the grade (raw_reply, flags) for the instructor to weigh.
         common.update(status=GRADE_NEEDS_REVIEW, decided_by=None)
         why = f"The grader model's reply was flagged {', '.join(held)}, so it does not count: a person decides. "
-        explanation = Grade(component="explanation", score=None, feedback=why + (
-            f"The model suggested {verdict.explanation_score:.0%} for the explanation."), **common)
+    elif unsure:
+        # A verdict exists but the model doubts it: it waits for a person, shown as a suggestion.
+        common.update(status=GRADE_NEEDS_REVIEW, decided_by=None)
+        why = (f"The grader model was not sure (confidence {verdict.confidence:.0%}, below this assignment's "
+               f"{confidence_threshold:.0%}), so a person decides. ")
+
+    def waiting(component: str, suggested: float) -> Grade:
+        return Grade(component=component, score=None, feedback=why + (
+            f"The model suggested {suggested:.0%} for the {component}."),
+            suggested_score=suggested if unsure else None, **common)
+
+    if held or unsure:
+        explanation = waiting("explanation", verdict.explanation_score)
     else:
         explanation = Grade(component="explanation", score=verdict.explanation_score, feedback=verdict.feedback,
                             **common)
     if correct_solution:
         return [explanation]
-    if submission.correction.strip() and held:
-        correction = Grade(component="correction", score=None, feedback=why + (
-            f"The model suggested {verdict.correction_score:.0%} for the correction."), **common)
+    if submission.correction.strip() and (held or unsure):
+        correction = waiting("correction", verdict.correction_score)
     elif submission.correction.strip():
         correction = Grade(component="correction", score=verdict.correction_score,
                            feedback=f"Correction judged {verdict.correction_verdict.replace('_', ' ')}.", **common)
@@ -166,7 +182,8 @@ def _json(value) -> str:
 
 
 def grade_submission(inp: GradingInput, submission: Submission, problem: Problem, config: Mapping,
-                     model_verdict: Optional[ModelVerdict] = None) -> list[Grade]:
+                     model_verdict: Optional[ModelVerdict] = None,
+                     confidence_threshold: Optional[float] = None) -> list[Grade]:
     """All component grades for one version (not yet committed).
 
     `model_verdict` is passed in by the job when a grader model is configured;
@@ -174,7 +191,7 @@ def grade_submission(inp: GradingInput, submission: Submission, problem: Problem
     """
     grades = exact_grades(inp, submission, bool(problem.reference_answer.strip()))
     correct_solution = inp.key_first_wrong_step is None
-    grades += (model_grades(submission, model_verdict, correct_solution) if model_verdict
+    grades += (model_grades(submission, model_verdict, correct_solution, confidence_threshold) if model_verdict
                else review_grades(submission, correct_solution))
     lean = lean_grade(submission, problem, config)
     if lean is not None:

@@ -39,10 +39,11 @@ def level(score: float) -> str:
 
 
 def model_score(grade: Grade) -> Optional[float]:
-    """What the model decided for this component, if it did."""
+    """What the model decided for this component, or suggested where its low confidence sent the component
+    to review; None where it did neither."""
     if grade.decided_by == BY_MODEL and grade.score is not None:
         return grade.score
-    return None
+    return grade.suggested_score
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class Pair:
     error_kind: str
     model_score: float
     instructor_score: float
+    # How many of the instructor's worked examples the model's prompt held (0: graded before calibration).
+    calibration_examples: int = 0
 
     @property
     def agrees(self) -> bool:
@@ -120,12 +123,34 @@ class KindAgreement:
 
 
 @dataclass
+class Calibration:
+    """Did the instructor's corrections help? The same figures for pairs the model graded without worked
+    examples (before) and with at least one (after)."""
+    before: dict[str, Figures]
+    after: dict[str, Figures]
+
+    @property
+    def has_after(self) -> bool:
+        return any(f.pairs for f in self.after.values())
+
+    def change(self, component: str) -> Optional[float]:
+        """After minus before, in agreement (a fraction); None until both sides have pairs."""
+        b, a = self.before[component].agreement, self.after[component].agreement
+        return None if a is None or b is None else round(a - b, 4)
+
+    def as_json(self) -> dict:
+        return {"before": {c: f.as_json() for c, f in self.before.items()},
+                "after": {c: f.as_json() for c, f in self.after.items()}}
+
+
+@dataclass
 class Report:
     pairs: list[Pair]
     components: dict[str, Figures]
     problems: list[ProblemAgreement]
     error_kinds: list[KindAgreement]
     disagreements: list[Pair] = field(default_factory=list)
+    calibration: Optional[Calibration] = None
 
     def as_json(self) -> dict:
         return {
@@ -139,6 +164,7 @@ class Report:
             "disagreements": [{"submission_id": p.submission_id, "component": p.component,
                                "model_score": p.model_score, "instructor_score": p.instructor_score}
                               for p in self.disagreements],
+            "calibration": self.calibration.as_json() if self.calibration else None,
         }
 
 
@@ -160,7 +186,7 @@ def collect_pairs(db: Session, latest: list[Submission], grades_by_sub: dict[int
     kinds = dict(db.exec(select(AnswerKey.flawed_solution_id, AnswerKey.error_kind)
                          .where(AnswerKey.flawed_solution_id.in_(solution_ids))).all())
     return [Pair(sub.id, sub.problem_id, sub.student_id, g.component, kinds.get(sub.flawed_solution_id, "other"),
-                 machine, g.override_score)
+                 machine, g.override_score, g.calibration_examples or 0)
             for sub, g, machine in found]
 
 
@@ -177,6 +203,8 @@ def build(db: Session, assignment: Assignment, problems: list[Problem], latest: 
         error_kinds=[KindAgreement(k, ERROR_KINDS.get(k, k), by_component([p for p in pairs if p.error_kind == k]))
                      for k in kinds_seen],
         disagreements=sorted((p for p in pairs if p.differs), key=lambda p: (p.submission_id, p.component)),
+        calibration=Calibration(before=by_component([p for p in pairs if not p.calibration_examples]),
+                                after=by_component([p for p in pairs if p.calibration_examples])),
     )
 
 

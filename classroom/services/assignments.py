@@ -43,6 +43,10 @@ class AssignmentDraft:
     weight_revision: object = 50
     weight_teaching: object = 50
     weight_efficiency: object = 0
+    # Below this confidence (percent, 1..100) a grader model's verdict waits for a person; None/"": never.
+    confidence_percent: object = None
+    # Submissions wait until the instructor grades a sample with the model (the pilot), then the rest.
+    hold_for_pilot: bool = False
 
 
 def validate_assignment(db: Session, course: Course, d: AssignmentDraft, tz: str) -> dict:
@@ -79,6 +83,10 @@ def validate_assignment(db: Session, course: Course, d: AssignmentDraft, tz: str
     modes = check.check(_problem_modes, d.problem_modes, ids or [], d.teach_unavailable)
     penalty = check.check(parse_int, d.late_penalty_percent or 0, "The late penalty", minimum=0, maximum=100,
                           field="late_penalty_percent")
+    confidence = None
+    if d.confidence_percent is not None and str(d.confidence_percent).strip() != "":
+        confidence = check.check(parse_int, d.confidence_percent, "The confidence threshold", minimum=1,
+                                 maximum=100, field="confidence_percent")
     check.raise_any()
     return {
         "title": title,
@@ -92,6 +100,8 @@ def validate_assignment(db: Session, course: Course, d: AssignmentDraft, tz: str
         "problem_ids": ids,
         "problem_modes": modes or {},
         "correct_solutions": correct_solutions,
+        "confidence_threshold": None if confidence is None else confidence / 100,
+        "hold_for_pilot": bool(d.hold_for_pilot),
     }
 
 
@@ -194,6 +204,7 @@ def update_assignment(db: Session, actor: User, assignment: Assignment, draft: A
     # Points, weights and the problem set change every student's score: the log says how.
     changed = {name: [getattr(assignment, name), values[name]] for name in _SCORE_FIELDS
                if getattr(assignment, name) != values[name]}
+    released_hold = assignment.hold_for_pilot and not values["hold_for_pilot"]
     for name, value in values.items():
         setattr(assignment, name, value)
     db.add(assignment)
@@ -212,6 +223,9 @@ def update_assignment(db: Session, actor: User, assignment: Assignment, draft: A
         db.delete(ap)
     audit.record(db, actor, course.id, "assignment.update", f"assignment {assignment.id}", details)
     db.commit()
+    if released_hold:  # no longer held: what waited for the pilot is graded now
+        from . import pilot
+        pilot.queue_held(db, assignment)
     return assignment
 
 

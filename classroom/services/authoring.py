@@ -502,7 +502,7 @@ def copy_problem(db: Session, actor: User, problem: Problem, target_code: str) -
     copy = Problem(course_id=target.id, title=title, statement=problem.statement,
                    reference_solution=problem.reference_solution, reference_answer=problem.reference_answer,
                    lean_header=problem.lean_header, lean_statement=problem.lean_statement,
-                   external_id=external_id, question_type=problem.question_type)
+                   external_id=external_id, question_type=problem.question_type, grader_notes=problem.grader_notes)
     db.add(copy)
     db.flush()
     _approved_copy(db, solution, key, copy.id)

@@ -32,7 +32,7 @@ BANK_FIELDS = ("id", "question_type", "question", "reference_solution", "referen
                "first_error_step", "error_reason")
 # May be present; written by an export when they say something.
 OPTIONAL_FIELDS = ("solution_format", "title", "error_kind", "flawed_final_answer", "lean_header", "lean_statement",
-                   "answer_mode", "answer_tolerance", "answer_tests")
+                   "answer_mode", "answer_tolerance", "answer_tests", "grader_notes")
 
 # What each field means, for the in-app help page (teacher/bank_format.html) that teachers read
 # instead of the README.
@@ -67,6 +67,9 @@ FIELD_HELP = {
                         "percentage such as \"2%\" (relative to the reference).",
     "answer_tests": "Sample answers with the verdict each must get, checked on import: a list such as "
                     "[{\"answer\": \"5/2\", \"correct\": true}, {\"answer\": \"2.4\", \"correct\": false}].",
+    "grader_notes": "The instructor's instructions to the grader model for this problem (at most 4,000 characters), "
+                    "for example “accept any explanation that names the sign error even without the corrected "
+                    "value”. Never shown to students.",
 }
 
 EXAMPLE = {
@@ -267,6 +270,7 @@ def _entry(obj, line: int) -> BankEntry:
         lean_statement=_text(obj, "lean_statement", LIMITS["lean"], required=False),
         solution_format=solution_format, correct=first is None,
         answer_mode=mode, answer_tolerance=tolerance, answer_tests=tests,
+        grader_notes=_text(obj, "grader_notes", LIMITS["grader_notes"], required=False),
     )
     return BankEntry(line=line, external_id=external_id, question_type=question_type, draft=draft)
 
@@ -597,5 +601,7 @@ def export_bank(db: Session, actor: User, course: Course) -> ExportResult:
             record["answer_tolerance"] = p.answer_tolerance
         if p.answer_tests:
             record["answer_tests"] = list(p.answer_tests)
+        if p.grader_notes:
+            record["grader_notes"] = p.grader_notes
         lines.append(json.dumps(record, ensure_ascii=False))
     return ExportResult(text="".join(line + "\n" for line in lines), exported=len(lines), without_solution=left_out)

@@ -39,6 +39,8 @@ class ProblemDraft:
     answer_mode: str = "auto"
     answer_tolerance: Optional[str] = None
     answer_tests: object = ()  # a list of {answer, correct}, or the form's text (answer_checks)
+    # Instructions to the grader model for this problem (trusted text in its prompt), optional.
+    grader_notes: str = ""
 
 
 def clean_steps(raw_steps: Sequence[str], solution_format: str = PROSE) -> list[str]:
@@ -107,6 +109,8 @@ def validate_draft(d: ProblemDraft, reason_later: bool = False) -> ProblemDraft:
                               field="lean_header")
     lean_statement = check.check(clean_text, d.lean_statement, "The Lean statement", "lean", required=False,
                                  field="lean_statement")
+    grader_notes = check.check(clean_text, d.grader_notes or "", "The grader instructions", "grader_notes",
+                               required=False, field="grader_notes")
     mode_and_tolerance = check.check(answer_checks.validate_mode, d.answer_mode, d.answer_tolerance)
     tests = check.check(answer_checks.parse_answer_tests, d.answer_tests)
     check.raise_any()
@@ -116,7 +120,7 @@ def validate_draft(d: ProblemDraft, reason_later: bool = False) -> ProblemDraft:
         steps=steps, flawed_final_answer=flawed_final_answer, first_wrong_step=first, reason=reason,
         error_kind=kind, lean_header=lean_header, lean_statement=lean_statement,
         solution_format=solution_format or PROSE, correct=bool(d.correct),
-        answer_mode=mode, answer_tolerance=tolerance, answer_tests=tests,
+        answer_mode=mode, answer_tolerance=tolerance, answer_tests=tests, grader_notes=grader_notes or "",
     )
 
 
@@ -159,7 +163,7 @@ def create_problem(db: Session, actor: User, course: Course, draft: ProblemDraft
     problem = Problem(course_id=course.id, title=d.title, statement=d.statement,
                       reference_solution=d.reference_solution, reference_answer=d.reference_answer,
                       lean_header=d.lean_header, lean_statement=d.lean_statement, external_id=external_id,
-                      question_type=question_type)
+                      question_type=question_type, grader_notes=d.grader_notes)
     _set_answer_checking(problem, d)
     db.add(problem)
     db.flush()
@@ -189,7 +193,8 @@ def update_problem(db: Session, actor: User, problem: Problem, draft: ProblemDra
     courses.require_instructor(db, actor, course)
     d = validate_draft(draft)
     checked_before = (problem.reference_answer, problem.answer_mode, problem.answer_tolerance)
-    for name in ("title", "statement", "reference_solution", "reference_answer", "lean_header", "lean_statement"):
+    for name in ("title", "statement", "reference_solution", "reference_answer", "lean_header", "lean_statement",
+                 "grader_notes"):
         setattr(problem, name, getattr(d, name))
     _set_answer_checking(problem, d)
     recheck = checked_before != (problem.reference_answer, problem.answer_mode, problem.answer_tolerance)

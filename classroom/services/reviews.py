@@ -8,7 +8,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ..models import (
-    GRADE_ERROR, GRADE_NEEDS_REVIEW, JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, Assignment,
+    GRADE_ERROR, GRADE_NEEDS_REVIEW, JOB_DONE, JOB_FAILED, JOB_HELD, JOB_QUEUED, JOB_RUNNING, Assignment,
     Course, Grade, GradingJob, Submission, User, utcnow,
 )
 from .. import jobs
@@ -147,7 +147,16 @@ def clear_override(db: Session, actor: User, grade_id: int) -> Grade:
 def job_progress(db: Session, assignment_id: int) -> dict:
     counts = dict(db.exec(select(GradingJob.state, func.count()).where(GradingJob.assignment_id == assignment_id)
                           .group_by(GradingJob.state)).all())
-    return {state: counts.get(state, 0) for state in (JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED)}
+    return {state: counts.get(state, 0) for state in (JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED, JOB_HELD)}
+
+
+def progress_text(progress: dict) -> str:
+    """The grading line of the assignment page (and of its polling), in one place."""
+    text = (f"{progress[JOB_QUEUED]} queued, {progress[JOB_RUNNING]} running, {progress[JOB_DONE]} done, "
+            f"{progress[JOB_FAILED]} failed")
+    if progress.get(JOB_HELD):
+        text += f", {progress[JOB_HELD]} held for the pilot"
+    return text
 
 
 def failed_jobs(db: Session, assignment_id: int) -> list[GradingJob]:

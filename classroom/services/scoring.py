@@ -17,7 +17,8 @@ from typing import Iterable, Mapping, Optional
 
 from ..grading.pipeline import REVIEW_NOTE
 from ..models import (
-    BY_EXACT, BY_INSTRUCTOR, BY_LEAN, BY_MODEL, GRADE_ERROR, GRADE_GRADED, GRADE_NEEDS_REVIEW, JOB_FAILED, JOB_RUNNING,
+    BY_EXACT, BY_INSTRUCTOR, BY_LEAN, BY_MODEL, GRADE_ERROR, GRADE_GRADED, GRADE_NEEDS_REVIEW, JOB_FAILED, JOB_HELD,
+    JOB_RUNNING,
     Assignment, Grade, Submission,
 )
 
@@ -128,7 +129,7 @@ def format_percent(fraction: Optional[float]) -> str:
 @dataclass(frozen=True)
 class GradingState:
     """Where one submission version stands, in words that are true on both sides."""
-    key: str  # queued | grading | failed | needs_review | graded
+    key: str  # queued | held (instructors only) | grading | failed | needs_review | graded
     pending: int = 0  # components that wait for a person
 
     @property
@@ -139,14 +140,17 @@ class GradingState:
 
 
 def student_job_state(job_state: Optional[str]) -> str:
-    """The job's state as a student may read it (API and polling): "failed" reads "needs_review"."""
+    """The job's state as a student may read it (API and polling): "failed" reads "needs_review", and a job
+    held for the instructor's pilot of the grader model simply waits, "queued"."""
     if job_state is None:
         return "unknown"
+    if job_state == JOB_HELD:
+        return "queued"
     return "needs_review" if job_state == JOB_FAILED else job_state
 
 
-_STATE_LABELS = {"queued": "Queued for grading", "grading": "Being graded", "failed": "Grading failed",
-                 "graded": "Graded"}
+_STATE_LABELS = {"queued": "Queued for grading", "held": "Held for the pilot", "grading": "Being graded",
+                 "failed": "Grading failed", "graded": "Graded"}
 
 
 def grading_state(job_state: Optional[str], score: SubmissionScore, for_student: bool = False) -> GradingState:
@@ -158,6 +162,8 @@ def grading_state(job_state: Optional[str], score: SubmissionScore, for_student:
         return GradingState("grading")
     if job_state == JOB_FAILED and not score.graded:
         return GradingState("needs_review") if for_student else GradingState("failed")
+    if job_state == JOB_HELD and not score.graded:
+        return GradingState("queued") if for_student else GradingState("held")
     if not score.graded:  # queued, or done a moment ago and its grades not visible yet
         return GradingState("queued")
     if score.pending:

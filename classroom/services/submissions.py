@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..models import (
-    MODE_TEACH, ROLE_INSTRUCTOR, Assignment, AssignmentProblem, Enrollment, FlawedSolution, Grade, GradingJob, Problem,
-    Submission, User, utcnow,
+    JOB_HELD, JOB_QUEUED, MODE_TEACH, ROLE_INSTRUCTOR, Assignment, AssignmentProblem, Enrollment, FlawedSolution,
+    Grade, GradingJob, Problem, Submission, User, utcnow,
 )
 from .. import jobs
 from ..content import step_choice
@@ -91,13 +91,17 @@ def submit(db: Session, actor: User, assignment_id: int, problem_id: int, draft:
             submission = db.exec(insert(Submission).values(
                 version=_next_version(assignment.id, problem.id, actor.id), **values).returning(Submission)
             ).scalar_one()
-            job = GradingJob(submission_id=submission.id, assignment_id=assignment.id)
+            # An assignment held for the grader's pilot keeps the job off the queue until the instructor asks.
+            job = GradingJob(submission_id=submission.id, assignment_id=assignment.id,
+                             state=JOB_HELD if assignment.hold_for_pilot else JOB_QUEUED)
             db.add(job)
             db.commit()
         except IntegrityError:
             # Two saves raced for the same version number; take the next one.
             db.rollback()
             continue
+        if job.state == JOB_HELD:
+            return submission, job
         jobs.enqueue_grading(job.id)
         if jobs.huey().immediate:  # the job already ran (tests, the demo): report how it ended
             db.refresh(job)

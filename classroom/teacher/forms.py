@@ -55,6 +55,8 @@ class ProblemForm(FlaskForm):
     reason = TextAreaField("Why that step is wrong, or for a correct solution why it is right (never shown to "
                            "students)", validators=[Length(max=LIMITS["reason"], message=TOO_LONG)])
     error_kind = SelectField("Kind of error", choices=list(ERROR_KINDS.items()))
+    grader_notes = TextAreaField("Instructions for the grader model (optional; never shown to students)",
+                                 validators=[Length(max=LIMITS["grader_notes"], message=TOO_LONG)])
     lean_header = TextAreaField("Lean header (imports and opens; optional)", validators=[Length(max=LIMITS["lean"], message=TOO_LONG)])
     lean_statement = TextAreaField("Lean theorem statement (optional; students write only the proof)",
                                    validators=[Length(max=LIMITS["lean"], message=TOO_LONG)])
@@ -95,6 +97,9 @@ class AssignmentForm(FlaskForm):
                                      validators=[Optional(), NumberRange(min=0, max=1000)])
     correct_solutions = IntegerField("Correct solutions to mix in", default=0,
                                      validators=[Optional(), NumberRange(min=0, max=100)])
+    confidence_percent = IntegerField("Review the grader model's verdict when its confidence is below (percent)",
+                                      validators=[Optional(), NumberRange(min=1, max=100)])
+    hold_for_pilot = BooleanField("Pilot first: hold grading until I grade a sample with the model")
     allow_late = BooleanField("Accept late work")
     late_penalty_percent = IntegerField("Late penalty (percent off)", default=0,
                                         validators=[NumberRange(min=0, max=100)])

@@ -10,8 +10,8 @@ from ..models import Assignment, Course, FlawedSolution, User
 from ..services import assignments as assignment_service
 from ..services import conversations
 from ..services import (
-    agreement, analytics, answer_checks, audit, authoring, courses, gradebook, invitations, problems, reviews,
-    submissions,
+    agreement, analytics, answer_checks, audit, authoring, courses, gradebook, invitations, pilot, problems,
+    reviews, submissions,
 )
 from ..services.assignments import AssignmentDraft
 from ..services.errors import ServiceError
@@ -98,6 +98,7 @@ def _problem_draft(form: ProblemForm) -> ProblemDraft:
         lean_statement=form.lean_statement.data, solution_format=form.solution_format.data,
         correct=bool(form.correct.data), answer_mode=form.answer_mode.data,
         answer_tolerance=form.answer_tolerance.data, answer_tests=form.answer_tests.data or "",
+        grader_notes=form.grader_notes.data or "",
     )
 
 
@@ -195,7 +196,8 @@ def _assignment_draft(form: AssignmentForm) -> AssignmentDraft:
         late_penalty_percent=form.late_penalty_percent.data or 0, points=form.points.data,
         weight_location=form.weight_location.data, weight_explanation=form.weight_explanation.data,
         weight_correction=form.weight_correction.data, weight_lean=form.weight_lean.data or 0,
-        correct_solutions=form.correct_solutions.data or 0,
+        correct_solutions=form.correct_solutions.data or 0, confidence_percent=form.confidence_percent.data,
+        hold_for_pilot=bool(form.hold_for_pilot.data),
         weight_revision=_or(form.weight_revision.data, 50), weight_teaching=_or(form.weight_teaching.data, 50),
         weight_efficiency=form.weight_efficiency.data or 0,
         problem_modes=_problem_modes(form), teach_unavailable=conversations.teach_unavailable_reason(current_app.config),
@@ -253,6 +255,8 @@ def edit_assignment(assignment_id):
         form.teach_ids.data = [ap.problem_id for ap in links]
         if links:
             form.turn_limit.data, form.attempts_allowed.data = links[0].turn_limit, links[0].attempts_allowed
+        if a.confidence_threshold is not None:
+            form.confidence_percent.data = round(a.confidence_threshold * 100)
     elif form_errors.submit(
             form, lambda: assignment_service.update_assignment(s, current_user, a, _assignment_draft(form), tz=_tz()),
             lambda: assignment_service.validate_assignment(s, c, _assignment_draft(form), tz=_tz())) is not None:
@@ -282,10 +286,12 @@ def assignment(assignment_id):
     # Built from the cells already loaded: one more query (the keys' error kinds), and only when pairs exist.
     trust = agreement.build(s, a, probs, [cell.submission for cell in cells.values()],
                             {cell.submission.id: list(cell.grades.values()) for cell in cells.values()})
+    progress = reviews.job_progress(s, a.id)
     return render_template(
         "teacher/assignment.html", assignment=a, course=c, problems=probs, students=students, cells=cells,
         agreement=trust, students_by_id={st.id: st for st in students},
-        reopened=gradebook.reopened_after_release(s, a, cells), progress=reviews.job_progress(s, a.id),
+        reopened=gradebook.reopened_after_release(s, a, cells), progress=progress,
+        progress_line=reviews.progress_text(progress), pilot=pilot.progress(s, a.id), model_configured=bool(current_app.config.get("GRADER_MODEL")),
         failed=reviews.failed_jobs(s, a.id), status=assignment_service.status(a), form=PlainForm(),
         items=analytics.item_analysis(s, [p for p in probs if p.id not in teach_ids],
                                       [cell.submission for cell in cells.values()
@@ -298,7 +304,44 @@ def assignment(assignment_id):
 def assignment_progress(assignment_id):
     s = db.session()
     a, _c = _assignment(s, assignment_id)
-    return jsonify(reviews.job_progress(s, a.id))
+    progress = reviews.job_progress(s, a.id)
+    return jsonify({**progress, "text": reviews.progress_text(progress), **pilot.progress(s, a.id).as_json()})
+
+
+@bp.route("/assignments/<int:assignment_id>/pilot", methods=["POST"])
+def grade_sample(assignment_id):
+    """"Grade a sample with the model": a random N of the held submissions, then it stops."""
+    s = db.session()
+    a, _c = _assignment(s, assignment_id)
+    form = PlainForm()
+    if not form.validate_on_submit():
+        flash("The form expired; please try again.", "error")
+    else:
+        try:
+            chosen = pilot.grade_sample(s, current_user, a, request.form.get("count"))
+            flash(f"The grader model is grading {len(chosen)} randomly chosen submission"
+                  f"{'s' if len(chosen) != 1 else ''}; the others wait. Check its grades below (override any it "
+                  "got wrong, with a comment: later gradings learn from it), then grade the rest.", "success")
+        except ServiceError as exc:
+            flash(exc.message, "error")
+    return redirect(url_for("teacher.assignment", assignment_id=a.id) + "#pilot")
+
+
+@bp.route("/assignments/<int:assignment_id>/grade-rest", methods=["POST"])
+def grade_rest(assignment_id):
+    s = db.session()
+    a, _c = _assignment(s, assignment_id)
+    form = PlainForm()
+    if not form.validate_on_submit():
+        flash("The form expired; please try again.", "error")
+    else:
+        queued = pilot.grade_rest(s, current_user, a)
+        if queued:
+            flash(f"Grading the other {queued} submission{'s' if queued != 1 else ''}; new ones are graded as "
+                  "they come.", "success")
+        else:
+            flash("Nothing was held; new submissions are graded as they come.", "success")
+    return redirect(url_for("teacher.assignment", assignment_id=a.id) + "#pilot")
 
 
 @bp.route("/assignments/<int:assignment_id>/release", methods=["POST"])

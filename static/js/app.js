@@ -222,10 +222,14 @@
           return;
         }
         if (data.queued !== undefined) {
-          var text = data.queued + " queued, " + data.running + " running, " + data.done + " done, " +
-            data.failed + " failed";
+          var text = data.text || (data.queued + " queued, " + data.running + " running, " + data.done + " done, " +
+            data.failed + " failed");
           if (el.textContent !== text) el.textContent = text;
-          if (data.queued + data.running === 0) return;
+          if (data.queued + data.running === 0) {
+            // A pilot that has just finished: show its grades and the next step.
+            if (el.dataset.reloadWhenDone !== undefined) window.location.reload();
+            return;
+          }
         }
         if (tries < 120) setTimeout(tick, Math.min(1000 + tries * 250, 5000));
       }).catch(function () { if (tries < 120) setTimeout(tick, 5000); });

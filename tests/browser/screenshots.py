@@ -86,6 +86,7 @@ class Scene:
     imported_draft: int = 0  # a ProcessBench draft whose key waits for its reason
     proposed_draft: int = 0  # one whose reason the model proposed, waiting for approval
     grouped_assignment: int = 0
+    pilot_assignment: int = 0
 
 
 TUTEE_REPLY = ("Hmm, I used the average because the two pipes work at the same time, so the time should be "
@@ -179,9 +180,11 @@ def seed(server) -> Scene:
         seed_lab(s, teacher, course)
         imported, proposed = seed_processbench(s, teacher, course)
         grouped = _grouped_review(s, teacher, course, quiz_problems[0], now)
+        pilot_work = _pilot_scene(server, s, teacher, course, quiz_problems[0])
         return Scene(course.code, assignment.id, sub.id, sub.problem_id, student.email, extra.id, stress.id,
                      quiz.id, released.id, quiz_problems[0].id, program_work.id, program.id, program_sub.id,
-                     imported_draft=imported, proposed_draft=proposed, grouped_assignment=grouped.id)
+                     imported_draft=imported, proposed_draft=proposed, grouped_assignment=grouped.id,
+                     pilot_assignment=pilot_work)
 
 
 def seed_processbench(s, teacher, course) -> tuple[int, int]:
@@ -257,6 +260,56 @@ def _grouped_review(s, teacher, course, problem, now):
     return homework
 
 
+def _pilot_scene(server, s, teacher, course, problem) -> int:
+    """An assignment held for the grader's pilot, a sample of 3 graded by the loopback model (one below the
+    confidence threshold: a suggestion in the review queue), one overridden with a comment; 5 still held."""
+    from datetime import timedelta
+
+    from openai_server import FakeOpenAIServer
+
+    from classroom.models import utcnow
+    from classroom.services import accounts, assignments, courses, pilot, reviews, submissions
+    from classroom.services.assignments import AssignmentDraft
+    from classroom.services.demo import DEMO_PASSWORD
+    from classroom.services.submissions import CritiqueDraft
+    now = utcnow()
+    work = assignments.create_assignment(s, teacher, course, AssignmentDraft(
+        title="Pilot: tickets again", opens_at=now - timedelta(days=1), due_at=now + timedelta(days=3),
+        problem_ids=[problem.id], hold_for_pilot=True, confidence_percent=60))
+    explanations = ["Step 2 says $4 \\times 9 = 32$; it is $36$.", "The teachers' total is wrong.",
+                    "Step 2 multiplies wrongly.", "I think step 3 adds wrongly.", "Step 2: 4 × 9 is 36, not 32.",
+                    "The price for teachers was misread.", "Step 2 is off by four.", "Nothing is wrong."]
+    subs = []
+    for i, text in enumerate(explanations):
+        pupil = accounts.create_user(s, email=f"pilot{i}@demo.test", name=f"Pilot Student {i + 1}",
+                                     password=DEMO_PASSWORD)
+        courses.join_course(s, pupil, course.code)
+        subs.append(submissions.submit(s, pupil, work.id, problem.id, CritiqueDraft(
+            2, text, "$168 + 36 = 204$", "204"))[0])
+    model = FakeOpenAIServer().start()
+    replies = iter([(1.0, 0.95), (0.5, 0.45), (1.0, 0.9)])
+
+    def reply(_req):
+        score, confidence = next(replies, (1.0, 0.9))
+        return {"location_correct": True, "explanation_verdict": "correct" if score == 1 else "partially_correct",
+                "explanation_score": score, "correction_verdict": "correct", "correction_score": 1.0,
+                "feedback": "You found the slip in step 2.", "flags": [], "confidence": confidence}
+    model.responder = reply
+    settings = ("GRADER_MODEL", "OPENAI_BASE_URL", "GRADER_MAX_ATTEMPTS")
+    before = {name: server.app.config.get(name) for name in settings}
+    server.app.config.update(GRADER_MODEL="demo-grader", OPENAI_BASE_URL=model.base_url, GRADER_MAX_ATTEMPTS=1)
+    try:
+        chosen = pilot.grade_sample(s, teacher, work, 3)
+    finally:
+        server.app.config.update(before)  # the tour's other model roles keep their own endpoint
+        model.stop()
+    graded = [g for sid in chosen for g in submissions.grades_of(s, sid)
+              if g.component == "explanation" and g.score is not None]
+    if graded:
+        reviews.set_score(s, teacher, graded[0].id, 0.5, "Names the step but not the slip: half credit.")
+    return work.id
+
+
 def seed_lab(s, teacher, course) -> None:
     """The AI lab: a group the teacher filled (with the demo student) and an open one."""
     from classroom.services import courses, groups
@@ -300,6 +353,8 @@ def teacher_tour(sc: Scene) -> dict:
         "lab-groups": f"/teach/courses/{sc.code}/groups",
         "assignment-form": f"/teach/assignments/{sc.assignment_id}/edit",
         "teacher-conversation": f"/teach/conversations/{sc.conversation}",
+        "teacher-assignment-pilot": f"/teach/assignments/{sc.pilot_assignment}",
+        "assignment-form-pilot": f"/teach/assignments/{sc.pilot_assignment}/edit",
     }
 
 

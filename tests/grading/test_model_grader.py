@@ -49,7 +49,7 @@ def test_structured_output_is_requested(openai_server):
     assert rf["type"] == "json_schema"
     schema = rf["json_schema"]["schema"]
     assert rf["json_schema"]["strict"] is True
-    assert set(schema["required"]) == set(REPLY_KEYS) == set(schema["properties"])
+    assert set(schema["required"]) == set(REPLY_KEYS) | {"confidence"} == set(schema["properties"])
     assert schema["additionalProperties"] is False
     assert schema["properties"]["explanation_verdict"]["enum"] == ["correct", "partially_correct", "incorrect"]
 
