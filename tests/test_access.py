@@ -89,6 +89,14 @@ ACCESS = {
     "/teach/assignments/<int:assignment_id>": ("GET", "/teach/assignments/{assignment}", TEACH_COURSE, None),
     "/teach/assignments/<int:assignment_id>/edit": ("GET", "/teach/assignments/{assignment}/edit",
                                                     TEACH_COURSE, None),
+    # What the class missed (classroom/teacher/analysis_routes.py): the course's instructors only.
+    "/teach/assignments/<int:assignment_id>/analysis": ("GET", "/teach/assignments/{assignment}/analysis",
+                                                        TEACH_COURSE, None),
+    "/teach/assignments/<int:assignment_id>/analysis/<chart>.csv": (
+        "GET", "/teach/assignments/{assignment}/analysis/wrong-answers.csv", TEACH_COURSE, None),
+    "/teach/courses/<code>/progress": ("GET", "/teach/courses/{code}/progress?sort=average&below=70", TEACH_COURSE,
+                                       None),
+    "/teach/courses/<code>/progress.csv": ("GET", "/teach/courses/{code}/progress.csv", TEACH_COURSE, None),
     "/teach/assignments/<int:assignment_id>/progress.json": ("GET", "/teach/assignments/{assignment}/progress.json",
                                                              TEACH_COURSE, None),
     "/teach/assignments/<int:assignment_id>/release": ("POST", "/teach/assignments/{assignment}/release",
@@ -136,6 +144,9 @@ ACCESS = {
     # An unknown code: the dashboard again (400) with the message beside the code.
     "/learn/join": ("POST", "/learn/join", {"anonymous": "login", "student": 400, "other_student": 400,
                                             "other_instructor": 403, "instructor": 403}, {"code": "ZZZ999"}),
+    # A student's own released scores: every student has theirs (empty when nothing is released).
+    "/learn/progress.csv": ("GET", "/learn/progress.csv", {"anonymous": "login", "student": 200, "other_student": 200,
+                                                           "other_instructor": 403, "instructor": 403}, None),
     "/learn/courses/<code>": ("GET", "/learn/courses/{code}", LEARN_COURSE, None),
     "/learn/assignments/<int:assignment_id>": ("GET", "/learn/assignments/{assignment}", LEARN_COURSE, None),
     "/learn/assignments/<int:assignment_id>/problems/<int:problem_id>": (
@@ -198,6 +209,8 @@ ACCESS = {
     "/api/v1/conversations/<int:conversation_id>/end": (
         "POST", "/api/v1/conversations/{conversation}/end",
         {"anonymous": 401, "student": 200, "other_student": 404, "other_instructor": 404, "instructor": 403}, None),
+    "/api/v1/assignments/<int:assignment_id>/item-analysis": (
+        "GET", "/api/v1/assignments/{assignment}/item-analysis", API_TEACH, None),
     "/api/v1/tokens": ("GET", "/api/v1/tokens", {"anonymous": 401, **{r: 200 for r in ROLES[1:]}}, None),
     "/api/v1/tokens/<int:token_id>": ("DELETE", "/api/v1/tokens/{token}", {
         "anonymous": 401, "student": 404, "other_student": 404, "other_instructor": 404, "instructor": 204}, None),

@@ -116,3 +116,12 @@ def test_route_modules_do_not_import_each_other(graph):
     for name in sorted(routes):
         others = sorted(m for m in graph[name] if m in routes and m != name)
         assert not others, f"{name} imports {others}; shared pieces belong in the blueprint's helpers or forms"
+
+
+@pytest.mark.parametrize("forbidden", ["flask", "flask_login", "sqlmodel", "sqlalchemy", "classroom.db",
+                                       "classroom.models", "classroom.services", "classroom.jobs"])
+def test_charts_draw_from_numbers_only(graph, forbidden):
+    """classroom/charts turns figures into SVG: no Flask, database or services behind it."""
+    for name in sorted(n for n in graph if _under("classroom.charts")(n)):
+        chain = _path(graph, name, _under(forbidden))
+        assert chain is None, "charts/ depends on " + forbidden + ": " + " -> ".join(chain)

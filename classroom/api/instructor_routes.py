@@ -8,7 +8,7 @@ from flask import current_app, g, request, url_for
 from .. import db
 from ..services import assignments as assignment_service
 from ..models import MODE_TEACH, PROBLEM_MODES
-from ..services import banks, conversations, courses, reviews, submissions
+from ..services import banks, conversations, courses, item_analysis, reviews, submissions
 from ..services.assignments import AssignmentDraft
 from ..services.errors import ErrorCollector, InvalidInput
 from ..services.scoring import round_points, score_submission
@@ -166,3 +166,12 @@ def release(assignment_id):
     confirmed = isinstance(body, dict) and body.get("confirm") is True
     a = assignment_service.release_grades(s, g.api_user, a, release=True, confirmed=confirmed)
     return {"id": a.id, "grades_released": True, "released_at": iso(a.released_at)}
+
+
+@bp.route("/assignments/<int:assignment_id>/item-analysis")
+@token_required
+def item_analysis_json(assignment_id):
+    """What the class missed, per problem, with the score histogram (services/item_analysis.py)."""
+    s = db.session()
+    a, _c = assignment_service.assignment_for_instructor(s, g.api_user, assignment_id)
+    return item_analysis.build(s, a).as_json()

@@ -51,6 +51,33 @@ FIGURES = {
 }
 BY_COMPONENT = {"type": "object", "properties": {c: _ref("Figures") for c in MODEL_COMPONENTS}}
 
+ITEM = {
+    "type": "object",
+    "required": ["id", "submissions", "key_step", "marked_steps", "location_correct_share",
+                 "explanation_correct_share", "answer_correct_share", "common_wrong_answers", "difficulty",
+                 "discrimination"],
+    "properties": {
+        "id": {"type": "integer", "description": "the problem"},
+        "submissions": {"type": "integer", "description": "students whose counting version answers it"},
+        "key_step": {"type": ["integer", "null"], "description": "the key's first wrong step; null for a correct "
+                                                                 "solution"},
+        "marked_steps": {"type": "object", "description": '"1", "2", ... and "none" -> students',
+                         "additionalProperties": {"type": "integer"}},
+        "location_correct_share": NUMBER_OR_NULL,
+        "explanation_correct_share": {**NUMBER_OR_NULL, "description": "full credit among decided explanations"},
+        "answer_correct_share": {**NUMBER_OR_NULL, "description": "full credit among decided final answers"},
+        "common_wrong_answers": {"type": "array", "description": "the five most common, most frequent first",
+                                 "items": {"type": "object", "properties": {"answer": {"type": "string"},
+                                                                            "count": {"type": "integer"}}}},
+        "difficulty": {**NUMBER_OR_NULL, "description": "share of fully decided versions at full credit"},
+        "discrimination": {**NUMBER_OR_NULL, "description": "point-biserial correlation of full credit with the "
+                                                            "rest of the assignment"},
+        "discrimination_flag": {"type": ["string", "null"], "enum": ["low", "negative", None]},
+        "false_alarm_rate": {**NUMBER_OR_NULL, "description": "correct solutions: share that marked a step"},
+        "components": {"type": "object", "description": "per component: decided, difficulty, discrimination"},
+    },
+}
+
 GRADE = {
     "type": "object",
     "properties": {
@@ -270,6 +297,26 @@ PATHS = {
                         "the same figures for pairs the model graded without the instructor's worked examples "
                         "(before) and with at least one (after)"),
                         "properties": {"before": BY_COMPONENT, "after": BY_COMPONENT}}}}),
+                    **_errors(401, 403, 404)}},
+    },
+    "/assignments/{assignment_id}/item-analysis": {
+        "parameters": [ASSIGNMENT],
+        "get": {"summary": "What the class missed: item analysis of an assignment",
+                "description": "The course's instructors. Counted over each student's counting (latest) version "
+                               "of each problem, once. Shares are fractions (0 to 1); null where nothing was "
+                               "decided. The same numbers as the assignment's analysis page and its CSV files.",
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "problems": {"type": "array", "items": ITEM}, "score_histogram": {
+                        "type": "array", "description": "students per 10% of the assignment's points "
+                                                        "(the last bin includes 100%)",
+                        "items": {"type": "object", "properties": {"from": {"type": "integer"},
+                                                                   "to": {"type": "integer"},
+                                                                   "count": {"type": "integer"}}}},
+                    "students": {"type": "integer"}, "answered_students": {"type": "integer"},
+                    "timeline": {"type": "array", "description": "versions sent per hour from the deadline",
+                                 "items": {"type": "object"}},
+                    "error_kinds": {"type": "array", "description": "the keys' kinds of error, most missed first",
+                                    "items": {"type": "object"}}}}),
                     **_errors(401, 403, 404)}},
     },
     "/assignments/{assignment_id}/release": {

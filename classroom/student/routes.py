@@ -1,4 +1,4 @@
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import db, form_errors
@@ -6,7 +6,8 @@ from ..content import NO_STEP
 from ..extensions import limiter
 from ..models import MODE_TEACH, Course, FlawedSolution
 from ..services import assignments as assignment_service
-from ..services import answer_checks, authoring, conversations, courses, gradebook, problems, submissions
+from ..charts import pages as chart_pages
+from ..services import answer_checks, authoring, conversations, courses, gradebook, problems, progress, submissions
 from ..services.scoring import grading_state, score_submission, student_job_state
 from ..services.submissions import CritiqueDraft
 from . import bp
@@ -29,7 +30,17 @@ def dashboard(form: JoinForm | None = None):
     for c in mine:
         for a in assignment_service.assignments_of(s, c.id, only_open_to_students=True):
             open_work.append((c, a, assignment_service.status(a)))
-    return render_template("student/dashboard.html", courses=mine, open_work=open_work, form=form or JoinForm())
+    mine_progress = progress.own_progress(s, current_user)
+    charts = [(item, chart_pages.own_progress_chart(item, f"progress-{item.course.id}")) for item in mine_progress]
+    return render_template("student/dashboard.html", courses=mine, open_work=open_work, form=form or JoinForm(),
+                           progress_charts=charts)
+
+
+@bp.route("/progress.csv")
+def progress_csv():
+    """The numbers of the student's own progress charts: released scores only."""
+    body = progress.own_csv(progress.own_progress(db.session(), current_user))
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="my-progress.csv"'})
 
 
 def _join_key() -> str:

@@ -8,3 +8,4 @@ from . import authoring_routes  # noqa: E402,F401  (banks, generated drafts, pre
 from . import lab_routes  # noqa: E402,F401  (groups and the AI lab)
 from . import conversation_routes  # noqa: E402,F401  (teach mode's transcripts)
 from . import review_routes  # noqa: E402,F401  (the grouped review queue)
+from . import analysis_routes  # noqa: E402,F401  (item analysis, progress, their CSV)

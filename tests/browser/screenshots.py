@@ -87,6 +87,8 @@ class Scene:
     proposed_draft: int = 0  # one whose reason the model proposed, waiting for approval
     grouped_assignment: int = 0
     pilot_assignment: int = 0
+    class_code: str = ""
+    class_assignment: int = 0
 
 
 TUTEE_REPLY = ("Hmm, I used the average because the two pipes work at the same time, so the time should be "
@@ -181,10 +183,14 @@ def seed(server) -> Scene:
         imported, proposed = seed_processbench(s, teacher, course)
         grouped = _grouped_review(s, teacher, course, quiz_problems[0], now)
         pilot_work = _pilot_scene(server, s, teacher, course, quiz_problems[0])
+        # A class of 24 over a term, for the analysis pages' charts (the demo student is in it too).
+        from browser.analysis_class import seed_class
+        big = seed_class(s, teacher, student)
         return Scene(course.code, assignment.id, sub.id, sub.problem_id, student.email, extra.id, stress.id,
                      quiz.id, released.id, quiz_problems[0].id, program_work.id, program.id, program_sub.id,
                      imported_draft=imported, proposed_draft=proposed, grouped_assignment=grouped.id,
-                     pilot_assignment=pilot_work)
+                     pilot_assignment=pilot_work, class_code=big["code"],
+                     class_assignment=big["assignments"][-1])
 
 
 def seed_processbench(s, teacher, course) -> tuple[int, int]:
@@ -355,6 +361,9 @@ def teacher_tour(sc: Scene) -> dict:
         "teacher-conversation": f"/teach/conversations/{sc.conversation}",
         "teacher-assignment-pilot": f"/teach/assignments/{sc.pilot_assignment}",
         "assignment-form-pilot": f"/teach/assignments/{sc.pilot_assignment}/edit",
+        "item-analysis": f"/teach/assignments/{sc.class_assignment}/analysis",
+        "item-analysis-empty": f"/teach/assignments/{sc.stress_assignment}/analysis",
+        "class-progress": f"/teach/courses/{sc.class_code}/progress?sort=average&order=asc&below=50",
     }
 
 
@@ -407,6 +416,9 @@ README_SHOTS = [
     ("student-problem-phone", "student", "student-problem", "phone"),
     ("student-submission-phone", "student", "student-submission", "phone"),
     ("gradebook", "teacher", "gradebook", "desktop"),
+    ("item-analysis", "teacher", "item-analysis", "desktop"),
+    ("class-progress", "teacher", "class-progress", "desktop"),
+    ("student-progress-phone", "student", "student-dashboard", "phone"),
 ]
 
 

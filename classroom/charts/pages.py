@@ -1,0 +1,89 @@
+"""The pictures of the analysis pages, from the analytics services' reports.
+
+The reports are read by their attributes only (services/item_analysis.py and services/progress.py
+make them); nothing here imports the services, Flask or the database, so charts stay a leaf.
+"""
+from __future__ import annotations
+
+from markupsafe import Markup
+
+from . import figures
+from .figures import Bar
+
+
+def _pct(value) -> str:
+    return "—" if value is None else f"{round(100 * value)}%"
+
+
+def step_chart(problem) -> Markup:
+    """Where students pointed on one problem: a column per step, "none" apart, the key's column labelled."""
+    key = "none" if problem.key_step is None else str(problem.key_step)
+    bars = []
+    for step, n in problem.marked_steps.items():
+        is_key = step == key
+        label = "None" if step == "none" else step
+        kind = "key" if is_key else ("none" if step == "none" else "")
+        bars.append(Bar(label, n, kind, "key" if is_key else ""))
+    if problem.correct_solution:
+        told = "This solution is correct: the key is \u201cno step is wrong\u201d."
+    else:
+        told = f"The key's first wrong step is step {problem.key_step}."
+    description = (f"{problem.submissions} students answered. {told} "
+                   + "; ".join(f"{'no step is wrong' if s == 'none' else 'step ' + s}: {n}"
+                               for s, n in problem.marked_steps.items()) + ".")
+    return figures.column_chart(f"steps-{problem.problem.id}", f"Where students pointed: {problem.problem.title}",
+                                description, bars, x_label="The first wrong step, as students marked it",
+                                y_label="Students", gap_before_last=True)
+
+
+def item_figures(report) -> dict:
+    """Chart name -> SVG for an assignment's analysis page."""
+    out = {"steps": {p.problem.id: step_chart(p) for p in report.problems}}
+    bins = [(b["from"], b["to"], b["count"]) for b in report.score_histogram]
+    out["histogram"] = figures.histogram(
+        "histogram", "Score distribution", f"Assignment scores of the {report.answered_students} students who "
+        "answered, in bins of 10%: " + ", ".join(f"{a}–{b}%: {c}" for a, b, c in bins) + ".",
+        bins, x_label="Score on the assignment (%)", y_label="Students")
+    if report.timeline:
+        hours = [(h.hours_to_due, h.on_time, h.late, h.earlier) for h in report.timeline]
+        busiest = max(report.timeline, key=lambda h: h.on_time + h.late)
+        out["timeline"] = figures.timeline(
+            "timeline", "Answers sent, hour by hour",
+            f"{sum(h.on_time for h in report.timeline)} answers on time and {sum(h.late for h in report.timeline)} "
+            f"late; the busiest hour began {abs(busiest.hours_to_due)} hours "
+            f"{'before' if busiest.hours_to_due < 0 else 'after'} the deadline.", hours)
+    if report.error_kinds:
+        out["error_kinds"] = error_kinds_chart("error-kinds", report.error_kinds)
+    return out
+
+
+def error_kinds_chart(chart_id: str, kinds) -> Markup:
+    rows = [(k.label, k.caught_share, f"{k.caught} of {k.answered} caught") for k in kinds]
+    return figures.share_bars(
+        chart_id, "Kinds of error, the most missed first",
+        "Share of answers that found the key's first wrong step, by the kind of error: "
+        + "; ".join(f"{label} {_pct(v)}" for label, v, _d in rows) + ".", rows)
+
+
+def progress_figures(progress, threshold: float) -> dict:
+    """Per student: a sparkline of their scores over the term and a meter per component."""
+    out = {}
+    for s in progress.students:
+        sid = s.student.id
+        out[sid] = {
+            "spark": figures.sparkline(f"spark-{sid}", f"{s.student.name}: scores over the term",
+                                       s.series(progress.assignments), threshold=threshold),
+            "components": {c: figures.meter(f"meter-{sid}-{c}", f"{s.student.name}: {c.replace('_', ' ')}",
+                                            s.component(c)) for c in ("location", "explanation", "final_answer",
+                                                                      "correction")},
+        }
+    return out
+
+
+def own_progress_chart(item, chart_id: str) -> Markup:
+    values = item.progress.series(item.assignments)
+    return figures.line_chart(
+        chart_id, f"Your scores in {item.course.title}",
+        "Your released scores, in order of the deadlines: "
+        + ", ".join(f"{a.title} {v:g}%" for a, v in zip(item.assignments, values)) + ".",
+        [(a.title, v) for a, v in zip(item.assignments, values)])

@@ -1,0 +1,251 @@
+"""What the class missed: item analysis, progress and their downloads, on a class where every figure is
+known by hand, on SQLite and PostgreSQL.
+
+The class: five students (A-E), three problems worth the same. P1 is flawed (key: step 2, arithmetic),
+P2 is flawed (key: step 1, missed case), P3 is correct ("no step is wrong"). Every answer is either
+wholly right (full credit on every component) or wholly wrong (0 on every component), so each
+problem's score is 1 or 0:
+
+        P1  P2  P3
+    A    1   1   1      A first sent a wrong P1, then resubmitted: only the latest version counts.
+    B    1   0   1
+    C    1   1   0      C and E mark a step on the correct P3: false alarms.
+    D    0   0   1
+    E    0   1   0
+
+Difficulty (share of full credit) is 3/5 = 0.6 for each problem. Discrimination is the point-biserial
+correlation of a problem's 0/1 with the rest of the assignment (the other two problems' sum):
+P1: x = 1 1 1 0 0, rest = 2 1 1 1 1: sum dx*dy = 0.4, sum dx^2 = 1.2, sum dy^2 = 0.8 -> 0.4/sqrt(0.96) = 0.4082
+P2: x = 1 0 1 0 1, rest = 2 2 1 1 0: -0.6/sqrt(1.2 * 2.8) = -0.3273 (negative)
+P3: x = 1 1 0 1 0, rest = 2 1 2 0 1: -0.6/sqrt(1.2 * 2.8) = -0.3273 (negative)
+Scores: A 100 %, B and C 66.67 %, D and E 33.33 %.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from classroom.models import Grade, utcnow
+from classroom.services import accounts, assignments, item_analysis, reviews, submissions
+from classroom.services.submissions import CritiqueDraft
+from test_query_budget import count_queries  # noqa: F401  (the fixture)
+
+WHOLE = {  # student -> (P1, P2, P3) full credit or not
+    "A": (1, 1, 1), "B": (1, 0, 1), "C": (1, 1, 0), "D": (0, 0, 1), "E": (0, 1, 0),
+}
+# What each student marked and answered: (step, final answer) per problem.
+MARKED = {
+    "A": ((2, "168"), (1, "10"), (None, "")),
+    "B": ((2, "168"), (2, "9"), (None, "")),
+    "C": ((2, "168"), (1, "10"), (1, "")),
+    "D": ((3, "158"), (2, "9"), (None, "")),
+    "E": ((None, "158"), (1, "10"), (3, "")),
+}
+
+
+def _answer(world, teacher, student, assignment, problem, step, final, full: bool, now=None):
+    s = world.s
+    with world.app.app_context():
+        sub, _job = submissions.submit(s, student, assignment.id, problem.id, CritiqueDraft(
+            step, "What I found." if full else "A guess.", "Corrected." if full else "", final), now=now)
+        for g in s.exec(select(Grade).where(Grade.submission_id == sub.id)):
+            if g.effective_score is None:  # explanation and written correction wait for a person
+                reviews.set_score(s, teacher, g.id, 1.0 if full else 0.0, "")
+    return sub
+
+
+@pytest.fixture
+def known_class(world):
+    teacher = world.instructor()
+    course = world.course(teacher)
+    p1 = world.problem(teacher, course, title="P1 tickets")  # key step 2, arithmetic, answer 168
+    p2 = world.problem(teacher, course, title="P2 evens", statement="How many even numbers below 20?",
+                       reference_solution="2, 4, ..., 18: 9", reference_answer="10",
+                       steps=["They start at 2.", "2 to 18 is 9 numbers.", "So 9."], flawed_final_answer="9",
+                       first_wrong_step=1, reason="0 is even too: 10 numbers.", error_kind="missed_case")
+    p3 = world.problem(teacher, course, title="P3 speed", statement="150 km in 2.5 h?", reference_answer="60",
+                       steps=["Speed is distance over time.", "So 150 / 2.5.", "That is 60."], flawed_final_answer="60",
+                       first_wrong_step=None, correct=True, reason="All right.", error_kind="other")
+    now = utcnow()
+    work = world.assignment(teacher, course, [p1, p2, p3], due_in=timedelta(hours=5), points=30)
+    people = {name: world.student(course, name=f"Student {name}") for name in WHOLE}
+    sent = now - timedelta(minutes=30)
+    # A's first try at P1 was wrong; the resubmission is what counts.
+    _answer(world, teacher, people["A"], work, p1, 3, "158", False, now=sent - timedelta(hours=3))
+    for name, fulls in WHOLE.items():
+        for problem, (step, final), full in zip((p1, p2, p3), MARKED[name], fulls):
+            _answer(world, teacher, people[name], work, problem, step, final, bool(full), now=sent)
+    return dict(teacher=teacher, course=course, problems=(p1, p2, p3), assignment=work, people=people)
+
+
+def test_figures_known_by_hand(known_class, dbs, app):
+    p1, p2, p3 = known_class["problems"]
+    with app.app_context():
+        report = item_analysis.build(dbs, known_class["assignment"])
+    assert report.students == 5 and report.answered_students == 5
+    f1, f2, f3 = report.problems
+    assert [f.submissions for f in (f1, f2, f3)] == [5, 5, 5]  # A's two versions of P1 count once
+    assert f1.marked_steps == {"1": 0, "2": 3, "3": 1, "none": 1} and f1.key_step == 2
+    assert f2.marked_steps == {"1": 3, "2": 2, "3": 0, "none": 0} and f2.key_step == 1
+    assert f3.marked_steps == {"1": 1, "2": 0, "3": 1, "none": 3} and f3.key_step is None
+    assert [f.difficulty for f in (f1, f2, f3)] == [0.6, 0.6, 0.6]
+    assert f1.discrimination == pytest.approx(0.4082, abs=1e-4) and f1.discrimination_flag is None
+    assert f2.discrimination == pytest.approx(-0.3273, abs=1e-4) and f2.discrimination_flag == "negative"
+    assert f3.discrimination == pytest.approx(-0.3273, abs=1e-4)
+    # Per component: on P1 every component is right exactly when the whole problem is.
+    assert {c: (f.decided, f.difficulty) for c, f in f1.components.items()} == {
+        "location": (5, 0.6), "explanation": (5, 0.6), "final_answer": (5, 0.6), "correction": (5, 0.6)}
+    assert f1.components["location"].discrimination == pytest.approx(0.4082, abs=1e-4)
+    assert set(f3.components) == {"location", "explanation"}  # nothing to correct on a correct solution
+    assert (f1.location_correct_share, f1.explanation_correct_share, f1.answer_correct_share) == (0.6, 0.6, 0.6)
+    assert f1.common_wrong_answers == [{"answer": "158", "count": 2}]
+    assert f2.common_wrong_answers == [{"answer": "9", "count": 2}]
+    # False alarms: only on the correct solution, C and E marked a step.
+    assert (f3.false_alarms, f3.false_alarm_rate, f3.location_correct_share) == (2, 0.4, 0.6)
+    assert f1.false_alarm_rate is None and f3.answer_correct_share is None
+    assert report.score_histogram == [
+        {"from": lo, "to": lo + 10, "count": {30: 2, 60: 2, 90: 1}.get(lo, 0)} for lo in range(0, 100, 10)]
+    assert [(k.error_kind, k.answered, k.caught) for k in report.error_kinds] == [
+        ("arithmetic", 5, 3), ("missed_case", 5, 3)]
+    # Timeline: A's early try 3 hours before the rest; 16 versions in all, none late; all five started.
+    assert sum(h.on_time for h in report.timeline) == 16 and sum(h.late for h in report.timeline) == 0
+    assert report.timeline[0].on_time == 1 and report.timeline[0].started == 1
+    assert report.timeline[-1].started == 5
+
+
+def test_statistics_helpers():
+    # Point-biserial on the textbook case and where it is undefined.
+    assert item_analysis.point_biserial([1, 1, 1, 0, 0], [2, 1, 1, 1, 1]) == pytest.approx(0.4082, abs=1e-4)
+    assert item_analysis.point_biserial([1, 1, 1], [1, 2, 3]) is None  # everyone at full credit
+    assert item_analysis.point_biserial([1, 0], [1, 0]) is None  # too few students
+    assert item_analysis.point_biserial([1, 0, 1], [2, 2, 2]) is None  # the rest the same for all
+    assert [item_analysis.discrimination_flag(v) for v in (None, -0.1, 0.0, 0.19, 0.2)] == [
+        None, "negative", "low", "low", None]
+    bins = item_analysis.histogram([0, 9.99, 10, 55, 100, 100])
+    assert [b["count"] for b in bins] == [2, 1, 0, 0, 0, 1, 0, 0, 0, 2]  # 100 % falls in the last bin
+
+
+def _api_contract(known_class, make_client, world):
+    with world.app.app_context():
+        token = accounts.create_token(world.s, known_class["teacher"].email, "items")
+    resp = make_client().get(f"/api/v1/assignments/{known_class['assignment'].id}/item-analysis",
+                             headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    body = resp.get_json()
+    p1, _p2, p3 = known_class["problems"]
+    first, _second, third = body["problems"]
+    contract = {"id", "submissions", "key_step", "marked_steps", "location_correct_share",
+                "explanation_correct_share", "answer_correct_share", "common_wrong_answers", "difficulty",
+                "discrimination"}
+    assert contract <= set(first)
+    assert first["id"] == p1.id and first["submissions"] == 5 and first["key_step"] == 2
+    assert first["marked_steps"] == {"1": 0, "2": 3, "3": 1, "none": 1}
+    assert first["common_wrong_answers"] == [{"answer": "158", "count": 2}]
+    assert first["difficulty"] == 0.6 and first["discrimination"] == pytest.approx(0.4082, abs=1e-4)
+    assert third["id"] == p3.id and third["key_step"] is None and third["false_alarm_rate"] == 0.4
+    assert third["answer_correct_share"] is None
+    assert [b["count"] for b in body["score_histogram"]] == [0, 0, 0, 2, 0, 0, 2, 0, 0, 1]
+    assert body["score_histogram"][0] == {"from": 0, "to": 10, "count": 0}
+
+
+def _rows(text: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _csv_downloads_carry_every_chart(known_class, make_client):
+    c = make_client(known_class["teacher"])
+    base = f"/teach/assignments/{known_class['assignment'].id}/analysis"
+    p1, p2, p3 = known_class["problems"]
+    got = {}
+    for chart in item_analysis.CHARTS:
+        resp = c.get(f"{base}/{chart}.csv")
+        assert resp.status_code == 200 and resp.mimetype == "text/csv", chart
+        assert "attachment" in resp.headers["Content-Disposition"]
+        got[chart] = _rows(resp.get_data(as_text=True))
+    assert [(r["title"], r["difficulty"], r["discrimination_flag"]) for r in got["problems"]] == [
+        ("P1 tickets", "0.6", ""), ("P2 evens", "0.6", "negative"), ("P3 speed", "0.6", "negative")]
+    assert got["problems"][2]["false_alarm_rate"] == "0.4" and got["problems"][2]["key_step"] == "none"
+    steps = {(r["problem_id"], r["marked"]): (r["students"], r["is_key"]) for r in got["steps"]}
+    assert steps[(str(p1.id), "2")] == ("3", "yes") and steps[(str(p3.id), "none")] == ("3", "yes")
+    assert steps[(str(p1.id), "none")] == ("1", "no")
+    assert [(r["title"], r["answer"], r["count"]) for r in got["wrong-answers"]] == [
+        ("P1 tickets", "158", "2"), ("P2 evens", "9", "2")]
+    assert [r["students"] for r in got["histogram"]] == ["0", "0", "0", "2", "0", "0", "2", "0", "0", "1"]
+    assert sum(int(r["on_time"]) for r in got["timeline"]) == 16
+    assert [(r["error_kind"], r["caught_share"]) for r in got["error-kinds"]] == [
+        ("arithmetic", "0.6"), ("missed_case", "0.6")]
+    missing = c.get(f"{base}/pie.csv")
+    assert missing.status_code == 404 and "the charts are problems" in missing.get_data(as_text=True)
+
+
+def _pages_draw_charts_with_tables(known_class, make_client):
+    c = make_client(known_class["teacher"])
+    page = c.get(f"/teach/assignments/{known_class['assignment'].id}/analysis").get_data(as_text=True)
+    p1 = known_class["problems"][0]
+    assert page.count('<svg xmlns="http://www.w3.org/2000/svg"') == 6  # 3 problems, histogram, timeline, kinds
+    assert f'aria-labelledby="steps-{p1.id}-title steps-{p1.id}-desc"' in page
+    assert "style=" not in page and "<script>" not in page  # the CSP allows neither
+    assert "Step 2 <span class=\"badge ok\">key</span>" in page and "<code>158</code>" in page
+    assert "negative" in page and "False alarms" in page
+
+
+def _progress_page_sorts_and_highlights(known_class, make_client):
+    c = make_client(known_class["teacher"])
+    code = known_class["course"].code
+    page = c.get(f"/teach/courses/{code}/progress?sort=average&order=asc&below=50").get_data(as_text=True)
+    # Lowest average first: D and E (33 %) before B and C (67 %) before A (100 %).
+    positions = {n: page.index(f"Student {n}") for n in "ABCDE"}
+    assert max(positions["D"], positions["E"]) < min(positions["B"], positions["C"]) < positions["A"]
+    assert page.count("below 50%</span>") == 2  # D and E highlighted, in words, not colour alone
+    assert 'aria-sort="ascending"' in page
+    rows = _rows(c.get(f"/teach/courses/{code}/progress.csv").get_data(as_text=True))
+    by_name = {r["Student"]: r for r in rows}
+    assert by_name["Student A"]["Week 1 (%)"] == "100.0" and by_name["Student D"]["Average (%)"] == "33.33"
+    assert by_name["Student C"]["First wrong step (mean score)"] == "0.6667"
+
+
+def _student_sees_only_released_scores(known_class, make_client, world):
+    student = known_class["people"]["B"]
+    c = make_client(student)
+    assert "Your progress" not in c.get("/learn/").get_data(as_text=True)
+    assert _rows(c.get("/learn/progress.csv").get_data(as_text=True)) == []
+    with world.app.app_context():
+        assignments.release_grades(world.s, known_class["teacher"], known_class["assignment"], confirmed=True)
+    page = c.get("/learn/").get_data(as_text=True)
+    assert "Your progress" in page and 'id="progress-' in page and "Week 1 66.67%" in page
+    assert [(r["Assignment"], r["Score (%)"]) for r in _rows(c.get("/learn/progress.csv").get_data(as_text=True))] \
+        == [("Week 1", "66.67")]
+
+
+# One class serves several checks: building it is most of the time these tests take.
+def test_api_and_csv_downloads(known_class, make_client, world):
+    _api_contract(known_class, make_client, world)
+    _csv_downloads_carry_every_chart(known_class, make_client)
+
+
+def test_pages_progress_and_the_students_own_chart(known_class, make_client, world):
+    _pages_draw_charts_with_tables(known_class, make_client)
+    _progress_page_sorts_and_highlights(known_class, make_client)
+    _student_sees_only_released_scores(known_class, make_client, world)
+
+
+def test_analysis_takes_a_fixed_number_of_queries(known_class, make_client, world, count_queries):  # noqa: F811
+    c = make_client(known_class["teacher"])
+    url = f"/teach/assignments/{known_class['assignment'].id}/analysis"
+    c.get(url)
+    with count_queries() as before:
+        assert c.get(url).status_code == 200
+    # Three more students answer everything: the count stays.
+    p1, p2, p3 = known_class["problems"]
+    for k in range(3):
+        extra = world.student(known_class["course"], name=f"Extra {k}")
+        for problem, step in ((p1, 2), (p2, 1), (p3, None)):
+            _answer(world, known_class["teacher"], extra, known_class["assignment"], problem, step, "1", k % 2 == 0)
+    with count_queries() as after:
+        assert c.get(url).status_code == 200
+    assert after.n == before.n, f"{before}\n---\n{after}"
+    assert after.n <= 10, str(after)
