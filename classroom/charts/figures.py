@@ -164,7 +164,7 @@ def share_bars(chart_id: str, title: str, description: str, rows: Sequence[tuple
 def line_chart(chart_id: str, title: str, description: str, points: Sequence[tuple[str, Optional[float]]], *,
                y_label: str = "Score (%)", threshold: Optional[float] = None) -> Markup:
     """Percentages over a sequence (assignments over a term), 0 to 100, each point labelled under it."""
-    height, left, right, top, bottom = 240, 48, WIDTH - 16, 18, 240 - 48
+    height, left, right, top, bottom = 240, 62, WIDTH - 14, 18, 240 - 48
     body = _y_axis(left, top, bottom, right, [0, 25, 50, 75, 100], 100, y_label, fmt=lambda v: f"{v:g}%")
     n = len(points)
     slot = (right - left) / max(n, 1)

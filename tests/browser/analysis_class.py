@@ -70,13 +70,13 @@ def seed_class(s, teacher, extra_student=None) -> dict:
         due = now - timedelta(days=days_ago)
         work = assignments.create_assignment(s, teacher, course, AssignmentDraft(
             title=title, opens_at=due - timedelta(days=6), due_at=due, problem_ids=[made[k].id for k in picks],
-            allow_late=True, late_penalty_percent=10))
+            allow_late=a_index == len(ASSIGNMENTS) - 1, late_penalty_percent=10))
         made_assignments.append(work)
         for u in students:
-            if rng.random() < 0.08:  # a few never answer
+            if rng.random() < 0.08 and u is not extra_student:  # a few never answer
                 continue
             hours_before = rng.choice([0.3, 0.6, 1.5, 2.5, 3.5, 5, 8, 12, 20, 30, 50, 90]) * rng.random() + 0.1
-            if rng.random() < 0.08:
+            if rng.random() < 0.08 and work.allow_late:
                 hours_before = -rng.random() * 5  # late
             sent = due - timedelta(hours=hours_before)
             for k in picks:

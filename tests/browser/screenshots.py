@@ -391,9 +391,14 @@ def _preview_math(page) -> None:
     page.locator("#explanation-preview .katex-display").first.wait_for()
 
 
+def _to_progress(page) -> None:
+    page.evaluate("document.getElementById('your-progress').scrollIntoView()")
+
+
 def student_tour(sc: Scene) -> dict:
     return {
         "student-dashboard": "/learn/",
+        "student-progress": ("/learn/", _to_progress),
         "student-assignment": f"/learn/assignments/{sc.released_assignment}",
         "student-problem": (f"/learn/assignments/{sc.assignment_id}/problems/{sc.problem_id}", _preview_math),
         "student-submission": f"/learn/submissions/{sc.released_submission}",
@@ -418,7 +423,7 @@ README_SHOTS = [
     ("gradebook", "teacher", "gradebook", "desktop"),
     ("item-analysis", "teacher", "item-analysis", "desktop"),
     ("class-progress", "teacher", "class-progress", "desktop"),
-    ("student-progress-phone", "student", "student-dashboard", "phone"),
+    ("student-progress-phone", "student", "student-progress", "phone"),
 ]
 
 
