@@ -187,7 +187,7 @@ def _pages_draw_charts_with_tables(known_class, make_client):
     page = c.get(f"/teach/assignments/{known_class['assignment'].id}/analysis").get_data(as_text=True)
     p1 = known_class["problems"][0]
     assert page.count('<svg xmlns="http://www.w3.org/2000/svg"') == 6  # 3 problems, histogram, timeline, kinds
-    assert f'aria-labelledby="steps-{p1.id}-title steps-{p1.id}-desc"' in page
+    assert f'aria-labelledby="steps-{p1.id}-title" aria-describedby="steps-{p1.id}-desc"' in page
     assert "style=" not in page and "<script>" not in page  # the CSP allows neither
     assert "Step 2 <span class=\"badge ok\">key</span>" in page and "<code>158</code>" in page
     assert "negative" in page and "False alarms" in page

@@ -51,7 +51,7 @@ def document(chart_id: str, width: float, height: float, title: str, description
         [el("title", str(escape(title)), id=f"{chart_id}-title"),
          el("desc", str(escape(description)), id=f"{chart_id}-desc"), *body],
         xmlns="http://www.w3.org/2000/svg", viewBox=f"0 0 {num(width)} {num(height)}", role="img",
-        aria_labelledby=f"{chart_id}-title {chart_id}-desc", class_=f"chart {class_}".strip(),
+        aria_labelledby=f"{chart_id}-title", aria_describedby=f"{chart_id}-desc", class_=f"chart {class_}".strip(),
         id=chart_id, preserveAspectRatio="xMidYMid meet", focusable="false",
     ))
 
