@@ -202,6 +202,8 @@ def _progress_page_sorts_and_highlights(known_class, make_client):
     assert max(positions["D"], positions["E"]) < min(positions["B"], positions["C"]) < positions["A"]
     assert page.count("below 50%</span>") == 2  # D and E highlighted, in words, not colour alone
     assert 'aria-sort="ascending"' in page
+    # Averages over the term (one assignment): D and E at 33 %, B and C at 67 %, A at 100 %.
+    assert all(f'{lo}–{lo + 10}%</th><td class="num">{n}</td>' in page for lo, n in ((30, 2), (60, 2), (90, 1)))
     rows = _rows(c.get(f"/teach/courses/{code}/progress.csv").get_data(as_text=True))
     by_name = {r["Student"]: r for r in rows}
     assert by_name["Student A"]["Week 1 (%)"] == "100.0" and by_name["Student D"]["Average (%)"] == "33.33"

@@ -80,6 +80,15 @@ def progress_figures(progress, threshold: float) -> dict:
     return out
 
 
+def average_histogram(progress) -> Markup:
+    bins = [(b["from"], b["to"], b["count"]) for b in progress.average_histogram()]
+    return figures.histogram(
+        "average-histogram", "Averages over the term",
+        "Students by their average score over the term, in bins of 10%: "
+        + ", ".join(f"{a}–{b}%: {c}" for a, b, c in bins) + ".",
+        bins, x_label="Average score over the term (%)", y_label="Students")
+
+
 def own_progress_chart(item, chart_id: str) -> Markup:
     values = item.progress.series(item.assignments)
     return figures.line_chart(

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from ..models import Assignment, AssignmentProblem, Course, Enrollment, User, utcnow
 from . import courses
-from .item_analysis import CHART_COMPONENTS, counting_rows, error_kinds, keys_of, KindFigures
+from .item_analysis import CHART_COMPONENTS, KindFigures, counting_rows, error_kinds, histogram, keys_of
 from .scoring import LABELS, round_points, score_components
 
 SORTS = ("name", "average", "latest", "trend")
@@ -62,6 +62,11 @@ class CourseProgress:
     assignments: list[Assignment]
     students: list[StudentProgress]
     error_kinds: list[KindFigures]
+
+    def average_histogram(self) -> list[dict]:
+        """Students by their average over the term, in bins of 10 % (as the assignment's histogram)."""
+        averages = [s.average(self.assignments) for s in self.students]
+        return histogram([a for a in averages if a is not None])
 
     def sorted_students(self, sort: str = "name", descending: bool = False) -> list[StudentProgress]:
         if sort not in SORTS:

@@ -52,6 +52,7 @@ def course_progress(code):
     return render_template("teacher/progress.html", course=c, report=report, threshold=threshold, sort=sort,
                            descending=descending, rows=report.sorted_students(sort, descending),
                            charts=chart_pages.progress_figures(report, threshold),
+                           average_chart=chart_pages.average_histogram(report) if report.assignments else None,
                            error_chart=(chart_pages.error_kinds_chart("course-error-kinds", report.error_kinds)
                                         if report.error_kinds else None), LABELS=LABELS,
                            PART_LABELS={"location": "Step", "explanation": "Explanation", "final_answer": "Answer",
