@@ -73,9 +73,8 @@ def progress_figures(progress, threshold: float) -> dict:
         out[sid] = {
             "spark": figures.sparkline(f"spark-{sid}", f"{s.student.name}: scores over the term",
                                        s.series(progress.assignments), threshold=threshold),
-            "components": {c: figures.meter(f"meter-{sid}-{c}", f"{s.student.name}: {c.replace('_', ' ')}",
-                                            s.component(c)) for c in ("location", "explanation", "final_answer",
-                                                                      "correction")},
+            "components": {c: figures.meter(None if s.component(c) is None else round(s.component(c), 2))
+                           for c in ("location", "explanation", "final_answer", "correction")},
         }
     return out
 
