@@ -13,11 +13,12 @@ immediate when the app is created with HUEY_IMMEDIATE (tests).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import socket
 import threading
 import traceback
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Optional
 
 from flask import Flask, current_app
@@ -28,8 +29,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from . import db as database
+from .mail import invitation_mail, send_each
 from .models import (
-    JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, Grade, GradingJob, Submission, utcnow,
+    INVITE_PENDING, JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, MAIL_FAILED, MAIL_QUEUED, MAIL_SENT, Course,
+    CourseInvitation, Grade, GradingJob, Submission, User, utcnow,
 )
 
 log = logging.getLogger(__name__)
@@ -48,7 +51,13 @@ def init_app(app: Flask) -> None:
         with app.app_context():
             recheck_answers(problem_id, actor_id)
 
+    @huey.task(name="invitation_mail")
+    def invitation_mail_task(items: list) -> None:
+        with app.app_context():
+            send_invitation_mail(items)
+
     app.extensions["huey"] = huey
+    app.extensions["invitation_mail_task"] = invitation_mail_task
     app.extensions["grade_task"] = grade_job
     app.extensions["recheck_task"] = recheck_task
 
@@ -82,6 +91,58 @@ def enqueue_recheck(problem_id: int, actor_id: int) -> None:
         current_app.extensions["recheck_task"](problem_id, actor_id)
     except Exception:  # noqa: BLE001 - the edit is saved; the instructor can save again to retry
         log.exception("could not enqueue the re-check of problem %s", problem_id)
+
+
+def enqueue_invitation_mail(items: list[tuple[int, str, str]]) -> None:
+    """E-mail course invitations in the background: [(invitation id, token, link)]. The token travels
+    in the queue message only until the job has run (the database keeps only its hash). If the queue is
+    down the invitations are marked failed, with the reason, so the instructor can send them again."""
+    if not items:
+        return
+    ids = [i for i, _t, _u in items]
+    with database.fresh_session() as s:
+        _mark_mail(s, ids, MAIL_QUEUED, None)
+    try:
+        current_app.extensions["invitation_mail_task"]([list(item) for item in items])
+    except Exception as exc:  # noqa: BLE001 - the invitations are saved; "send again" retries
+        log.exception("could not enqueue invitation mail")
+        with database.fresh_session() as s:
+            _mark_mail(s, ids, MAIL_FAILED, f"the job queue could not be reached ({type(exc).__name__})")
+
+
+def _mark_mail(s: Session, ids: list[int], state: str, error: Optional[str]) -> None:
+    s.exec(update(CourseInvitation).where(CourseInvitation.id.in_(ids)).values(mail_state=state, mail_error=error))
+    s.commit()
+
+
+def send_invitation_mail(items: list) -> tuple[int, int]:
+    """The mail job: e-mail each invitation still open with the token it was queued with (one replaced
+    since, by a newer upload or "send again", is skipped: its link would not work), noting on each
+    whether it was sent or why not. Returns (sent, failed)."""
+    wanted = {int(i): (token, url) for i, token, url in items}
+    settings = current_app.config.get("MAIL")
+    with database.fresh_session() as s:
+        if settings is None:
+            _mark_mail(s, list(wanted), MAIL_FAILED, "e-mail is not set up on this server (SMTP_HOST)")
+            return 0, len(wanted)
+        rows = s.exec(select(CourseInvitation, User.email, Course.title)
+                      .join(User, User.id == CourseInvitation.user_id)
+                      .join(Course, Course.id == CourseInvitation.course_id)
+                      .where(CourseInvitation.id.in_(list(wanted)), CourseInvitation.status == INVITE_PENDING)).all()
+        rows = [(inv, email, title) for inv, email, title in rows
+                if inv.token_hash == hashlib.sha256(wanted[inv.id][0].encode()).hexdigest()]
+        expires = {inv.id: (inv.expires_at if inv.expires_at.tzinfo else inv.expires_at.replace(tzinfo=timezone.utc))
+                   for inv, _e, _t in rows}
+        failed = send_each(settings, [
+            invitation_mail(email, inv.name, title, wanted[inv.id][1],
+                            expires[inv.id].strftime("%Y-%m-%d %H:%M UTC")) for inv, email, title in rows])
+        now = utcnow()
+        for inv, email, _title in rows:
+            s.exec(update(CourseInvitation).where(CourseInvitation.id == inv.id).values(
+                mail_state=MAIL_FAILED if email in failed else MAIL_SENT, mail_error=failed.get(email),
+                mailed_at=now))
+        s.commit()
+        return len(rows) - len(failed), len(failed)
 
 
 def recheck_answers(problem_id: int, actor_id: Optional[int]) -> list[dict]:

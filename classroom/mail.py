@@ -31,11 +31,28 @@ class Mail:
     body: str
 
 
+def invitation_mail(to: str, name: str, course_title: str, url: str, expires: str) -> Mail:
+    """A course invitation, in the same words for a new address and an existing account (the link's
+    page says which step follows)."""
+    return Mail(to=to, subject=f"You are invited to {course_title}",
+                body=(f"Hello {name},\n\n"
+                      f"Your instructor invited you to the course “{course_title}” in the critique classroom.\n"
+                      f"Open this link to join (it works once, until {expires}):\n\n{url}\n\n"
+                      "If you have no password yet, the link lets you choose one. If you already have an "
+                      "account with this address, log in with it and accept the invitation.\n"))
+
+
 def send_all(settings: MailSettings, mails: list[Mail]) -> list[str]:
     """Send each mail over one connection; returns the addresses that could not be reached (a refused
     recipient, or all of them when the server cannot be reached), so the caller can say so."""
+    return list(send_each(settings, mails))
+
+
+def send_each(settings: MailSettings, mails: list[Mail]) -> dict[str, str]:
+    """Send each mail over one connection; returns {address: why it failed} for those not sent (a
+    refused recipient, or all of them when the server cannot be reached), in words for the instructor."""
     if not mails:
-        return []
+        return {}
     try:
         smtp_class = smtplib.SMTP_SSL if settings.security == "ssl" else smtplib.SMTP
         kwargs = {"context": ssl.create_default_context()} if settings.security == "ssl" else {}
@@ -44,15 +61,31 @@ def send_all(settings: MailSettings, mails: list[Mail]) -> list[str]:
                 smtp.starttls(context=ssl.create_default_context())
             if settings.username:
                 smtp.login(settings.username, settings.password or "")
-            failed = []
+            failed = {}
             for mail in mails:
                 try:
                     smtp.send_message(_message(settings, mail))
-                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused):
-                    failed.append(mail.to)
+                except smtplib.SMTPRecipientsRefused as exc:
+                    failed[mail.to] = "the mail server refused the address" + _server_said(
+                        next(iter(exc.recipients.values()), None))
+                except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
+                    failed[mail.to] = "the mail server refused the message" + _server_said(
+                        (exc.smtp_code, exc.smtp_error))
             return failed
-    except (OSError, smtplib.SMTPException):
-        return [m.to for m in mails]
+    except smtplib.SMTPAuthenticationError:
+        reason = "the mail server did not accept SMTP_USERNAME and SMTP_PASSWORD"
+    except (OSError, smtplib.SMTPException) as exc:
+        reason = f"the mail server could not be reached ({type(exc).__name__}: {str(exc)[:120]})"
+    return {m.to: reason for m in mails}
+
+
+def _server_said(reply) -> str:
+    try:
+        code, text = reply
+        text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+        return f" ({code} {text[:160]})"
+    except (TypeError, ValueError):
+        return ""
 
 
 def _message(settings: MailSettings, mail: Mail) -> EmailMessage:

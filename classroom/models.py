@@ -29,6 +29,18 @@ ROLE_ADMIN = "admin"
 LINK_INVITE = "invite"
 LINK_RESET = "reset"
 
+# A course invitation (CourseInvitation.status). A declined one looks pending to the instructor until it
+# expires: only an existing account can decline, so showing it would tell which addresses had accounts.
+INVITE_PENDING = "pending"
+INVITE_ACCEPTED = "accepted"
+INVITE_DECLINED = "declined"
+INVITE_REPLACED = "replaced"  # a newer upload or "send again" made a fresh link
+
+# Where an invitation's e-mail stands (CourseInvitation.mail_state); None = not e-mailed (no SMTP).
+MAIL_QUEUED = "queued"
+MAIL_SENT = "sent"
+MAIL_FAILED = "failed"
+
 REQUEST_PENDING = "pending"
 REQUEST_APPROVED = "approved"
 REQUEST_DECLINED = "declined"
@@ -170,7 +182,33 @@ class Enrollment(SQLModel, table=True):
     course_id: int = Field(foreign_key="course.id", index=True)
     user_id: int = Field(foreign_key="user.id", index=True)
     role: str = Field(default=ROLE_STUDENT, max_length=20)
+    # The name the instructor's roster gave (pages for the course's instructors show it); None for a
+    # student who joined with the course code, who is shown under their own name.
+    roster_name: Optional[str] = Field(default=None, max_length=120)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class CourseInvitation(SQLModel, table=True):
+    """A roster row: a single-use, expiring link to join a course. Every row gets one, new address or
+    not, so the instructor cannot tell which addresses already had accounts. Opened by a new account
+    (no password yet) it sets the password and enrols; an existing account's owner accepts it after
+    logging in (or on their home page). Only the token's hash is kept."""
+    __tablename__ = "course_invitation"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    name: str = Field(max_length=120)  # as the roster wrote it
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    status: str = Field(default=INVITE_PENDING, max_length=20)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    decided_at: Optional[datetime] = None
+    created_by_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    # The roster's `group` column: the lab group the student is placed in on joining.
+    group_name: Optional[str] = Field(default=None, max_length=120)
+    mail_state: Optional[str] = Field(default=None, max_length=20)
+    mail_error: Optional[str] = Field(default=None, max_length=500)
+    mailed_at: Optional[datetime] = None
 
 
 class Problem(SQLModel, table=True):

@@ -41,6 +41,13 @@ ACCESS = {
     "/forgot": ("GET", "/forgot", PUBLIC, None),
     "/password/<token>": ("GET", "/password/not-a-real-token", {r: 404 for r in ROLES}, None),
     "/account": ("GET", "/account", ANY_USER, None),
+    # A course invitation: its link works for nobody when mistyped; answering it is its owner's alone
+    # (the scene invites other_student), to everyone else it does not exist.
+    "/invite/<token>": ("GET", "/invite/not-a-real-token", {r: 404 for r in ROLES}, None),
+    "/invitations/<int:invitation_id>/accept": ("POST", "/invitations/{invitation}/accept", {
+        "anonymous": "login", "student": 404, "other_student": 302, "other_instructor": 404, "instructor": 404}, {}),
+    "/invitations/<int:invitation_id>/decline": ("POST", "/invitations/{invitation}/decline", {
+        "anonymous": "login", "student": 404, "other_student": 302, "other_instructor": 404, "instructor": 404}, {}),
     # Nothing typed: the account page again (400) with the messages beside the fields.
     "/account/password": ("POST", "/account/password", {"anonymous": "login", **{r: 400 for r in ROLES[1:]}}, {}),
     "/account/tokens": ("POST", "/account/tokens", ANY_USER, {"label": "laptop"}),
@@ -62,6 +69,7 @@ ACCESS = {
     "/teach/courses": ("POST", "/teach/courses", {**TEACH_GLOBAL, "other_instructor": 302, "instructor": 302},
                        {"title": "New one"}),
     "/teach/courses/<code>": ("GET", "/teach/courses/{code}", TEACH_COURSE, None),
+    "/teach/courses/<code>/invitations/resend": ("POST", "/teach/courses/{code}/invitations/resend", TEACH_POST, {}),
     # No file sent: the course page again (400) with "Choose a CSV file" beside the file input.
     "/teach/courses/<code>/roster": ("POST", "/teach/courses/{code}/roster", {**TEACH_COURSE, "instructor": 400},
                                      {}),
@@ -284,9 +292,14 @@ def scene(world, dbs, request):
         groups.add_member(dbs, w["teacher"], group_b.id, w["bob"].id)
     from classroom.models import ApiToken
     token_id = dbs.exec(select(ApiToken.id).where(ApiToken.user_id == w["teacher"].id)).first()
+    with world.app.app_context():
+        from classroom.services import invitations
+        invitation, _token = invitations.issue(dbs, w["teacher"], w["course"], other_student, "Oscar Other")
+        dbs.commit()
     ids = {"code": w["course"].code, "problem": w["problem"].id, "assignment": w["assignment"].id,
            "solution": draft.id, "token": token_id, "student_id": w["alice"].id,
-           "submission": sub.id, "grade": grade.id, "job": job.id, "group": group_a.id}
+           "submission": sub.id, "grade": grade.id, "job": job.id, "group": group_a.id,
+           "invitation": invitation.id}
     if "conversation" in getattr(getattr(request.node, "callspec", None), "params", {}).get("rule", ""):
         # Teach mode's routes only (built for them alone, to keep the other routes' scenes quick).
         talked, to_start = (world.problem(w["teacher"], w["course"], title=t) for t in ("Teach me", "Teach me too"))

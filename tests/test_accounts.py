@@ -1,9 +1,10 @@
 """Accounts (issue 9 §2): nobody chooses another person's password.
 
 Sign-up makes students; instructors are made by an administrator (create-user) or approved by one.
-A roster never sets or changes a password or a name and says nothing about accounts outside the
-course; new accounts get single-use, expiring invitation links (a CSV, and e-mail over a real local
-SMTP server). "Forgot password" uses the same links, rate limited, and never says whether an
+A roster never sets or changes a password or a name, enrols nobody directly and says nothing about
+accounts outside the course: every row gets the same single-use, expiring course invitation (a CSV, and
+e-mail from a background job over a real local SMTP server); a new address sets its password with it, an
+existing account's owner logs in and accepts. Sign-up with e-mail set up never says an address is taken. "Forgot password" uses the same links, rate limited, and never says whether an
 address has an account. Logout, a new password or disabling ends the account's other sessions;
 API tokens are listed and revoked by their owner.
 """
@@ -22,7 +23,7 @@ import pytest
 from sqlmodel import select
 from werkzeug.security import generate_password_hash
 
-from classroom.models import AccountLink, ApiToken, Enrollment, InstructorRequest, User, utcnow
+from classroom.models import AccountLink, ApiToken, CourseInvitation, Enrollment, InstructorRequest, User, utcnow
 from classroom.services import accounts
 from support import PASSWORD, login
 
@@ -120,9 +121,15 @@ def test_instructor_access_is_requested_and_approved_by_an_administrator(app, wo
 
 # ---------------------------------------------------------------- rosters
 
+def _row_html(page: str, email_address: str) -> str:
+    """The result table's row for an address, with the address and the name taken out."""
+    row = re.search(r"<tr><td>" + re.escape(email_address) + r"</td>.*?</tr>", page).group(0)
+    return re.sub(r"<td>[^<]*</td>", "<td>x</td>", row, count=2)
+
+
 def test_roster_never_touches_existing_accounts_nor_says_anything_about_them(app, world, dbs, make_client):
     teacher = world.instructor()
-    course = world.course(teacher)
+    course = world.course(teacher, title="Algebra I")
     victim = world.student(email="victim@school.test", name="Vera Victim")
     other_teacher = world.instructor(email="boss@school.test", name="Bo Boss")
     before = {u.id: (u.name, u.password_hash) for u in (victim, other_teacher)}
@@ -132,28 +139,70 @@ def test_roster_never_touches_existing_accounts_nor_says_anything_about_them(app
     assert resp.status_code == 200
     page = resp.get_data(as_text=True)
     main = page[page.index("<main"):page.index("</main>")]
-    assert "instructor" not in main.lower() and "boss@school.test" not in main and "victim@school.test" not in main
-    assert "Vera Victim" not in page and "Bo Boss" not in page
-    assert "password column was ignored" in page
+    assert "instructor" not in main.lower() and "Vera Victim" not in page and "Bo Boss" not in page
+    assert "password column was ignored" in page and "3 invitations" in main
+    # Every row looks alike, on the page and in the CSV: nobody can tell which addresses had accounts.
+    shapes = {_row_html(main, e) for e in ("victim@school.test", "boss@school.test", "new@school.test")}
+    assert len(shapes) == 1 and ">invited<" in shapes.pop()
+    rows = _invitations(resp)
+    assert [(r["email"], r["name"], r["status"]) for r in rows] == [
+        ("victim@school.test", "Mallory's Puppet", "invited"), ("boss@school.test", "Someone", "invited"),
+        ("new@school.test", "Nina New", "invited")]
+    assert all(re.fullmatch(r"http://localhost/invite/[\w-]{43}", r["link"]) for r in rows)
+    assert len({r["expires"] for r in rows}) == 1
+    # Nobody is enrolled by the upload, and no existing account changed.
+    assert not dbs.exec(select(Enrollment).where(Enrollment.course_id == course.id,
+                                                 Enrollment.role == "student")).all()
     dbs.expire_all()
     for user_id, (name, pw_hash) in before.items():
         user = dbs.get(User, user_id)
         assert (user.name, user.password_hash) == (name, pw_hash)
-    assert _can_log_in(app, "victim@school.test", PASSWORD) and not _can_log_in(app, "victim@school.test", "attackerpw")
-    # The new account has no usable password, whatever the file said: only its invitation link.
+    # The new account has no usable password, whatever the file said: only its invitation link,
+    # with which the student chooses the password and joins; the link then works no more.
     new = accounts.find_user(dbs, "new@school.test")
     assert new.password_hash == "" and not _can_log_in(app, "new@school.test", "chosen-by-teacher")
-    rows = _invitations(resp)
-    assert [(r["email"], r["name"]) for r in rows] == [("new@school.test", "Nina New")]
-    assert rows[0]["expires"] and "/password/" in rows[0]["link"]
-    # The student chooses the password; the link then works no more.
+    new_link, victim_link = _path(rows[2]["link"]), _path(rows[0]["link"])
     student = app.test_client()
-    assert student.post(_path(rows[0]["link"]), data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
+    assert "Choose a password" in student.get(new_link).get_data(as_text=True)
+    assert student.post(new_link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
     assert student.get(f"/learn/courses/{course.code}").status_code == 200
-    assert student.get(_path(rows[0]["link"])).status_code == 404
+    assert student.get(new_link).status_code == 404
+    # An existing account's link sets no password: its owner logs in as that account and accepts.
+    anonymous = app.test_client()
+    assert "Log in to accept" in anonymous.get(victim_link).get_data(as_text=True)
+    anonymous.post(victim_link, data={"password": "stolen-password", "confirm": "stolen-password"})
+    assert _can_log_in(app, "victim@school.test", PASSWORD) and not _can_log_in(app, "victim@school.test", "attackerpw")
+    assert not _can_log_in(app, "victim@school.test", "stolen-password")
+    owner = make_client(victim)
+    home = owner.get("/learn/").get_data(as_text=True)
+    assert "You are invited to join <strong>Algebra I</strong>" in home
+    accept = re.search(r'action="(/invitations/\d+/accept)"', home).group(1)
+    assert owner.get(victim_link).status_code == 200
+    assert owner.post(accept).status_code == 302
+    assert owner.get(f"/learn/courses/{course.code}").status_code == 200
+    assert "You are invited" not in owner.get("/learn/").get_data(as_text=True)
+    # The other instructor declines; to the course's instructor that invitation still reads "invited".
+    boss = make_client(other_teacher)
+    decline = re.search(r'action="(/invitations/\d+/decline)"', boss.get("/teach/").get_data(as_text=True)).group(1)
+    assert boss.post(decline).status_code == 302 and "You are invited" not in boss.get("/teach/").get_data(as_text=True)
+    course_page = make_client(teacher).get(f"/teach/courses/{course.code}").get_data(as_text=True)
+    assert "Invited, not joined yet (1)" in course_page and "boss@school.test" in course_page
+    assert "declined" not in course_page.lower()
 
 
-def test_reuploading_gives_fresh_links_only_to_accounts_without_a_password(app, world, dbs, make_client):
+def test_another_account_cannot_answer_an_invitation(app, world, dbs, make_client):
+    teacher = world.instructor()
+    course = world.course(teacher)
+    owner, intruder = world.student(email="owner@x.test"), world.student(email="intruder@x.test")
+    rows = _invitations(_upload(make_client(teacher), course.code, "email,name\nowner@x.test,Owen\n"))
+    inv_id = dbs.exec(select(CourseInvitation.id).where(CourseInvitation.user_id == owner.id)).one()
+    other = make_client(intruder)
+    assert "logged in with another account" in other.get(_path(rows[0]["link"])).get_data(as_text=True)
+    assert other.post(f"/invitations/{inv_id}/accept").status_code == 404
+    assert other.get(f"/learn/courses/{course.code}").status_code == 404
+
+
+def test_reuploading_gives_fresh_links_to_everyone_not_yet_in_the_course(app, world, dbs, make_client):
     teacher = world.instructor()
     course = world.course(teacher)
     client = make_client(teacher)
@@ -161,9 +210,12 @@ def test_reuploading_gives_fresh_links_only_to_accounts_without_a_password(app, 
     assert app.test_client().post(_path(first[0]["link"]),
                                   data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
     second = _invitations(_upload(client, course.code, "email,name\nann@x.test,Ann\nben@x.test,Ben\n"))
-    assert [r["email"] for r in second] == ["ben@x.test"]
+    assert [(r["email"], r["status"], bool(r["link"])) for r in second] == [("ann@x.test", "enrolled", False),
+                                                                           ("ben@x.test", "invited", True)]
+    assert app.test_client().get(_path(first[1]["link"])).status_code == 404  # replaced by the new one
+    assert app.test_client().get(_path(second[1]["link"])).status_code == 200
     assert len(dbs.exec(select(Enrollment).where(Enrollment.course_id == course.id,
-                                                 Enrollment.role == "student")).all()) == 2
+                                                 Enrollment.role == "student")).all()) == 1
 
 
 def test_an_expired_link_is_refused(app, world, dbs):
@@ -191,6 +243,14 @@ def test_signup_cannot_claim_an_invited_account(app, world, make_client):
 class _Inbox:
     def __init__(self):
         self.messages: list[email.message.Message] = []
+        self.refuse: set[str] = set()  # addresses the server refuses (once each), as a mistyped one would be
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            self.refuse.discard(address)
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(email.message_from_bytes(envelope.content))
@@ -234,20 +294,47 @@ def _body(message) -> str:
         message.get_payload(0).get_payload(decode=True).decode()
 
 
-def test_invitations_are_emailed_with_links_to_the_public_url(app, world, make_client, smtp_server):
+def test_invitations_are_emailed_in_the_background_with_links_to_the_public_url(app, world, make_client,
+                                                                              smtp_server):
     inbox, _port = smtp_server
     teacher = world.instructor()
+    world.student(email="ben@x.test", name="Ben's Own Name")  # has an account: the same mail all the same
     course = world.course(teacher, title="Algebra I")
     resp = _upload(make_client(teacher), course.code, "email,name\nann@x.test,Ann One\nben@x.test,Ben Two\n")
-    assert "2 of them were e-mailed" in resp.get_data(as_text=True)
+    assert "2 sent" in resp.get_data(as_text=True)  # the job ran at once here (HUEY_IMMEDIATE)
     messages = inbox.wait_for(2)
     assert sorted(m["To"] for m in messages) == ["ann@x.test", "ben@x.test"]
-    ann = next(m for m in messages if m["To"] == "ann@x.test")
-    assert ann["From"] == "classroom@school.test" and "Algebra I" in ann["Subject"]
-    link = re.search(r"https://classroom\.school\.test/password/\S+", _body(ann)).group(0)
+    ann, ben = (next(m for m in messages if m["To"] == a) for a in ("ann@x.test", "ben@x.test"))
+    assert ann["From"] == "classroom@school.test" and "Algebra I" in ann["Subject"] == ben["Subject"]
+    body_shape = lambda m: re.sub(r"Hello [^,]*,|/invite/\S+", "", _body(m))  # noqa: E731
+    assert body_shape(ann) == body_shape(ben)
+    link = re.search(r"https://classroom\.school\.test/invite/\S+", _body(ann)).group(0)
     assert link in {r["link"] for r in _invitations(resp)}
     assert app.test_client().post(_path(link), data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
     assert _can_log_in(app, "ann@x.test", NEW_PASSWORD)
+
+
+def test_failed_invitation_mail_says_why_and_is_sent_again_with_a_fresh_link(app, world, dbs, make_client,
+                                                                              smtp_server):
+    inbox, _port = smtp_server
+    inbox.refuse.add("typo@x.test")
+    teacher = world.instructor()
+    course = world.course(teacher)
+    client = make_client(teacher)
+    rows = _invitations(_upload(client, course.code, "email,name\nann@x.test,Ann\ntypo@x.test,Tia Typo\n"))
+    inbox.wait_for(1)
+    page = re.sub(r"\s+", " ", client.get(f"/teach/courses/{course.code}").get_data(as_text=True))
+    assert "1 sent" in page and "1 failed" in page
+    assert "typo@x.test: the mail server refused the address (550 5.1.1 No such mailbox here)" in page
+    assert client.post(f"/teach/courses/{course.code}/invitations/resend").status_code == 302
+    messages = inbox.wait_for(2)
+    assert [m["To"] for m in messages] == ["ann@x.test", "typo@x.test"]
+    fresh = re.search(r"https://classroom\.school\.test/invite/\S+", _body(messages[1])).group(0)
+    old = next(r["link"] for r in rows if r["email"] == "typo@x.test")
+    assert fresh != old and app.test_client().get(_path(old)).status_code == 404
+    assert app.test_client().get(_path(fresh)).status_code == 200
+    page = re.sub(r"\s+", " ", client.get(f"/teach/courses/{course.code}").get_data(as_text=True))
+    assert "2 sent" in page and "failed" not in page
 
 
 def test_forgot_password_mails_a_link_and_says_the_same_for_unknown_addresses(app, world, smtp_server):
@@ -269,6 +356,33 @@ def test_forgot_password_mails_a_link_and_says_the_same_for_unknown_addresses(ap
     assert _can_log_in(app, user.email, PASSWORD)  # the old password works until the link is used
     assert client.post(_path(link), data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
     assert not _can_log_in(app, user.email, PASSWORD) and _can_log_in(app, user.email, NEW_PASSWORD)
+
+
+def test_signup_with_email_says_the_same_for_every_address_and_mails_the_owner(app, world, dbs, smtp_server):
+    """Where e-mail is set up, sign-up never says an address is taken: every address gets "check your
+    e-mail"; a new one gets a link to choose its password, an existing account's owner a note, and
+    nothing about that account changes."""
+    inbox, _port = smtp_server
+    taken = world.student(email="taken@x.test", name="Tara Taken")
+    def text_of(resp) -> str:  # the page's main part, the address typed made the same
+        page = re.sub(r"\s+", " ", resp.get_data(as_text=True))
+        return re.sub(r"taken@x\.test|fresh@x\.test", "ADDRESS", page[page.index("<main"):page.index("</main>")])
+    answers = [app.test_client().post("/signup", data={"name": name, "email": address, "password": "typed-pw-1"},
+                                      follow_redirects=True)
+               for name, address in (("Mallory", "taken@x.test"), ("Fred Fresh", "fresh@x.test"))]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert text_of(answers[0]) == text_of(answers[1]) and "Check your e-mail to finish signing up" in text_of(answers[0])
+    messages = inbox.wait_for(2)
+    by_to = {m["To"]: m for m in messages}
+    assert "already has an account" in _body(by_to["taken@x.test"]) and "/password/" not in _body(by_to["taken@x.test"])
+    dbs.expire_all()
+    assert dbs.get(User, taken.id).name == "Tara Taken" and _can_log_in(app, "taken@x.test", PASSWORD)
+    # Nobody can log in to the new address until its owner chose a password with the mailed link.
+    assert not _can_log_in(app, "fresh@x.test", "typed-pw-1")
+    link = re.search(r"https://classroom\.school\.test/password/\S+", _body(by_to["fresh@x.test"])).group(0)
+    assert app.test_client().post(_path(link), data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
+    assert _can_log_in(app, "fresh@x.test", NEW_PASSWORD)
+    assert accounts.find_user(dbs, "fresh@x.test").role == "student"
 
 
 def test_smtp_without_public_url_stops_the_start(app_config):

@@ -84,21 +84,31 @@ def test_a_student_sees_their_own_group_only(make_client, world, dbs):
     assert "ask them to move you" in resp.get_data(as_text=True) and _members(dbs, ga.id) == {w["alice"].id}
 
 
-def test_roster_group_column_places_students(make_client, world, dbs):
+def test_roster_group_column_places_students(app, make_client, world, dbs):
+    """Invited students are placed in their row's group when they join; those already in the course at once."""
+    from classroom.models import CourseInvitation
+    from classroom.services import invitations
     teacher = world.instructor()
     course = world.course(teacher)
+    ann = world.student(email="ann@x.test")  # has an account: invited like the others, joins by accepting
+    dee = world.student(course, email="dee@x.test")  # already in the course: placed at once
     t = make_client(teacher)
     text = ("email,name,group\nann@x.test,Ann One,Red\nben@x.test,Ben Two,Red\ncid@x.test,Cid Three,Blue\n"
-            "dee@x.test,Dee Four,\n")
+            "dee@x.test,Dee Four,Blue\n")
     resp = t.post(f"/teach/courses/{course.code}/roster", data={"roster": (io.BytesIO(text.encode()), "r.csv")},
                   content_type="multipart/form-data")
     page = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and "3 students placed in lab groups" in page and "4 invitation links" in page
+    assert resp.status_code == 200 and "1 student placed in lab groups" in page and "3 invitations" in page
+    assert "3 invited students will be placed in their lab group" in page
     names = {g.name: g.id for g in dbs.exec(select(LabGroup).where(LabGroup.course_id == course.id))}
-    assert set(names) == {"Red", "Blue"}
-    assert len(_members(dbs, names["Red"])) == 2 and len(_members(dbs, names["Blue"])) == 1
-    # Uploading again with Ben moved to Blue moves him: he is never in two groups.
-    text = "email,name,group\nben@x.test,Ben Two,Blue\n"
+    assert set(names) == {"Blue"} and _members(dbs, names["Blue"]) == {dee.id}
+    with app.app_context():
+        invitation = dbs.exec(select(CourseInvitation).where(CourseInvitation.user_id == ann.id)).one()
+        invitations.accept(dbs, ann, invitation.id)
+    names = {g.name: g.id for g in dbs.exec(select(LabGroup).where(LabGroup.course_id == course.id))}
+    assert _members(dbs, names["Red"]) == {ann.id}
+    # Uploading again with Ann moved to Blue moves her: she is never in two groups.
+    text = "email,name,group\nann@x.test,Ann One,Blue\n"
     t.post(f"/teach/courses/{course.code}/roster", data={"roster": (io.BytesIO(text.encode()), "r.csv")},
            content_type="multipart/form-data")
-    assert len(_members(dbs, names["Red"])) == 1 and len(_members(dbs, names["Blue"])) == 2
+    assert _members(dbs, names["Red"]) == set() and _members(dbs, names["Blue"]) == {ann.id, dee.id}

@@ -25,6 +25,15 @@ class SignupForm(FlaskForm):
                                          _PASSWORD_LENGTH])
 
 
+class SignupByMailForm(FlaskForm):
+    """Sign-up where e-mail is set up: the password is chosen with the link the mail brings, so an
+    address proves itself before it has an account, and nobody learns which addresses have one."""
+    name = StringField("Your name", validators=[DataRequired(message="Type your name, as your instructor knows it."),
+                                                Length(max=LIMITS["name"], message=TOO_LONG)])
+    email = EmailField("Email", validators=[DataRequired(message="Type your email address."),
+                                            Length(max=LIMITS["email"], message=TOO_LONG)])
+
+
 class ForgotForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(message="Type the email address you log in with."),
                                             Length(max=LIMITS["email"], message=TOO_LONG)])

@@ -7,12 +7,12 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import db, form_errors
 from ..extensions import limiter
-from ..links import password_link
+from ..links import password_link, public_url as _public_url
 from ..services import accounts, invitations
 from ..services.errors import ServiceError
 from . import bp
 from .forms import (ChangePasswordForm, ForgotForm, InstructorRequestForm, LoginForm, PlainForm, SetPasswordForm,
-                    SignupForm, TokenForm)
+                    SignupByMailForm, SignupForm, TokenForm)
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -58,9 +58,14 @@ def login():
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"],
                error_message="Too many sign-ups from your network. Try again later.")
+@limiter.limit("5 per hour", methods=["POST"], key_func=_email_key,
+               exempt_when=lambda: current_app.config["MAIL"] is None,
+               error_message="Too many sign-ups for this address. Wait an hour and try again.")
 def signup():
     if current_user.is_authenticated:
         return redirect(url_for("web.home"))
+    if current_app.config["MAIL"] is not None:
+        return _signup_by_mail()
     form = SignupForm()
     if request.method == "POST":
         s = db.session()
@@ -72,6 +77,33 @@ def signup():
             flash(f"Welcome, {user.name}.", "success")
             return redirect(url_for("web.home"))
     return render_template("auth/signup.html", form=form), (400 if request.method == "POST" else 200)
+
+
+SIGNUP_SENT = ("Check your e-mail to finish signing up: a link to choose your password is on its way to {email}. "
+               "Nothing arrived? Check the spam folder. If the address already has an account, the mail says so.")
+
+
+def _signup_by_mail():
+    """With e-mail set up, every address gets the same answer; the mail tells its owner what comes next
+    (a link to choose the password, or that the address has an account already)."""
+    form = SignupByMailForm()
+    if request.method == "POST":
+        s = db.session()
+        found = form_errors.submit(form, lambda: accounts.signup_by_mail(
+            s, email=form.email.data, name=form.name.data,
+            lifetime=timedelta(days=current_app.config["INVITATION_DAYS"])) or False)
+        if found is not None:
+            if found:
+                user, token = found
+                url = password_link(token) if token else None
+                forgot_url = _public_url(url_for("auth.forgot"))
+                # Sent in the background, so the answer takes as long for an existing account as for a new one.
+                threading.Thread(target=invitations.send_signup, daemon=True, name="signup-mail",
+                                 args=(current_app.config["MAIL"], user.email, user.name, token,
+                                       lambda _t: url, forgot_url)).start()
+            flash(SIGNUP_SENT.format(email=form.email.data.strip()), "info")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/signup.html", form=form, by_mail=True), (400 if request.method == "POST" else 200)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -136,6 +168,55 @@ def set_password(token):
             return redirect(url_for("web.home"))
     return render_template("auth/set_password.html", form=form, user=user, link=link), \
         (400 if request.method == "POST" else 200)
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per hour", methods=["POST"],
+               error_message="Too many tries from your network. Try again later.")
+def invitation(token):
+    """A course invitation's link. A new account (no password yet) chooses its password here and joins;
+    an existing account's owner logs in as that account and accepts (or declines)."""
+    s = db.session()
+    try:
+        found = invitations.open_invitation(s, token)
+    except ServiceError as exc:
+        return render_template("auth/link_invalid.html", message=exc.message, invitation=True), 404
+    form = SetPasswordForm()
+    if found.needs_password:
+        if request.method == "POST":
+            done = form_errors.submit(form, lambda: invitations.join_with_password(s, token, form.password.data))
+            if done is not None:
+                user, course = done
+                login_user(user)
+                flash(f"Your password is set, and you have joined {course.title}.", "success")
+                return redirect(url_for("student.course", code=course.code))
+        return render_template("auth/invitation.html", found=found, form=form), \
+            (400 if request.method == "POST" else 200)
+    signed_in_as_invitee = current_user.is_authenticated and current_user.id == found.user.id
+    return render_template("auth/invitation.html", found=found, form=PlainForm(),
+                           signed_in_as_invitee=signed_in_as_invitee)
+
+
+@bp.route("/invitations/<int:invitation_id>/accept", methods=["POST"])
+@login_required
+def accept_invitation(invitation_id):
+    if not PlainForm().validate_on_submit():
+        abort(400)
+    course = invitations.accept(db.session(), current_user, invitation_id)
+    flash(f"You have joined {course.title}.", "success")
+    if current_user.is_instructor:  # an instructor's home is /teach/; /learn/ is for student accounts
+        return redirect(url_for("web.home"))
+    return redirect(url_for("student.course", code=course.code))
+
+
+@bp.route("/invitations/<int:invitation_id>/decline", methods=["POST"])
+@login_required
+def decline_invitation(invitation_id):
+    if not PlainForm().validate_on_submit():
+        abort(400)
+    course = invitations.decline(db.session(), current_user, invitation_id)
+    flash(f"You declined the invitation to {course.title}.", "info")
+    return redirect(url_for("web.home"))
 
 
 # ---------------------------------------------------------------- the account page

@@ -199,13 +199,19 @@ def set_password_with_link(db: Session, token: str, password) -> User:
     """Use a link once: the account's owner chooses its password; every other open link and every
     session of the account stop working."""
     _link, user = open_link(db, token)
+    choose_password(db, user, password)
+    return user
+
+
+def choose_password(db: Session, user: User, password, commit: bool = True) -> None:
+    """The owner, holding a link (invitation, reset, course invitation), sets the account's password:
+    every open link and every session of the account stop working."""
     check = ErrorCollector()
     password = _check_password(check, password)
     check.raise_any()
     user.password_hash = generate_password_hash(password)
     _close_links(db, user)
-    end_sessions(db, user)
-    return user
+    end_sessions(db, user, commit=commit)
 
 
 def reset_link_for(db: Session, email, lifetime: Optional[timedelta] = None) -> Optional[tuple[User, str]]:
@@ -219,6 +225,29 @@ def reset_link_for(db: Session, email, lifetime: Optional[timedelta] = None) -> 
     if user is None or not user.is_active:
         return None
     token, _ = issue_link(db, user, LINK_RESET, lifetime=lifetime)
+    return user, token
+
+
+def signup_by_mail(db: Session, *, email, name,
+                   lifetime: Optional[timedelta] = None) -> Optional[tuple[User, Optional[str]]]:
+    """Sign-up where e-mail is set up: the caller gives every address the same answer ("check your
+    e-mail") and mails the owner. (user, token) for an address without a password yet (a new account,
+    made without one, or one a roster made): the token is a link to choose it. (user, None) for an
+    account that has a password: its owner is told someone tried, and nothing changes. None for a
+    disabled account. A refusal (InvalidInput) only for what was typed: a missing name, no address."""
+    check = ErrorCollector()
+    name = check.check(clean_text, name, "Name", "name")
+    email = check.check(normalise_email, email)
+    check.raise_any()
+    user = find_user(db, email)
+    if user is None:
+        user = create_invited_user(db, email=email, name=name)
+    elif not user.is_active:
+        return None
+    elif user.has_password:
+        return user, None
+    token, _ = issue_link(db, user, LINK_INVITE, lifetime=lifetime, commit=False)
+    db.commit()
     return user, token
 
 

@@ -79,7 +79,12 @@ def describe(db: Session, log: list[AuditLog]) -> list[Event]:
     assignments = ({a.id: a for a in db.exec(select(Assignment).where(Assignment.id.in_(assignment_ids)))}
                    if assignment_ids else {})
     user_ids = {e.actor_id for e in log if e.actor_id} | {s.student_id for s in subs.values()}
-    users = {u.id: u for u in db.exec(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
+    course_ids = {e.course_id for e in log}
+    if len(course_ids) == 1:  # a course's log names its students as the course lists them (the roster's name)
+        from .courses import listed_people
+        users = listed_people(db, course_ids.pop(), user_ids)
+    else:
+        users = {u.id: u for u in db.exec(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
     solution_ids = [e.details.get("solution") for e in log if isinstance(e.details.get("solution"), int)]
     solutions = set(db.exec(select(FlawedSolution.id).where(FlawedSolution.id.in_(solution_ids)))) \
         if solution_ids else set()
@@ -119,7 +124,15 @@ def describe(db: Session, log: list[AuditLog]) -> list[Event]:
         elif a == "roster.import":
             made = (f"{d['invitations']} invitation links made" if "invitations" in d
                     else f"{d.get('created', 0)} of them new accounts")
-            sentence = [who, Piece(f" imported a roster: {d.get('enrolled', 0)} students enrolled, {made}.")]
+            if d.get("enrolled") or "invitations" not in d:  # entries from before course invitations
+                sentence = [who, Piece(f" imported a roster: {d.get('enrolled', 0)} students enrolled, {made}.")]
+            else:
+                sentence = [who, Piece(f" imported a roster of {d.get('rows', 0)} rows: {d['invitations']} "
+                                       "invitations made.")]
+        elif a == "invitation.accept":
+            sentence = [who, Piece(" accepted the invitation and joined the course.")]
+        elif a == "invitation.resend":
+            sentence = [who, Piece(f" sent {d.get('count', 0)} invitations again, with fresh links.")]
         elif a in ("problem.create", "problem.update"):
             verb = " wrote the problem " if a == "problem.create" else " edited the problem "
             sentence = [who, Piece(verb), problem(_target_id(e.target, "problem"), d.get("title", "a problem")),

@@ -12,9 +12,9 @@ from typing import Optional
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from ..models import LINK_INVITE, ROLE_INSTRUCTOR, ROLE_STUDENT, Course, Enrollment, User
-from . import accounts, audit
-from .invitations import Invitation
+from ..models import ROLE_INSTRUCTOR, ROLE_STUDENT, Course, CourseInvitation, Enrollment, User
+from . import accounts, audit, invitations
+from .invitations import STATUS_ENROLLED, STATUS_INVITED, RosterRow
 from .errors import Conflict, ErrorCollector, Forbidden, InvalidInput, NotFound
 from .validation import clean_text
 
@@ -169,6 +169,7 @@ def join_course(db: Session, user: User, code) -> Course:
         return course
     db.add(Enrollment(course_id=course.id, user_id=user.id,
                       role=ROLE_STUDENT))
+    invitations.close_for_member(db, course.id, user.id)
     audit.record(db, user, course.id, "course.join", f"user {user.email}", {})
     try:
         db.commit()
@@ -177,14 +178,42 @@ def join_course(db: Session, user: User, code) -> Course:
     return course
 
 
-def students_of(db: Session, course_id: int) -> list[User]:
+@dataclass(frozen=True)
+class CourseStudent:
+    """A student as the course's instructors see them: under the name the roster gave, where the roster
+    brought them in (an existing account's own name is none of the instructor's business); under their own
+    name when they joined with the course code."""
+    id: int
+    email: str
+    name: str
+
+
+def listed(user: User, roster_name: Optional[str]) -> CourseStudent:
+    return CourseStudent(user.id, user.email, roster_name or user.name)
+
+
+def students_of(db: Session, course_id: int) -> list[CourseStudent]:
     q = (
-        select(User)
+        select(User, Enrollment.roster_name)
         .join(Enrollment, Enrollment.user_id == User.id)
         .where(Enrollment.course_id == course_id, Enrollment.role == ROLE_STUDENT)
-        .order_by(User.name, User.email)
     )
-    return list(db.exec(q))
+    return sorted((listed(u, name) for u, name in db.exec(q)), key=lambda st: (st.name.lower(), st.email))
+
+
+def listed_people(db: Session, course_id: Optional[int], user_ids) -> dict[int, CourseStudent]:
+    """{user id: as the course lists them} for these people (students, or anyone acting in the course)."""
+    user_ids = sorted({i for i in user_ids if i is not None})
+    if not user_ids:
+        return {}
+    q = (select(User, Enrollment.roster_name)
+         .outerjoin(Enrollment, (Enrollment.user_id == User.id) & (Enrollment.course_id == course_id))
+         .where(User.id.in_(user_ids)))
+    return {u.id: listed(u, name) for u, name in db.exec(q)}
+
+
+def listed_student(db: Session, course_id: int, user_id: int) -> Optional[CourseStudent]:
+    return listed_people(db, course_id, [user_id]).get(user_id)
 
 
 ROSTER_MAX_ROWS = 2000
@@ -192,21 +221,26 @@ ROSTER_MAX_ROWS = 2000
 
 @dataclass
 class RosterResult:
-    rows: int
-    enrolled: int  # newly enrolled by this upload
-    invitations: list[Invitation] = field(default_factory=list)
+    rows: list[RosterRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     grouped: int = 0  # students placed in lab groups by the optional `group` column
+    grouped_on_joining: int = 0  # invited students whose invitation carries their group
+
+    @property
+    def invited(self) -> list[RosterRow]:
+        return [r for r in self.rows if r.status == STATUS_INVITED]
 
 
 def import_roster(db: Session, actor: User, course: Course, raw: bytes | str, *,
                   invitation_lifetime: Optional[timedelta] = None) -> RosterResult:
-    """Enrol students from a CSV with columns email,name.
+    """Invite students from a CSV with columns email,name.
 
     All rows are checked first; any bad row means nothing is imported and the errors name their row
     numbers (the header is row 1). A roster never sets or changes an existing account's password or
-    name, and says nothing about accounts outside the course: a new address gets an account without
-    a usable password and an invitation link (its owner chooses the password).
+    name, never enrols anyone directly, and says nothing about accounts outside the course: every row
+    not yet in the course gets the same kind of invitation (a single-use, expiring link), whether the
+    address is new (the link sets the password and enrols) or has an account (its owner logs in and
+    accepts). The name the roster gives is the one the course's instructors see.
     """
     require_instructor(db, actor, course)
     if isinstance(raw, bytes):
@@ -222,6 +256,10 @@ def import_roster(db: Session, actor: User, course: Course, raw: bytes | str, *,
     from . import groups  # an optional `group` column places the students in lab groups (groups imports us)
     result.grouped, notes = groups.place_from_roster(db, actor, course, raw)
     result.notes.extend(notes)
+    invited_ids = [r.invitation_id for r in result.invited]
+    if invited_ids:
+        result.grouped_on_joining = len(db.exec(select(CourseInvitation.id).where(
+            CourseInvitation.id.in_(invited_ids), CourseInvitation.group_name.is_not(None))).all())
     return result
 
 
@@ -255,7 +293,7 @@ def _import_rows(db: Session, actor: User, course: Course, reader: csv.DictReade
         raise InvalidInput("Nothing was imported. Fix these rows and upload the file again.", errors=errors)
     if not rows:
         raise InvalidInput("The roster has no student rows.")
-    result = RosterResult(rows=len(rows), enrolled=0)
+    result = RosterResult()
     if "password" in fields:
         result.notes.append("The password column was ignored: each student chooses their own password "
                             "with their invitation link.")
@@ -264,16 +302,14 @@ def _import_rows(db: Session, actor: User, course: Course, reader: csv.DictReade
             user = accounts.find_user(db, email)
             if user is None:
                 user = accounts.create_invited_user(db, email=email, name=name)
-            if enrollment(db, user, course.id) is None:
-                # An existing account is enrolled as it is: its name, password and role stay untouched.
-                db.add(Enrollment(course_id=course.id, user_id=user.id, role=ROLE_STUDENT))
-                result.enrolled += 1
-            if not user.has_password and user.is_active:
-                token, expires = accounts.issue_link(db, user, LINK_INVITE, lifetime=lifetime, created_by=actor,
-                                                     commit=False)
-                result.invitations.append(Invitation(email=email, name=name, token=token, expires_at=expires))
+            if enrollment(db, user, course.id) is not None:
+                result.rows.append(RosterRow(email, name, STATUS_ENROLLED))
+                continue
+            # New or not, the same invitation: an existing account's name, password and role stay untouched.
+            inv, token = invitations.issue(db, actor, course, user, name, lifetime)
+            result.rows.append(RosterRow(email, name, STATUS_INVITED, token, inv.expires_at, inv.id))
         audit.record(db, actor, course.id, "roster.import", f"course {course.code}",
-                     {"rows": len(rows), "enrolled": result.enrolled, "invitations": len(result.invitations)})
+                     {"rows": len(rows), "enrolled": 0, "invitations": len(result.invited)})
         db.commit()
     except Exception:
         db.rollback()

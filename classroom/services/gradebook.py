@@ -22,7 +22,7 @@ from .scoring import (
 
 @dataclass
 class StudentRow:
-    student: User
+    student: "courses.CourseStudent"  # as the course lists them (the roster's name)
     points: dict[int, float] = field(default_factory=dict)  # assignment id -> points
     pending: dict[int, int] = field(default_factory=dict)  # assignment id -> undecided components
 
@@ -103,20 +103,24 @@ def page(db: Session, actor: User, course: Course, number: int = 1, search: str 
     the same whatever the size of the course. A page past the last shows the last."""
     courses.require_instructor(db, actor, course)
     search = search.strip()[:100]
-    enrolled = (select(User.id).join(Enrollment, Enrollment.user_id == User.id)
-                .where(Enrollment.course_id == course.id, Enrollment.role == ROLE_STUDENT))
+    # Students go by the name the course lists them under: the roster's, else their own.
+    shown_name = func.coalesce(Enrollment.roster_name, User.name)
+    in_course = (Enrollment.user_id == User.id) & (Enrollment.course_id == course.id)
+    enrolled = (select(User.id).join(Enrollment, in_course).where(Enrollment.role == ROLE_STUDENT))
     students = db.exec(select(func.count()).select_from(enrolled.subquery())).one()
     matching_q = enrolled
     if search:
         # icontains escapes % and _ in what the teacher typed (autoescape): they match themselves.
-        matching_q = enrolled.where(User.name.icontains(search, autoescape=True)
+        matching_q = enrolled.where(shown_name.icontains(search, autoescape=True)
                                     | User.email.icontains(search, autoescape=True))
     matching = students if not search else db.exec(select(func.count()).select_from(matching_q.subquery())).one()
     pages = max(1, -(-matching // GRADEBOOK_PAGE_SIZE))
     number = min(max(1, number), pages)
-    shown = list(db.exec(select(User).where(User.id.in_(matching_q.scalar_subquery()))
-                         .order_by(User.name, User.email, User.id)
-                         .offset((number - 1) * GRADEBOOK_PAGE_SIZE).limit(GRADEBOOK_PAGE_SIZE)))
+    shown = [courses.listed(u, roster_name) for u, roster_name in db.exec(
+        select(User, Enrollment.roster_name).join(Enrollment, in_course)
+        .where(User.id.in_(matching_q.scalar_subquery()))
+        .order_by(shown_name, User.email, User.id)
+        .offset((number - 1) * GRADEBOOK_PAGE_SIZE).limit(GRADEBOOK_PAGE_SIZE))]
     assignments, rows = _points(db, course, shown)
     return GradebookPage(assignments, rows, number, pages, matching, students, search)
 
@@ -129,7 +133,7 @@ def build(db: Session, actor: User, course: Course) -> tuple[list[Assignment], l
     return _points(db, course, courses.students_of(db, course.id), every_student=True)
 
 
-def _points(db: Session, course: Course, students: list[User], every_student: bool = False
+def _points(db: Session, course: Course, students: list[courses.CourseStudent], every_student: bool = False
             ) -> tuple[list[Assignment], list[StudentRow]]:
     """The course's assignments and one row of points per given student (in their order); the
     versions are read for those students only, unless `every_student` says they are the whole course."""
@@ -238,7 +242,7 @@ def export_csv(db: Session, actor: User, course: Course, fmt: str = "plain") -> 
 class Reopened:
     """A student's answer sent after grades were released: the released version's score is no longer
     the one that counts, and the new version may wait for grading or review."""
-    student: User
+    student: "courses.CourseStudent"
     problem: Problem
     released: Optional[Submission]  # the version that counted at release; None if there was none
     released_score: Optional[SubmissionScore]
@@ -270,7 +274,7 @@ def reopened_after_release(db: Session, assignment: Assignment,
         for g in db.exec(select(Grade).where(Grade.submission_id.in_([s.id for s in released.values()]))):
             grades.setdefault(g.submission_id, []).append(g)
     problems = {p.id: p for p in assignment_service.problems_in(db, assignment.id)}
-    students = {u.id: u for u in db.exec(select(User).where(User.id.in_(student_ids)))}
+    students = courses.listed_people(db, assignment.course_id, student_ids)
     rows = []
     for cell in sorted(fresh, key=lambda c: c.submission.created_at):
         sub = cell.submission

@@ -16,7 +16,8 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from ..models import ROLE_STUDENT, Course, Enrollment, LabGroup, LabGroupMember, User
+from ..models import (INVITE_PENDING, ROLE_STUDENT, Course, CourseInvitation, Enrollment, LabGroup, LabGroupMember,
+                      User)
 from . import audit, courses
 from .errors import Conflict, ErrorCollector, Forbidden, InvalidInput, NotFound
 from .validation import clean_text, parse_int
@@ -28,7 +29,7 @@ MAX_GROUP_SIZE = 50
 @dataclass
 class GroupView:
     group: LabGroup
-    members: list[User]
+    members: list  # courses.CourseStudent: as the course lists them
 
     @property
     def full(self) -> bool:
@@ -46,13 +47,17 @@ def _clean_size(value) -> Optional[int]:
 
 
 def groups_of(db: Session, course_id: int) -> list[GroupView]:
-    """Every group of the course with its members (by name), in one query for the members."""
+    """Every group of the course with its members (by the name the course lists them under: the
+    roster's, else their own), in one query for the members."""
     groups = list(db.exec(select(LabGroup).where(LabGroup.course_id == course_id).order_by(LabGroup.name)))
-    members: dict[int, list[User]] = {g.id: [] for g in groups}
-    rows = db.exec(select(LabGroupMember.group_id, User).join(User, User.id == LabGroupMember.user_id)
-                   .where(LabGroupMember.course_id == course_id).order_by(User.name, User.email))
-    for group_id, user in rows:
-        members.setdefault(group_id, []).append(user)
+    members: dict[int, list] = {g.id: [] for g in groups}
+    shown_name = func.coalesce(Enrollment.roster_name, User.name)
+    rows = db.exec(select(LabGroupMember.group_id, User, Enrollment.roster_name)
+                   .join(User, User.id == LabGroupMember.user_id)
+                   .outerjoin(Enrollment, (Enrollment.user_id == User.id) & (Enrollment.course_id == course_id))
+                   .where(LabGroupMember.course_id == course_id).order_by(shown_name, User.email))
+    for group_id, user, roster_name in rows:
+        members.setdefault(group_id, []).append(courses.listed(user, roster_name))
     return [GroupView(g, members.get(g.id, [])) for g in groups]
 
 
@@ -215,6 +220,22 @@ def leave_group(db: Session, actor: User, group_id: int) -> LabGroup:
     return group
 
 
+def place_on_joining(db: Session, course_id: int, user: User, name: Optional[str],
+                     placed_by_id: Optional[int]) -> None:
+    """A student joins by accepting an invitation whose roster row named a group: into it they go
+    (made if it is gone). Not committed."""
+    if not name:
+        return
+    group = db.exec(select(LabGroup).where(LabGroup.course_id == course_id, LabGroup.name == name)).first()
+    if group is None:
+        group = LabGroup(course_id=course_id, name=name)
+        db.add(group)
+        db.flush()
+    if db.exec(select(LabGroupMember).where(LabGroupMember.course_id == course_id,
+                                            LabGroupMember.user_id == user.id)).first() is None:
+        db.add(LabGroupMember(group_id=group.id, course_id=course_id, user_id=user.id, added_by_id=placed_by_id))
+
+
 def place_from_roster(db: Session, actor: User, course: Course, raw: str) -> tuple[int, list[str]]:
     """The roster's optional `group` column: each listed student goes into that group (created when
     new, closed to joining). Called after the roster's rows were enrolled, so it refuses nothing: a bad
@@ -235,12 +256,20 @@ def place_from_roster(db: Session, actor: User, course: Course, raw: str) -> tup
         try:
             wanted.append((email, _clean_name(name)))
         except InvalidInput as exc:
-            errors.append(f"Row {rowno}: {exc.message} The student was enrolled but put in no group.")
+            errors.append(f"Row {rowno}: {exc.message} The row was imported, but that student goes in no group.")
     existing = {g.name: g for g in db.exec(select(LabGroup).where(LabGroup.course_id == course.id))}
     students = {u.email.lower(): u for u in courses.students_of(db, course.id)}
+    # Invited rows are not in the course yet: their invitation keeps the group for when they join.
+    invited = {email: inv for inv, email in db.exec(
+        select(CourseInvitation, User.email).join(User, User.id == CourseInvitation.user_id)
+        .where(CourseInvitation.course_id == course.id, CourseInvitation.status == INVITE_PENDING))}
     placed = 0
     for email, name in wanted:
         student = students.get(email)
+        if student is None and email in invited:
+            invited[email].group_name = name
+            db.add(invited[email])
+            continue
         if student is None:  # an instructor's own row, say: only students are grouped
             continue
         group = existing.get(name)

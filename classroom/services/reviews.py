@@ -23,7 +23,7 @@ RUBRIC_LEVELS = [(1.0, "Full credit"), (0.5, "Partial credit"), (0.0, "No credit
 class ReviewItem:
     grade: Grade
     submission: Submission
-    student: User
+    student: "courses.CourseStudent"  # as the course lists them (the roster's name)
     assignment: Assignment
 
 
@@ -39,9 +39,11 @@ def review_queue(db: Session, course: Course, assignment_id: Optional[int] = Non
         grades = db.exec(select(Grade).where(Grade.submission_id.in_(list(latest)),
                                              Grade.status.in_([GRADE_NEEDS_REVIEW, GRADE_ERROR]),
                                              Grade.override_score.is_(None)))
+        grades = list(grades)
+        listed = courses.listed_people(db, course.id, [latest[g.submission_id].student_id for g in grades])
         for g in grades:
             sub = latest[g.submission_id]
-            items.append(ReviewItem(g, sub, db.get(User, sub.student_id), assignment))
+            items.append(ReviewItem(g, sub, listed[sub.student_id], assignment))
     items.sort(key=lambda i: i.submission.created_at)
     return items
 

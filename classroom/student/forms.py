@@ -10,3 +10,7 @@ class JoinForm(FlaskForm):
     code = StringField("Course code", validators=[
         DataRequired(message="Type the course code your instructor gave you."),
         Length(max=LIMITS["course_code"], message=TOO_LONG)])
+
+
+class PlainForm(FlaskForm):
+    """Only the CSRF token: for buttons such as accepting an invitation."""

@@ -7,12 +7,14 @@ from ..extensions import limiter
 from ..models import MODE_TEACH, Course, FlawedSolution
 from ..services import assignments as assignment_service
 from ..charts import pages as chart_pages
-from ..services import answer_checks, authoring, conversations, courses, gradebook, problems, progress, submissions
+from ..services import (
+    answer_checks, authoring, conversations, courses, gradebook, invitations, problems, progress, submissions,
+)
 from ..services.scoring import grading_state, score_submission, student_job_state
 from ..services.submissions import CritiqueDraft
 from . import bp
 from ..forms import CritiqueForm, critique_form
-from .forms import JoinForm
+from .forms import JoinForm, PlainForm
 
 
 @bp.before_request
@@ -33,7 +35,8 @@ def dashboard(form: JoinForm | None = None):
     mine_progress = progress.own_progress(s, current_user)
     charts = [(item, chart_pages.own_progress_chart(item, f"progress-{item.course.id}")) for item in mine_progress]
     return render_template("student/dashboard.html", courses=mine, open_work=open_work, form=form or JoinForm(),
-                           progress_charts=charts)
+                           progress_charts=charts, invites=invitations.pending_for(s, current_user),
+                           invite_form=PlainForm())
 
 
 @bp.route("/progress.csv")

@@ -12,7 +12,7 @@ from .. import form_errors
 from ..content import format_label, is_code
 from ..models import Course
 from ..services import assignments as assignment_service
-from ..services import answer_checks, authoring, courses, problems, reviews
+from ..services import answer_checks, authoring, courses, invitations, problems, reviews
 from ..services.errors import ServiceError
 from .authoring_forms import BankForm, CopyForm
 from .forms import PlainForm, RosterForm
@@ -76,12 +76,15 @@ def course_page(s, c: Course, *, roster_form: RosterForm | None = None, bank_for
     """The course page; `roster_form` or `bank_form` a refused upload, shown with its errors."""
     course_problems = problems.problems_of(s, c.id)
     ids = [p.id for p in course_problems]
+    invited = invitations.open_rows(s, c)
     return render_template(
         "teacher/course.html", course=c, problems=course_problems,
         assignments=assignment_service.assignments_of(s, c.id), students=courses.students_of(s, c.id),
         queue=reviews.review_queue(s, c), roster_form=roster_form or RosterForm(), status=assignment_service.status,
         bank_form=bank_form or BankForm(), ready_ids=authoring.ready_problem_ids(s, ids),
-        draft_counts=authoring.draft_counts(s, ids), model_ready=model_ready(),
+        draft_counts=authoring.draft_counts(s, ids), model_ready=model_ready(), invited=invited,
+        mail=invitations.mail_summary(invited) if current_app.config["MAIL"] is not None else None,
+        plain_form=PlainForm(),
     ), status
 
 

@@ -5,8 +5,8 @@ from flask import Response, abort, current_app, flash, jsonify, redirect, render
 from flask_login import current_user, login_required
 
 from .. import db, form_errors
-from ..links import password_link
-from ..models import Assignment, Course, FlawedSolution, User
+from ..links import invitation_link
+from ..models import Assignment, Course, FlawedSolution
 from ..services import assignments as assignment_service
 from ..services import conversations
 from ..services import (
@@ -39,7 +39,8 @@ def dashboard():
     s = db.session()
     mine = courses.courses_of(s, current_user, role="instructor")
     queue_sizes = {c.id: len(reviews.review_queue(s, c)) for c in mine}
-    return render_template("teacher/dashboard.html", courses=mine, queue_sizes=queue_sizes, form=CourseForm())
+    return render_template("teacher/dashboard.html", courses=mine, queue_sizes=queue_sizes, form=CourseForm(),
+                           invites=invitations.pending_for(s, current_user), invite_form=PlainForm())
 
 
 @bp.route("/courses", methods=["POST"])
@@ -53,7 +54,8 @@ def create_course():
         flash(f"Course created. Students join with the code {course.code}.", "success")
         return redirect(url_for("teacher.course", code=course.code))
     mine = courses.courses_of(s, current_user, role="instructor")
-    return render_template("teacher/dashboard.html", courses=mine, queue_sizes={}, form=form), 400
+    return render_template("teacher/dashboard.html", courses=mine, queue_sizes={}, form=form,
+                           invites=invitations.pending_for(s, current_user), invite_form=PlainForm()), 400
 
 
 @bp.route("/courses/<code>")
@@ -76,13 +78,37 @@ def import_roster(code):
     except ServiceError as exc:  # the course page again, each bad row listed beside the file input
         form_errors.attach_to(form, "roster", exc)
         return course_page(s, c, roster_form=form, status=400)
-    # The links exist only now (their hashes are stored): shown once, as a CSV to download, and e-mailed.
-    sent, failed = invitations.send_invitations(current_app.config["MAIL"], result.invitations, c.title,
-                                                password_link)
-    csv_text = invitations.invitations_csv(result.invitations, password_link)
-    return render_template("teacher/roster_result.html", course=c, result=result, sent=sent, failed=failed,
-                           mail_ready=current_app.config["MAIL"] is not None,
+    # The links exist only now (their hashes are stored): shown once, as a CSV to download, and e-mailed by
+    # a background job when SMTP is set up. Every invited row looks alike, new address or not.
+    if current_app.config["MAIL"] is not None:
+        invitations.queue_mails([(r.invitation_id, r.token, invitation_link(r.token)) for r in result.invited])
+    csv_text = invitations.roster_csv(result.rows, invitation_link)
+    return render_template("teacher/roster_result.html", course=c, result=result,
+                           mail=_mail_status(s, c), plain_form=PlainForm(),
                            csv_href="data:text/csv;charset=utf-8," + quote(csv_text))
+
+
+def _mail_status(s, c: Course):
+    """How the course's open invitations' e-mails stand, or None without SMTP."""
+    if current_app.config["MAIL"] is None:
+        return None
+    return invitations.mail_summary(invitations.open_rows(s, c))
+
+
+@bp.route("/courses/<code>/invitations/resend", methods=["POST"])
+def resend_invitations(code):
+    s = db.session()
+    c = courses.course_for_instructor(s, current_user, code)
+    if not PlainForm().validate_on_submit():
+        abort(400)
+    if current_app.config["MAIL"] is None:
+        flash("This server cannot send e-mail (SMTP_HOST is not set): hand out the links from the CSV.", "error")
+        return redirect(url_for("teacher.course", code=c.code))
+    items = invitations.renew_failed(s, current_user, c, timedelta(days=current_app.config["INVITATION_DAYS"]))
+    invitations.queue_mails([(i, token, invitation_link(token)) for i, token in items])
+    flash(f"{len(items)} invitations are being sent again, each with a fresh link (the old links of those "
+          "students no longer work)." if items else "No invitation is waiting to be sent again.", "info")
+    return redirect(url_for("teacher.course", code=c.code) + "#invited")
 
 
 def _problem_draft(form: ProblemForm) -> ProblemDraft:
@@ -378,7 +404,7 @@ def submission(submission_id, refused: tuple[int, ScoreForm] | None = None):
     job = submissions.job_of(s, sub.id)
     return render_template(
         "teacher/submission.html", submission=sub, assignment=a, problem=problem, solution=solution, key=key,
-        grades=grades, score=score, student=s.get(User, sub.student_id), job=job,
+        grades=grades, score=score, student=courses.listed_student(s, a.course_id, sub.student_id), job=job,
         state=grading_state(job.state if job else None, score),
         versions=submissions.versions(s, a.id, problem.id, sub.student_id), levels=RUBRIC_LEVELS,
         form=ScoreForm(), plain_form=PlainForm(), refused=refused or (None, None),

@@ -1,6 +1,6 @@
 """A screenshot tour of the app, for a person to look at (not a test), and the README's pictures.
 
-    python tests/browser/screenshots.py [OUT_DIR] [--only NAME]   every page (or those named NAME), full
+    python tests/browser/screenshots.py [OUT_DIR] [--only NAME,...] every page (or those named NAME), full
                                                       length, at 1280 and 390 px
                                                       (default OUT_DIR /tmp/shots)
     python tests/browser/screenshots.py --readme      the README's pictures, into docs/screenshots/
@@ -89,6 +89,9 @@ class Scene:
     pilot_assignment: int = 0
     class_code: str = ""
     class_assignment: int = 0
+    roster_code: str = ""
+    new_invite_token: str = ""
+    existing_invite_token: str = ""
 
 
 TUTEE_REPLY = ("Hmm, I used the average because the two pipes work at the same time, so the time should be "
@@ -123,7 +126,7 @@ def seed(server) -> Scene:
 
     from classroom import jobs
     from classroom.models import Assignment, Course, Submission, User, utcnow
-    from classroom.services import assignments, demo, problems, reviews, submissions
+    from classroom.services import assignments, courses, demo, problems, reviews, submissions
     from classroom.services.assignments import AssignmentDraft
     from classroom.services.problems import ProblemDraft
     from classroom.services.submissions import CritiqueDraft
@@ -186,11 +189,17 @@ def seed(server) -> Scene:
         # A class of 24 over a term, for the analysis pages' charts (the demo student is in it too).
         from browser.analysis_class import seed_class
         big = seed_class(s, teacher, student)
+        # A second course whose roster invited a new address and the demo student (who has an account).
+        geometry = courses.create_course(s, teacher, title="Geometry", code="GEO101")
+        roster = courses.import_roster(s, teacher, geometry, f"email,name\nnewcomer@demo.test,Nia Newcomer\n"
+                                       f"{student.email},Student One (roster)\n")
+        tokens = {r.email: r.token for r in roster.rows}
         return Scene(course.code, assignment.id, sub.id, sub.problem_id, student.email, extra.id, stress.id,
                      quiz.id, released.id, quiz_problems[0].id, program_work.id, program.id, program_sub.id,
                      imported_draft=imported, proposed_draft=proposed, grouped_assignment=grouped.id,
                      pilot_assignment=pilot_work, class_code=big["code"],
-                     class_assignment=big["assignments"][-1])
+                     class_assignment=big["assignments"][-1], roster_code=geometry.code,
+                     new_invite_token=tokens["newcomer@demo.test"], existing_invite_token=tokens[student.email])
 
 
 def seed_processbench(s, teacher, course) -> tuple[int, int]:
@@ -364,17 +373,30 @@ def teacher_tour(sc: Scene) -> dict:
         "item-analysis": f"/teach/assignments/{sc.class_assignment}/analysis",
         "item-analysis-empty": f"/teach/assignments/{sc.stress_assignment}/analysis",
         "class-progress": f"/teach/courses/{sc.class_code}/progress?sort=average&order=asc&below=50",
+        "teacher-course-invited": f"/teach/courses/{sc.roster_code}",
+        "roster-result": (f"/teach/courses/{sc.code}", _upload_roster),
     }
 
 
-def visitor_tour() -> dict:
+def _upload_roster(page) -> None:
+    page.set_input_files("#roster", files=[{"name": "roster.csv", "mimeType": "text/csv",
+                                            "buffer": b"email,name\nsam@demo.test,Sam Roster\n"
+                                                      b"student2@demo.test,Student Two\n"}])
+    page.get_by_role("button", name="Import", exact=True).click()
+
+
+def visitor_tour(sc: Scene | None = None) -> dict:
     """Pages before logging in, and the sign-up form sent back with every problem named."""
     def wrong_signup(page):
         page.get_by_label("Email").fill("not-an-email")
         page.get_by_label("Password (at least 8 characters)").fill("short")
         page.get_by_role("button", name="Create account").click()
 
-    return {"landing": "/", "login": "/login", "signup": "/signup", "signup-errors": ("/signup", wrong_signup)}
+    pages = {"landing": "/", "login": "/login", "signup": "/signup", "signup-errors": ("/signup", wrong_signup)}
+    if sc is not None:
+        pages["invitation-new-address"] = f"/invite/{sc.new_invite_token}"
+        pages["invitation-log-in"] = f"/invite/{sc.existing_invite_token}"
+    return pages
 
 
 def _open_first_group(page) -> None:
@@ -409,6 +431,7 @@ def student_tour(sc: Scene) -> dict:
         "student-lab-groups": f"/learn/courses/{sc.code}/groups",
         "student-teach-problem": f"/learn/assignments/{sc.assignment_id}/problems/{sc.teach_problem}",
         "student-conversation": f"/learn/conversations/{sc.conversation}",
+        "student-invitation": f"/invite/{sc.existing_invite_token}",
     }
 
 
@@ -469,10 +492,10 @@ def main(out: Path | None, readme: bool, only: str | None = None) -> int:
     try:
         sc = seed(server)
         add_conversation(server, sc)
-        tours = {"visitor": (None, visitor_tour()), "teacher": (TEACHER[0], teacher_tour(sc)),
+        tours = {"visitor": (None, visitor_tour(sc)), "teacher": (TEACHER[0], teacher_tour(sc)),
                  "student": (sc.student_email, student_tour(sc))}
         if only:  # just the pages whose name holds this text
-            tours = {who: (email, {name: t for name, t in pages.items() if only in name})
+            tours = {who: (email, {name: t for name, t in pages.items() if any(o in name for o in only.split(","))})
                      for who, (email, pages) in tours.items()}
             tours = {who: tour for who, tour in tours.items() if tour[1]}
         with sync_playwright() as pw:
