@@ -4,8 +4,7 @@ from flask import abort, current_app, render_template
 from flask_login import current_user
 
 from .. import db
-from ..models import User
-from ..services import conversations, problems
+from ..services import conversations, courses, problems
 from . import bp
 
 
@@ -17,5 +16,5 @@ def conversation(conversation_id):
         abort(404)
     key = problems.key_for(s, t.conversation.flawed_solution_id)
     return render_template("teacher/conversation.html", t=t, conv=t.conversation, key=key,
-                           student=s.get(User, t.conversation.student_id),
+                           student=courses.listed_student(s, t.assignment.course_id, t.conversation.student_id),
                            state_words=conversations.STATE_WORDS, display_text=conversations.display_text)
