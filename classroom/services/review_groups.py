@@ -24,7 +24,7 @@ from ..models import (
     BY_MODEL, GRADE_ERROR, GRADE_NEEDS_REVIEW, AnswerKey, Assignment, AuditLog, Course, FlawedSolution, Grade,
     Problem, Submission, User, utcnow,
 )
-from . import assignments as assignment_service, audit, reviews, submissions
+from . import assignments as assignment_service, audit, courses, reviews, submissions
 from .errors import Conflict, InvalidInput, NotFound
 
 COMPONENTS = ("explanation", "correction", "lean", "teaching")
@@ -135,7 +135,7 @@ class Filters:
 class Member:
     grade: Grade
     submission: Submission
-    student: User
+    student: "courses.CourseStudent"  # as the course lists them
     state: str  # waiting | done
     decider: Optional[str]  # model | instructor | None (nobody yet) | exact | lean
     text: str
@@ -318,7 +318,8 @@ def build_queue(db: Session, course: Course, filters: Filters) -> Queue:
         problem_order = assignment_service.problems_in(db, assignment.id)
         for p in problem_order:
             all_problems.setdefault(p.id, p)
-        students = {u.id: u for u in db.exec(select(User).where(User.id.in_({s.student_id for s in latest})))}
+        # Named as the course lists them: the roster's name, else their own.
+        students = courses.listed_people(db, assignment.course_id, {s.student_id for s in latest})
         solution_ids = {s.flawed_solution_id for s in latest}
         keys = {k.flawed_solution_id: k for k in db.exec(select(AnswerKey).where(
             AnswerKey.flawed_solution_id.in_(solution_ids)))}
