@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import func, select
 
 from classroom.models import AnswerKey, FlawedSolution, Problem
-from classroom.services import banks, problems
+from classroom.services import banks, demo, problems
 from support import PROJECT_ROOT, SHARED_DATA
 
 BANK = SHARED_DATA / "mr-gsm8k" / "problems.jsonl"
@@ -216,7 +216,7 @@ def test_cli_import_reimport_export_and_broken_files(tmp_path):
     r = _flask(tmp_path, "export-bank", "--course", "DEMO101")
     assert r.returncode == 0, r.stderr
     exported = _records(r.stdout.encode())
-    assert len(exported) == 312 + 5  # the bank and the demo's five problems
+    assert len(exported) == 312 + len(demo.PROBLEMS)  # the bank and the demo's own problems
     assert {x["id"] for x in _records(raw)} <= {x["id"] for x in exported}
 
     broken = tmp_path / "broken.jsonl"
