@@ -31,6 +31,8 @@ def create_app(overrides: Optional[Mapping[str, Any]] = None) -> Flask:
     app.config["LEAN"] = lean_settings(app.config)
     app.config["MAIL"] = mail_settings(app.config)
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("LTI_PRIVATE_KEY_FILE"):
+        app.config["LTI_PRIVATE_KEY_FILE"] = str(Path(app.config["INSTANCE_DIR"]) / "lti_private_key.pem")
     if app.config.get("TRUSTED_PROXIES"):
         # Behind a proxy every request comes from the proxy's address; take the client's address
         # (for the per-address login limit) and scheme from the headers the trusted proxies set.
@@ -51,6 +53,7 @@ def create_app(overrides: Optional[Mapping[str, Any]] = None) -> Flask:
     from .student import bp as student_bp
     from .api import bp as api_bp
     from .web import bp as web_bp
+    from .lti import bp as lti_bp
 
     app.register_blueprint(web_bp)
     app.register_blueprint(auth_bp)
@@ -58,7 +61,9 @@ def create_app(overrides: Optional[Mapping[str, Any]] = None) -> Flask:
     app.register_blueprint(student_bp, url_prefix="/learn")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(lti_bp, url_prefix="/lti")
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
+    csrf.exempt(lti_bp)  # the LMS posts here; the signed id_token with its state and nonce stand in for a CSRF token
 
     from . import cli, errors, form_errors, security, templating
     errors.init_app(app)

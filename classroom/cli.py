@@ -21,7 +21,7 @@ def register_commands(app: Flask) -> None:
                     create_user_command, password_link_command,
                     worker_command, serve_command, evaluate_grader_command, lean_check_command,
                     import_bank_command, export_bank_command, propose_reasons_command, check_answers_command,
-                    check_answer_command):
+                    check_answer_command, lti_add_platform_command, lti_tool_config_command):
         app.cli.add_command(command)
     app.cli.add_command(backup_command)
 
@@ -292,3 +292,43 @@ def export_bank_command(code: str):
     if result.without_solution:
         click.echo(f"Left out {len(result.without_solution)} problem(s) with no approved flawed solution yet: "
                    + "; ".join(result.without_solution), err=True)
+
+
+@click.command("lti-add-platform")
+@click.option("--issuer", required=True, help="The platform's issuer, e.g. https://canvas.instructure.com.")
+@click.option("--client-id", required=True, help="The client id the LMS gave this tool.")
+@click.option("--auth-login-url", required=True, help="The platform's OIDC authentication (login) URL.")
+@click.option("--auth-token-url", required=True, help="The platform's OAuth2 access token URL.")
+@click.option("--key-set-url", required=True, help="The platform's public key set (JWKS) URL.")
+@click.option("--deployment-id", required=True, help="The deployment id of this tool in the LMS.")
+def lti_add_platform_command(issuer, client_id, auth_login_url, auth_token_url, key_set_url, deployment_id):
+    """Register an LMS as an LTI 1.3 platform (again: adds a deployment, updates its URLs)."""
+    from .services import lti
+    from .services.errors import ServiceError
+
+    try:
+        platform, new_deployment = lti.add_platform(
+            db.session(), issuer=issuer, client_id=client_id, auth_login_url=auth_login_url,
+            auth_token_url=auth_token_url, key_set_url=key_set_url, deployment_id=deployment_id)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message)
+    deployment = "added" if new_deployment else "was already registered"
+    click.echo(f"Registered the LTI platform {platform.issuer} (client id {platform.client_id}); "
+               f"deployment {deployment_id.strip()} {deployment}.")
+
+
+@click.command("lti-tool-config")
+def lti_tool_config_command():
+    """Print the tool's addresses and public key to paste into the LMS's LTI 1.3 registration."""
+    from .services import lti
+    from .services.errors import ServiceError
+
+    try:
+        urls = lti.tool_urls(current_app.config.get("PUBLIC_URL"))
+    except ServiceError as exc:
+        raise click.ClickException(exc.message)
+    for label, url in urls.items():
+        click.echo(f"{label}: {url}")
+    private_pem = lti.tool_private_key(current_app.config["LTI_PRIVATE_KEY_FILE"])
+    click.echo("Public key (PEM), for an LMS that asks for a key instead of the JWKS URL:")
+    click.echo(lti.tool_public_key(private_pem), nl=False)

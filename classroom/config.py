@@ -187,6 +187,9 @@ def load_config(instance_dir: Path) -> dict:
         "WTF_CSRF_TIME_LIMIT": _int("CSRF_TIME_LIMIT_SECONDS", 8 * 3600, minimum=60),
         # Accounts: where links in e-mails and invitation lists point, and how long those links last.
         "PUBLIC_URL": _url("PUBLIC_URL", ("http", "https"), "https://classroom.school.edu"),
+        # LTI 1.3: the tool's RSA private key (PEM), generated on first use and kept like the secret key;
+        # unset, create_app puts it in the instance directory as lti_private_key.pem.
+        "LTI_PRIVATE_KEY_FILE": _text("LTI_PRIVATE_KEY_FILE"),
         "INVITATION_DAYS": _int("INVITATION_DAYS", 14, minimum=1, maximum=365),
         "PASSWORD_RESET_MINUTES": _int("PASSWORD_RESET_MINUTES", 60, minimum=5, maximum=7 * 24 * 60),
         # E-mail (optional): the raw SMTP_* values; create_app checks them with mail_settings().

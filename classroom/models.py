@@ -494,3 +494,47 @@ class LabGroupMember(SQLModel, table=True):
     user_id: int = Field(foreign_key="user.id", index=True)
     added_by_id: Optional[int] = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class LtiPlatform(SQLModel, table=True):
+    """An LMS registered as an LTI 1.3 platform (see docs/lti.md); one row per issuer and client id."""
+    __tablename__ = "lti_platform"
+    __table_args__ = (UniqueConstraint("issuer", "client_id", name="uq_lti_platform_issuer_client"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    issuer: str = Field(max_length=500)
+    client_id: str = Field(max_length=255)
+    auth_login_url: str = Field(max_length=1000)
+    auth_token_url: str = Field(max_length=1000)
+    key_set_url: str = Field(max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LtiDeployment(SQLModel, table=True):
+    __tablename__ = "lti_deployment"
+    __table_args__ = (UniqueConstraint("platform_id", "deployment_id", name="uq_lti_deployment"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    platform_id: int = Field(foreign_key="lti_platform.id", index=True)
+    deployment_id: str = Field(max_length=255)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LtiAccount(SQLModel, table=True):
+    """The local account of a platform's user, found by the platform's `sub` (never by e-mail)."""
+    __tablename__ = "lti_account"
+    __table_args__ = (UniqueConstraint("platform_id", "sub", name="uq_lti_account_sub"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    platform_id: int = Field(foreign_key="lti_platform.id", index=True)
+    sub: str = Field(max_length=255)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LtiContext(SQLModel, table=True):
+    """An LMS course (the launch's context) and the classroom course it opens."""
+    __tablename__ = "lti_context"
+    __table_args__ = (UniqueConstraint("platform_id", "context_id", name="uq_lti_context"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    platform_id: int = Field(foreign_key="lti_platform.id", index=True)
+    context_id: str = Field(max_length=255)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -65,6 +65,11 @@ ACCESS = {
     "/admin/users/<int:user_id>/access": ("POST", "/admin/users/{student_id}/access",
                                           {"anonymous": "login", **{r: 403 for r in ROLES[1:]}},
                                           {"action": "disable"}),
+    # LTI 1.3 (classroom/lti): the LMS calls these, so they are open to everyone; a login initiation or a
+    # launch without the platform's signed parameters is refused with a readable page (tests/test_lti.py).
+    "/lti/jwks": ("GET", "/lti/jwks", PUBLIC, None),
+    "/lti/login": ("GET", "/lti/login", {r: 400 for r in ROLES}, None),
+    "/lti/launch": ("POST", "/lti/launch", {r: 400 for r in ROLES}, {}),
     "/teach/": ("GET", "/teach/", TEACH_GLOBAL, None),
     "/teach/courses": ("POST", "/teach/courses", {**TEACH_GLOBAL, "other_instructor": 302, "instructor": 302},
                        {"title": "New one"}),

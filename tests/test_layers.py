@@ -14,7 +14,7 @@ import pytest
 from support import PROJECT_ROOT
 
 PACKAGE = PROJECT_ROOT / "classroom"
-BLUEPRINTS = ("auth", "teacher", "student", "api", "web", "admin")
+BLUEPRINTS = ("auth", "teacher", "student", "api", "web", "admin", "lti")
 
 
 def _module_name(path: Path) -> str:
