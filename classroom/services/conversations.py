@@ -183,7 +183,10 @@ def assignment_overview(db: Session, assignment: Assignment, config: Mapping) ->
                    .join(User, User.id == Conversation.student_id).join(Problem, Problem.id == Conversation.problem_id)
                    .where(Conversation.assignment_id == assignment.id)
                    .order_by(User.name, Problem.id, Conversation.attempt)).all()
-    return TeachOverview(rows=[tuple(r) for r in rows], tokens_used=course_tokens_used(db, assignment.course_id),
+    # Students named as the course lists them: the roster's name, else their own.
+    listed = courses.listed_people(db, assignment.course_id, {u.id for _c, u, _p, _n in rows})
+    rows = [(c, listed.get(u.id, u), p, n) for c, u, p, n in rows]
+    return TeachOverview(rows=rows, tokens_used=course_tokens_used(db, assignment.course_id),
                          token_budget=int(config.get("TUTEE_COURSE_TOKEN_BUDGET") or 0),
                          messages_per_hour=int(config.get("TUTEE_MESSAGES_PER_HOUR") or 60),
                          unavailable=teach_unavailable_reason(config))
