@@ -156,6 +156,8 @@ def load_config(instance_dir: Path) -> dict:
         # may send per hour.
         "TUTEE_COURSE_TOKEN_BUDGET": _int("TUTEE_COURSE_TOKEN_BUDGET", 2_000_000, minimum=0),
         "TUTEE_MESSAGES_PER_HOUR": _int("TUTEE_MESSAGES_PER_HOUR", 60, minimum=1, maximum=10_000),
+        # The model that solves in the AI lab and run-benchmark; unset = GRADER_MODEL.
+        "SOLVER_MODEL": _text("SOLVER_MODEL"),
         "GRADER_TIMEOUT": _float("GRADER_TIMEOUT", 60.0, above=0),
         "GRADER_MAX_ATTEMPTS": _int("GRADER_MAX_ATTEMPTS", 4, minimum=1, maximum=20),
         "GRADER_BACKOFF_BASE": _float("GRADER_BACKOFF_BASE", 1.0, minimum=0),

@@ -51,6 +51,11 @@ def init_app(app: Flask) -> None:
         with app.app_context():
             recheck_answers(problem_id, actor_id)
 
+    @huey.task(name="lab_run")
+    def lab_run_task(run_id: int) -> None:
+        with app.app_context():
+            run_lab(run_id)
+
     @huey.task(name="invitation_mail")
     def invitation_mail_task(items: list) -> None:
         with app.app_context():
@@ -58,6 +63,7 @@ def init_app(app: Flask) -> None:
 
     app.extensions["huey"] = huey
     app.extensions["invitation_mail_task"] = invitation_mail_task
+    app.extensions["lab_run_task"] = lab_run_task
     app.extensions["grade_task"] = grade_job
     app.extensions["recheck_task"] = recheck_task
 
@@ -143,6 +149,23 @@ def send_invitation_mail(items: list) -> tuple[int, int]:
                 mailed_at=now))
         s.commit()
         return len(rows) - len(failed), len(failed)
+
+
+def enqueue_lab_run(run_id: int) -> None:
+    """Put a committed lab run on the queue. If the queue is down the run stays 'queued', and the group
+    can cancel it and start another."""
+    try:
+        current_app.extensions["lab_run_task"](run_id)
+    except Exception:  # noqa: BLE001 - the run is saved; it can be sent again
+        log.exception("could not enqueue lab run %s", run_id)
+
+
+def run_lab(run_id: int) -> str:
+    """The AI lab's model run (grading/lab_runs.py) with the solver model's settings."""
+    from .config import model_settings
+    from .grading import lab_runs
+
+    return lab_runs.run_lab(database.engine(), run_id, model_settings(current_app.config, "SOLVER_MODEL"))
 
 
 def recheck_answers(problem_id: int, actor_id: Optional[int]) -> list[dict]:

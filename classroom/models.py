@@ -538,3 +538,149 @@ class LtiContext(SQLModel, table=True):
     context_id: str = Field(max_length=255)
     course_id: int = Field(foreign_key="course.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+LAB_TARGETS = ("synthetic", "exam")
+RUN_QUEUED = "queued"
+RUN_RUNNING = "running"
+RUN_DONE = "done"
+RUN_CANCELLED = "cancelled"
+RUN_BUDGET = "budget"  # stopped: the group's token budget ran out
+RUN_FAILED = "failed"
+
+
+class Lab(SQLModel, table=True):
+    """A lab assignment (kind `lab`): a practice exam of the course's problems, visible to students or
+    hidden (then groups see only their scores on it), k samples per problem and a token budget per group."""
+    __tablename__ = "lab"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    title: str = Field(max_length=200)
+    instructions: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    exam_hidden: bool = Field(default=False)
+    samples: int = Field(default=3)
+    token_budget: int = Field(default=200_000)
+    leaderboard_visible: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LabExamProblem(SQLModel, table=True):
+    __tablename__ = "lab_exam_problem"
+    __table_args__ = (UniqueConstraint("lab_id", "problem_id", name="uq_lab_exam_problem"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    lab_id: int = Field(foreign_key="lab.id", index=True)
+    problem_id: int = Field(foreign_key="problem.id")
+    position: int = Field(default=0)
+
+
+class LabProblem(SQLModel, table=True):
+    """A group's synthetic problem: a variant of one exam problem, with its reference and answer checks."""
+    __tablename__ = "lab_problem"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    lab_id: int = Field(foreign_key="lab.id", index=True)
+    group_id: int = Field(foreign_key="lab_group.id", index=True)
+    author_id: int = Field(foreign_key="user.id")
+    exam_problem_id: int = Field(foreign_key="problem.id")
+    title: str = Field(max_length=200)
+    statement: str = Field(sa_column=Column(Text, nullable=False))
+    reference_solution: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    reference_answer: str = Field(max_length=200)
+    answer_mode: str = Field(default="auto", max_length=20)
+    answer_tolerance: Optional[str] = Field(default=None, max_length=40)
+    answer_tests: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    answer_tests_failed: int = Field(default=0)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LabStrategy(SQLModel, table=True):
+    """One version of a group's strategy: a system prompt and worked examples (ids of the group's own
+    synthetic problems). Versions are never edited: saving makes the next one."""
+    __tablename__ = "lab_strategy"
+    __table_args__ = (UniqueConstraint("lab_id", "group_id", "version", name="uq_lab_strategy_version"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    lab_id: int = Field(foreign_key="lab.id", index=True)
+    group_id: int = Field(foreign_key="lab_group.id", index=True)
+    version: int
+    author_id: int = Field(foreign_key="user.id")
+    system_prompt: str = Field(sa_column=Column(Text, nullable=False))
+    example_ids: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    sha256: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LabRun(SQLModel, table=True):
+    """The model run on a group's synthetic set or on the practice exam, k samples per problem, in a
+    background job. `completed` counts attempts so far (the progress bar); `cancel_requested` stops it."""
+    __tablename__ = "lab_run"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    lab_id: int = Field(foreign_key="lab.id", index=True)
+    group_id: int = Field(foreign_key="lab_group.id", index=True)
+    strategy_id: int = Field(foreign_key="lab_strategy.id")
+    target: str = Field(max_length=20)
+    samples: int
+    # What the run solves, fixed when it starts: [["exam", problem id] or ["synthetic", lab problem id], ...].
+    items: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    model: str = Field(max_length=200)
+    state: str = Field(default=RUN_QUEUED, max_length=20)
+    total: int = Field(default=0)
+    completed: int = Field(default=0)
+    correct: int = Field(default=0)
+    tokens_in: int = Field(default=0)
+    tokens_out: int = Field(default=0)
+    cancel_requested: bool = Field(default=False)
+    error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    started_by_id: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: Optional[datetime] = None
+    finished_at: Optional[datetime] = None
+
+
+class LabAttempt(SQLModel, table=True):
+    """One sample of one problem in a run: the model's full text, the final answer read from it and the
+    answer checker's verdict. `item` is the problem's place in the run (so a resumed run skips done work)."""
+    __tablename__ = "lab_attempt"
+    __table_args__ = (UniqueConstraint("run_id", "item", "sample_index", name="uq_lab_attempt_sample"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="lab_run.id", index=True)
+    item: int
+    sample_index: int
+    problem_id: Optional[int] = Field(default=None, foreign_key="problem.id")
+    lab_problem_id: Optional[int] = Field(default=None, foreign_key="lab_problem.id")
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    final_answer: str = Field(default="", max_length=200)
+    verdict: str = Field(max_length=20)
+    model: str = Field(max_length=200)
+    strategy_id: int = Field(foreign_key="lab_strategy.id")
+    tokens_in: int = Field(default=0)
+    tokens_out: int = Field(default=0)
+    latency_ms: int = Field(default=0)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+HARVEST_SUBMITTED = "submitted"
+HARVEST_APPROVED = "approved"
+HARVEST_RETURNED = "returned"
+
+
+class LabHarvest(SQLModel, table=True):
+    """A wrong attempt turned by its group into a candidate flawed solution: numbered steps, the first wrong
+    one, why, and the kind of error. Approved, it becomes a Problem of the course (`problem_id`) whose key
+    has origin `harvested`; sent back, it carries the instructor's comment. `exportable`: the group may opt
+    the failure out of the course's exported dataset."""
+    __tablename__ = "lab_harvest"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    lab_id: int = Field(foreign_key="lab.id", index=True)
+    group_id: int = Field(foreign_key="lab_group.id", index=True)
+    attempt_id: int = Field(foreign_key="lab_attempt.id", unique=True)
+    author_id: int = Field(foreign_key="user.id")
+    steps: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    first_wrong_step: int
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    error_kind: str = Field(default="other", max_length=40)
+    state: str = Field(default=HARVEST_SUBMITTED, max_length=20)
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    exportable: bool = Field(default=True)
+    problem_id: Optional[int] = Field(default=None, foreign_key="problem.id")
+    submitted_at: datetime = Field(default_factory=utcnow)
+    decided_at: Optional[datetime] = None
+    decided_by_id: Optional[int] = Field(default=None, foreign_key="user.id")

@@ -152,6 +152,29 @@ ACCESS = {
     # The instructor is sent back to the draft's page (the key already has its reason: the page says so).
     "/teach/solutions/<int:solution_id>/propose-reason": ("POST", "/teach/solutions/{solution}/propose-reason",
                                                          TEACH_POST, {}),
+    # The AI lab: the scene's lab has the course's problem as its exam; Alice's group A has a strategy and a
+    # finished run. No solver model is configured in this scene, so starting a run is refused (409).
+    "/teach/courses/<code>/labs/new": ("GET", "/teach/courses/{code}/labs/new", TEACH_COURSE, None),
+    "/teach/labs/<int:lab_id>": ("GET", "/teach/labs/{lab}", TEACH_COURSE, None),
+    "/teach/labs/<int:lab_id>/groups/<int:group_id>": ("GET", "/teach/labs/{lab}/groups/{group}", TEACH_COURSE, None),
+    "/teach/runs/<int:run_id>": ("GET", "/teach/runs/{run}", TEACH_COURSE, None),
+    "/learn/labs/<int:lab_id>": ("GET", "/learn/labs/{lab}", LEARN_COURSE, None),
+    "/learn/labs/<int:lab_id>/problems": ("POST", "/learn/labs/{lab}/problems", {**LEARN_COURSE, "student": 302},
+                                          {"exam_problem_id": "{problem}", "title": "Pens", "statement": "5 pens at $2?",
+                                           "reference_solution": "5 × 2 = 10", "reference_answer": "10"}),
+    "/learn/labs/<int:lab_id>/strategies": ("POST", "/learn/labs/{lab}/strategies", {**LEARN_COURSE, "student": 302},
+                                            {"system_prompt": "Check every product twice."}),
+    "/learn/labs/<int:lab_id>/runs": ("POST", "/learn/labs/{lab}/runs", {**LEARN_COURSE, "student": 409},
+                                      {"target": "exam", "strategy_id": "{strategy}"}),
+    "/learn/runs/<int:run_id>": ("GET", "/learn/runs/{run}", LEARN_COURSE, None),
+    "/learn/runs/<int:run_id>/progress.json": ("GET", "/learn/runs/{run}/progress.json", LEARN_COURSE, None),
+    # The run has finished: the refusal is said on the run's page (a redirect) to its group.
+    "/learn/runs/<int:run_id>/cancel": ("POST", "/learn/runs/{run}/cancel", {**LEARN_COURSE, "student": 302}, {}),
+    # Harvesting: group A's wrong attempt, already submitted; the instructor approves it.
+    "/learn/attempts/<int:attempt_id>/harvest": ("GET", "/learn/attempts/{attempt}/harvest", LEARN_COURSE, None),
+    "/teach/labs/<int:lab_id>/harvests": ("GET", "/teach/labs/{lab}/harvests", TEACH_COURSE, None),
+    "/teach/harvests/<int:harvest_id>/decide": ("POST", "/teach/harvests/{harvest}/decide", TEACH_POST,
+                                                {"decision": "approve"}),
     "/learn/": ("GET", "/learn/", {"anonymous": "login", "student": 200, "other_student": 200,
                                    "other_instructor": 403, "instructor": 403}, None),
     # An unknown code: the dashboard again (400) with the message beside the code.
@@ -295,6 +318,25 @@ def scene(world, dbs, request):
         groups.add_member(dbs, w["teacher"], group_a.id, w["alice"].id)
         group_b = groups.create_group(dbs, w["teacher"], w["course"], name="Group B")
         groups.add_member(dbs, w["teacher"], group_b.id, w["bob"].id)
+    with world.app.app_context():  # a lab, group A's strategy and a finished run of it
+        from classroom.models import LabRun
+        from classroom.services import lab
+        the_lab = lab.create_lab(dbs, w["teacher"], w["course"], lab.LabDraft(
+            title="Lab 1", exam_problem_ids=[w["problem"].id]))
+        strategy = lab.save_strategy(dbs, w["alice"], the_lab.id, "Think step by step.", [])
+        run = LabRun(lab_id=the_lab.id, group_id=group_a.id, strategy_id=strategy.id, target="exam", samples=1,
+                     items=[["exam", w["problem"].id]], total=1, model="m", state="done", started_by_id=w["alice"].id)
+        dbs.add(run)
+        dbs.commit()
+        from classroom.models import LabAttempt
+        from classroom.services import harvest
+        attempt = LabAttempt(run_id=run.id, item=0, sample_index=0, problem_id=w["problem"].id, verdict="incorrect",
+                             text="28 × 6 = 158.\nThe answer is 158.", final_answer="158", model="m",
+                             strategy_id=strategy.id)
+        dbs.add(attempt)
+        dbs.commit()
+        harvested = harvest.submit_harvest(dbs, w["alice"], attempt.id, first_wrong_step=1,
+                                           reason="The product is off.", error_kind="arithmetic")
     from classroom.models import ApiToken
     token_id = dbs.exec(select(ApiToken.id).where(ApiToken.user_id == w["teacher"].id)).first()
     with world.app.app_context():
@@ -304,7 +346,10 @@ def scene(world, dbs, request):
     ids = {"code": w["course"].code, "problem": w["problem"].id, "assignment": w["assignment"].id,
            "solution": draft.id, "token": token_id, "student_id": w["alice"].id,
            "submission": sub.id, "grade": grade.id, "job": job.id, "group": group_a.id,
-           "invitation": invitation.id}
+           "invitation": invitation.id,
+           "lab": the_lab.id, "strategy": strategy.id, "run": run.id, "attempt": attempt.id,
+           "harvest": harvested.id}
+
     if "conversation" in getattr(getattr(request.node, "callspec", None), "params", {}).get("rule", ""):
         # Teach mode's routes only (built for them alone, to keep the other routes' scenes quick).
         talked, to_start = (world.problem(w["teacher"], w["course"], title=t) for t in ("Teach me", "Teach me too"))

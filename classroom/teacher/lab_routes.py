@@ -1,12 +1,14 @@
 """The instructor's lab area: groups (and, in the lab, practice exams, runs and harvested failures)."""
-from flask import flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import db, form_errors
-from ..services import courses, groups
+from ..content import ERROR_KINDS
+from ..models import LabAttempt, LabStrategy
+from ..services import courses, groups, harvest, lab, lab_charts, problems
 from ..services.errors import ServiceError
 from . import bp
-from .lab_forms import GroupForm, MemberForm
+from .lab_forms import GroupForm, LabForm, MemberForm
 
 
 def _groups_page(s, c, form=None, status=200):
@@ -18,7 +20,7 @@ def _groups_page(s, c, form=None, status=200):
         (str(u.id), f"{u.name} ({u.email})" + ("" if u.id not in grouped else " · in a group")) for u in students]
     ungrouped = [u for u in students if u.id not in grouped]
     return render_template("teacher/lab/groups.html", course=c, groups=views, form=form or GroupForm(),
-                           member_form=member_form, ungrouped=ungrouped), status
+                           member_form=member_form, ungrouped=ungrouped, labs=lab.labs_of(s, c.id)), status
 
 
 @bp.route("/courses/<code>/groups")
@@ -69,3 +71,97 @@ def remove_lab_group_member(group_id, user_id):
     group, student = groups.remove_member(s, current_user, group.id, user_id)
     flash(f"{student.name} left {group.name}. What they wrote stays with the group.", "success")
     return redirect(url_for("teacher.lab_groups", code=c.code))
+
+
+# --------------------------------------------------------------------------- labs
+
+def _lab_form_page(s, c, form, status=200):
+    form.exam_problem_ids.choices = [(p.id, p.title) for p in problems.problems_of(s, c.id)]
+    return render_template("teacher/lab/lab_form.html", course=c, form=form), status
+
+
+@bp.route("/courses/<code>/labs/new", methods=["GET", "POST"])
+def new_lab(code):
+    s = db.session()
+    c = courses.course_for_instructor(s, current_user, code)
+    form = LabForm()
+    if request.method == "GET":
+        return _lab_form_page(s, c, form)
+    form.exam_problem_ids.choices = [(p.id, p.title) for p in problems.problems_of(s, c.id)]
+    draft = lab.LabDraft(title=form.title.data, instructions=form.instructions.data,
+                         exam_problem_ids=form.exam_problem_ids.data or [], exam_hidden=form.exam_hidden.data,
+                         samples=form.samples.data, token_budget=form.token_budget.data,
+                         leaderboard_visible=form.leaderboard_visible.data)
+    saved = form_errors.submit(form, lambda: lab.create_lab(s, current_user, c, draft),
+                               lambda: lab.validate_lab(s, c, draft))
+    if saved is None:
+        return _lab_form_page(s, c, form, 400)
+    flash(f"Lab “{saved.title}” created. Its groups can start now.", "success")
+    return redirect(url_for("teacher.lab_overview", lab_id=saved.id))
+
+
+@bp.route("/labs/<int:lab_id>")
+def lab_overview(lab_id):
+    s = db.session()
+    access = lab.lab_for_instructor(s, current_user, lab_id)
+    rows = []
+    for view in groups.groups_of(s, access.course.id):
+        runs = lab.runs_of(s, access.lab.id, view.group.id)
+        rows.append((view, len(lab.synthetic_of(s, access.lab.id, view.group.id)), runs,
+                     lab.tokens_used(s, access.lab.id, view.group.id)))
+    return render_template("teacher/lab/overview.html", access=access, exam=lab.exam_problems(s, access.lab.id),
+                           rows=rows, model=lab.solver_model(current_app.config))
+
+
+@bp.route("/labs/<int:lab_id>/groups/<int:group_id>")
+def lab_group_work(lab_id, group_id):
+    s = db.session()
+    access = lab.lab_for_instructor(s, current_user, lab_id, group_id)
+    work = lab.group_work(s, access)
+    return render_template("lab/work.html", access=access, work=work, exam=work.exam, exam_count=len(work.exam),
+                           model=lab.solver_model(current_app.config), chart=lab_charts.accuracy_chart(work.points),
+                           target_labels=lab.TARGET_LABELS)
+
+
+@bp.route("/runs/<int:run_id>")
+def lab_run(run_id):
+    s = db.session()
+    run, access = lab.run_for(s, current_user, run_id)
+    if not access.teaches:
+        abort(404)
+    return render_template("lab/run.html", run=run, access=access, results=lab.run_results(s, access, run),
+                           strategy=s.get(LabStrategy, run.strategy_id), progress=lab.progress(run),
+                           target_labels=lab.TARGET_LABELS, active=lab.ACTIVE_STATES)
+
+
+# --------------------------------------------------------------------------- harvested failures
+
+@bp.route("/labs/<int:lab_id>/harvests")
+def lab_harvests(lab_id):
+    s = db.session()
+    access = lab.lab_for_instructor(s, current_user, lab_id)
+    names = {v.group.id: v.group.name for v in groups.groups_of(s, access.course.id)}
+    items = harvest.harvests_of(s, access.lab.id)
+    authors = lab.authors(s, [h.author_id for h in items])
+    rows = []
+    for h in sorted(items, key=lambda h: (h.state != "submitted", h.id)):
+        attempt = s.get(LabAttempt, h.attempt_id)
+        rows.append((h, attempt, harvest.source_problem(s, attempt), names.get(h.group_id, ""),
+                     authors.get(h.author_id, "")))
+    return render_template("teacher/lab/harvests.html", access=access, rows=rows,
+                           state_labels=harvest.STATE_LABELS, error_kinds=ERROR_KINDS)
+
+
+@bp.route("/harvests/<int:harvest_id>/decide", methods=["POST"])
+def decide_lab_harvest(harvest_id):
+    s = db.session()
+    h, _access = harvest.harvest_for_instructor(s, current_user, harvest_id)
+    try:
+        h = harvest.decide(s, current_user, h.id, request.form.get("decision", ""), request.form.get("comment", ""))
+        flash("Approved: it is now a problem of the course, ready for critique assignments."
+              if h.state == "approved" else "Sent back to the group with your comment.", "success")
+    except ServiceError as exc:
+        if exc.status == 404:
+            raise
+        flash(exc.message, "error")
+    return redirect(url_for("teacher.lab_harvests", lab_id=h.lab_id))

@@ -92,6 +92,7 @@ class Scene:
     roster_code: str = ""
     new_invite_token: str = ""
     existing_invite_token: str = ""
+    lab: tuple = ()  # (lab id, group id, run id, a wrong attempt id): the AI lab's pages
 
 
 TUTEE_REPLY = ("Hmm, I used the average because the two pipes work at the same time, so the time should be "
@@ -182,7 +183,7 @@ def seed(server) -> Scene:
             "in_favor = total_council_members * 2 // 3\n\n# two of every three voted in favor\nprint(in_favor)",
             "22"))
         jobs.run_job(job.id)
-        seed_lab(s, teacher, course)
+        lab_ids = seed_lab(s, teacher, course)
         imported, proposed = seed_processbench(s, teacher, course)
         grouped = _grouped_review(s, teacher, course, quiz_problems[0], now)
         pilot_work = _pilot_scene(server, s, teacher, course, quiz_problems[0])
@@ -199,7 +200,7 @@ def seed(server) -> Scene:
                      imported_draft=imported, proposed_draft=proposed, grouped_assignment=grouped.id,
                      pilot_assignment=pilot_work, class_code=big["code"],
                      class_assignment=big["assignments"][-1], roster_code=geometry.code,
-                     new_invite_token=tokens["newcomer@demo.test"], existing_invite_token=tokens[student.email])
+                     new_invite_token=tokens["newcomer@demo.test"], existing_invite_token=tokens[student.email], lab=lab_ids)
 
 
 def seed_processbench(s, teacher, course) -> tuple[int, int]:
@@ -325,14 +326,55 @@ def _pilot_scene(server, s, teacher, course, problem) -> int:
     return work.id
 
 
-def seed_lab(s, teacher, course) -> None:
-    """The AI lab: a group the teacher filled (with the demo student) and an open one."""
-    from classroom.services import courses, groups
+def seed_lab(s, teacher, course) -> tuple:
+    """The AI lab: a group the teacher filled (with the demo student) and an open one; a lab whose first group
+    wrote a synthetic problem and two strategy versions, with finished runs stored as the run job leaves them
+    (the tour has no model to call)."""
+    from sqlmodel import select
+
+    from classroom.models import LabAttempt, LabRun
+    from classroom.services import courses, groups, lab, problems
     pupils = courses.students_of(s, course.id)
     placed = groups.create_group(s, teacher, course, name="Euler", max_size=3)
     for pupil in pupils[:2]:
         groups.add_member(s, teacher, placed.id, pupil.id)
     groups.create_group(s, teacher, course, name="Noether", max_size=3, open_to_join=True)
+    exam = problems.problems_of(s, course.id)[:2]
+    the_lab = lab.create_lab(s, teacher, course, lab.LabDraft(
+        title="Lab 1: make the model pass the quiz", instructions="Write **two** variants of each exam problem, "
+        "then a strategy. Run it on your set first, then on the exam.", exam_problem_ids=[p.id for p in exam]))
+    author = pupils[0]
+    synthetic = lab.create_synthetic(s, author, the_lab.id, lab.SyntheticDraft(
+        exam_problem_id=exam[0].id, title="Museum tickets", statement="A museum ticket costs \\$7 for each of "
+        "$24$ students and \\$11 for each of $3$ teachers. What is the total?",
+        reference_solution="$24 \\times 7 = 168$ and $3 \\times 11 = 33$, so $201$.", reference_answer="201",
+        answer_tests="$201 -> correct\n200 -> incorrect"))
+    runs = []
+    for version, prompt, right in ((1, "Solve step by step and box the answer.", (1, 1, 0, 1, 0, 0)),
+                                   (2, "Solve step by step. Check every product twice, then box the answer.",
+                                    (1, 1, 1, 1, 1, 0))):
+        strategy = lab.save_strategy(s, author, the_lab.id, prompt, [synthetic.id] if version == 2 else [])
+        items = [["exam", p.id] for p in exam]
+        run = LabRun(lab_id=the_lab.id, group_id=placed.id, strategy_id=strategy.id, target="exam", samples=3,
+                     items=items, total=6, completed=6, correct=sum(right), model="demo-solver", state="done",
+                     tokens_in=2400, tokens_out=1900, started_by_id=author.id)
+        s.add(run)
+        s.flush()
+        for n, ok in enumerate(right):
+            answer = "204" if ok else "200"
+            s.add(LabAttempt(run_id=run.id, item=n // 3, sample_index=n % 3, problem_id=items[n // 3][1],
+                             text=f"Students: $28 \\times 6 = 168$.\nTeachers: $4 \\times 9 = {36 if ok else 32}$.\n"
+                                  f"Total: \\boxed{{{answer}}}", final_answer=answer,
+                             verdict="correct" if ok else "incorrect", model="demo-solver", strategy_id=strategy.id,
+                             tokens_in=400, tokens_out=316, latency_ms=1200))
+        runs.append(run)
+    s.commit()
+    from classroom.services import harvest
+    wrong = s.exec(select(LabAttempt).where(LabAttempt.run_id == runs[0].id, LabAttempt.verdict == "incorrect")
+                   .order_by(LabAttempt.id)).all()
+    harvest.submit_harvest(s, author, wrong[0].id, first_wrong_step=2, reason="Teachers pay $4 \\times 9 = 36$, "
+                           "not $32$.", error_kind="arithmetic")
+    return the_lab.id, placed.id, runs[-1].id, wrong[-1].id
 
 
 def teacher_tour(sc: Scene) -> dict:
@@ -375,6 +417,12 @@ def teacher_tour(sc: Scene) -> dict:
         "class-progress": f"/teach/courses/{sc.class_code}/progress?sort=average&order=asc&below=50",
         "teacher-course-invited": f"/teach/courses/{sc.roster_code}",
         "roster-result": (f"/teach/courses/{sc.code}", _upload_roster),
+        "lab-overview": f"/teach/labs/{sc.lab[0]}",
+        "lab-group-work": f"/teach/labs/{sc.lab[0]}/groups/{sc.lab[1]}",
+        "lab-run": f"/teach/runs/{sc.lab[2]}",
+        "lab-harvests": f"/teach/labs/{sc.lab[0]}/harvests",
+        "lab-form-errors": (f"/teach/courses/{sc.code}/labs/new",
+                            lambda page: page.get_by_role("button", name="Create lab").click()),
     }
 
 
@@ -432,6 +480,10 @@ def student_tour(sc: Scene) -> dict:
         "student-teach-problem": f"/learn/assignments/{sc.assignment_id}/problems/{sc.teach_problem}",
         "student-conversation": f"/learn/conversations/{sc.conversation}",
         "student-invitation": f"/invite/{sc.existing_invite_token}",
+        "student-lab": f"/learn/labs/{sc.lab[0]}",
+        "student-lab-run": f"/learn/runs/{sc.lab[2]}",
+        "student-lab-harvest-errors": (f"/learn/attempts/{sc.lab[3]}/harvest",
+                                lambda page: page.get_by_role("button", name="Submit to the instructor").click()),
     }
 
 

@@ -1,0 +1,134 @@
+"""Running the solver model in the AI lab: the body of one background job per LabRun.
+
+The LabRun row is the source of truth, as for grading jobs: each attempt is committed as soon as it is
+checked, with the run's counters, so the progress bar moves, a cancel takes effect before the next
+sample, and a run taken up again (its worker died) skips the samples already stored (unique run, item,
+sample). The final answer of each attempt is checked with the classroom's answer checker, against the
+problem's reference answer, answer mode and tolerance. The group's token budget is checked before every
+sample; a run that meets it stops with the state `budget`.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Optional
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from ..llm import ModelError, ModelSettings, client_for, solver
+from ..models import (
+    RUN_BUDGET, RUN_CANCELLED, RUN_DONE, RUN_FAILED, RUN_QUEUED, RUN_RUNNING, Lab, LabAttempt, LabProblem, LabRun,
+    LabStrategy, Problem, utcnow,
+)
+from .answers import check_answer
+
+log = logging.getLogger(__name__)
+
+NO_SOLVER = ("No solver model is configured: set SOLVER_MODEL (or GRADER_MODEL) and OPENAI_BASE_URL, then start "
+             "the run again.")
+
+
+@dataclass(frozen=True)
+class RunItem:
+    """One problem of a run, as the solver sees it (statement) and as the checker needs it (reference)."""
+    kind: str  # "exam" or "synthetic"
+    id: int
+    statement: str
+    reference_answer: str
+    answer_mode: str
+    answer_tolerance: Optional[str]
+
+
+def load_items(s: Session, run: LabRun) -> list[RunItem]:
+    exam_ids = [i for kind, i in run.items if kind == "exam"]
+    synthetic_ids = [i for kind, i in run.items if kind == "synthetic"]
+    exam = {p.id: p for p in s.exec(select(Problem).where(Problem.id.in_(exam_ids)))} if exam_ids else {}
+    synthetic = ({p.id: p for p in s.exec(select(LabProblem).where(LabProblem.id.in_(synthetic_ids)))}
+                 if synthetic_ids else {})
+    items = []
+    for kind, i in run.items:
+        p = (exam if kind == "exam" else synthetic).get(i)
+        if p is None:  # deleted since: its place is kept so item numbers stay stable
+            items.append(RunItem(kind, i, "", "", "auto", None))
+        else:
+            items.append(RunItem(kind, i, p.statement, p.reference_answer, p.answer_mode, p.answer_tolerance))
+    return items
+
+
+def worked_examples(s: Session, strategy: LabStrategy) -> list[solver.WorkedExample]:
+    ids = [int(i) for i in strategy.example_ids or []]
+    rows = {p.id: p for p in s.exec(select(LabProblem).where(LabProblem.id.in_(ids)))} if ids else {}
+    return [solver.WorkedExample(rows[i].statement, rows[i].reference_solution) for i in ids if i in rows]
+
+
+def tokens_used(s: Session, lab_id: int, group_id: int) -> int:
+    return int(s.exec(select(func.coalesce(func.sum(LabRun.tokens_in + LabRun.tokens_out), 0))
+                      .where(LabRun.lab_id == lab_id, LabRun.group_id == group_id)).one())
+
+
+def _claim(s: Session, run_id: int) -> bool:
+    """Take a queued run (or one left running by a dead worker, when the caller resumes it). Atomic."""
+    result = s.exec(update(LabRun).where(LabRun.id == run_id, LabRun.state.in_((RUN_QUEUED, RUN_RUNNING)))
+                    .values(state=RUN_RUNNING, started_at=func.coalesce(LabRun.started_at, utcnow())))
+    s.commit()
+    return result.rowcount == 1
+
+
+def _finish(s: Session, run_id: int, state: str, error: Optional[str] = None) -> str:
+    s.exec(update(LabRun).where(LabRun.id == run_id).values(state=state, finished_at=utcnow(),
+                                                              error=(error or None) and error[:2000]))
+    s.commit()
+    return state
+
+
+def run_lab(engine, run_id: int, settings: Optional[ModelSettings]) -> str:
+    """Solve every item of the run k times; returns the run's final state."""
+    with Session(engine, expire_on_commit=False) as s:
+        if not _claim(s, run_id):
+            run = s.get(LabRun, run_id)
+            return run.state if run else "missing"
+        run = s.get(LabRun, run_id)
+        if settings is None:
+            return _finish(s, run_id, RUN_FAILED, NO_SOLVER)
+        lab = s.get(Lab, run.lab_id)
+        strategy = s.get(LabStrategy, run.strategy_id)
+        items = load_items(s, run)
+        examples = worked_examples(s, strategy)
+        done = set(s.exec(select(LabAttempt.item, LabAttempt.sample_index).where(LabAttempt.run_id == run_id)))
+        client = client_for(settings, "solver")
+        for number, item in enumerate(items):
+            for sample in range(run.samples):
+                if (number, sample) in done or not item.statement:
+                    continue
+                s.refresh(run)
+                if run.cancel_requested:
+                    return _finish(s, run_id, RUN_CANCELLED)
+                if tokens_used(s, run.lab_id, run.group_id) >= lab.token_budget:
+                    return _finish(s, run_id, RUN_BUDGET, f"The group's token budget ({lab.token_budget:,} tokens) "
+                                                          "is used up.")
+                try:
+                    attempt = solver.solve(client, item.statement, strategy.system_prompt, examples)
+                except ModelError as exc:
+                    log.warning("lab run %s failed: %s", run_id, exc.reason)
+                    return _finish(s, run_id, RUN_FAILED, exc.reason)
+                check = check_answer(attempt.final_answer, item.reference_answer, item.answer_mode,
+                                     item.answer_tolerance)
+                verdict = check.verdict if attempt.final_answer else "absent"
+                row = LabAttempt(run_id=run_id, item=number, sample_index=sample,
+                                 problem_id=item.id if item.kind == "exam" else None,
+                                 lab_problem_id=item.id if item.kind == "synthetic" else None,
+                                 text=attempt.text, final_answer=attempt.final_answer, verdict=verdict,
+                                 model=settings.model, strategy_id=strategy.id, tokens_in=attempt.tokens_in,
+                                 tokens_out=attempt.tokens_out, latency_ms=attempt.latency_ms)
+                s.add(row)
+                s.exec(update(LabRun).where(LabRun.id == run_id).values(
+                    completed=LabRun.completed + 1, correct=LabRun.correct + int(verdict == "correct"),
+                    tokens_in=LabRun.tokens_in + attempt.tokens_in, tokens_out=LabRun.tokens_out + attempt.tokens_out))
+                try:
+                    s.commit()
+                except IntegrityError:  # another worker stored this sample first
+                    s.rollback()
+                    continue
+        return _finish(s, run_id, RUN_DONE)
