@@ -1,8 +1,8 @@
 """the AI lab: labs with a practice exam, groups' synthetic problems, strategies, model runs and attempts,
 and harvested failures
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-26
 """
 from alembic import op
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '0010'
-down_revision = '0009'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
