@@ -361,10 +361,17 @@ def seed_lab(s, teacher, course) -> tuple:
         s.add(run)
         s.flush()
         for n, ok in enumerate(right):
-            answer = "204" if ok else "200"
+            # each attempt answers its own problem: the reference when right, a near miss when wrong
+            problem = exam[n // 3]
+            if n // 3 == 0:  # the field trip, whose wrong attempts the harvest below marks at step 2
+                answer = "204" if ok else "200"
+                text = (f"Students: $28 \\times 6 = 168$.\nTeachers: $4 \\times 9 = {36 if ok else 32}$.\n"
+                        f"Total: \\boxed{{{answer}}}")
+            else:
+                answer = problem.reference_answer if ok else f"{problem.reference_answer}0"
+                text = f"Working through it step by step.\nSo the answer is $\\boxed{{{answer}}}$."
             s.add(LabAttempt(run_id=run.id, item=n // 3, sample_index=n % 3, problem_id=items[n // 3][1],
-                             text=f"Students: $28 \\times 6 = 168$.\nTeachers: $4 \\times 9 = {36 if ok else 32}$.\n"
-                                  f"Total: \\boxed{{{answer}}}", final_answer=answer,
+                             text=text, final_answer=answer,
                              verdict="correct" if ok else "incorrect", model="demo-solver", strategy_id=strategy.id,
                              tokens_in=400, tokens_out=316, latency_ms=1200))
         runs.append(run)
