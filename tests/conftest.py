@@ -208,3 +208,25 @@ def openai_server():
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def lti_key_file(tmp_path_factory):
+    """One LTI tool key for the run's apps (an RSA key takes a moment to make); the first launch makes it.
+    A module using `lms` sets app_config's PUBLIC_URL="http://localhost" and LTI_PRIVATE_KEY_FILE to this."""
+    return str(tmp_path_factory.mktemp("lti") / "lti_private_key.pem")
+
+
+@pytest.fixture
+def lms(app):
+    """An LMS of the test's own on loopback (tests/lti_platform.py), registered with `flask lti-add-platform`.
+    Its token endpoint checks the tool's signed assertions against the app's /lti/jwks."""
+    from lti_platform import FakePlatform, register
+
+    assert app.config.get("PUBLIC_URL") == "http://localhost", "set PUBLIC_URL and LTI_PRIVATE_KEY_FILE in app_config"
+    platform = FakePlatform(tool_jwks=lambda: app.test_client().get("/lti/jwks").get_json())
+    result = register(app, platform)
+    assert result.exit_code == 0, result.output
+    assert "Registered the LTI platform" in result.output and "deployment deploy-1 added" in result.output
+    yield platform
+    platform.close()
