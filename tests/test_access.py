@@ -173,6 +173,12 @@ ACCESS = {
     # Harvesting: group A's wrong attempt, already submitted; the instructor approves it.
     "/learn/attempts/<int:attempt_id>/harvest": ("GET", "/learn/attempts/{attempt}/harvest", LEARN_COURSE, None),
     "/teach/labs/<int:lab_id>/harvests": ("GET", "/teach/labs/{lab}/harvests", TEACH_COURSE, None),
+    # The leaderboard: the scene's lab keeps it for instructors (the class sees it when they open it).
+    "GET /teach/labs/<int:lab_id>/leaderboard": ("GET", "/teach/labs/{lab}/leaderboard", TEACH_COURSE, None),
+    "POST /teach/labs/<int:lab_id>/leaderboard": ("POST", "/teach/labs/{lab}/leaderboard", TEACH_POST,
+                                                  {"visible": "0"}),
+    "/learn/labs/<int:lab_id>/leaderboard": ("GET", "/learn/labs/{lab}/leaderboard", {**LEARN_COURSE, "student": 403},
+                                             None),
     "/teach/harvests/<int:harvest_id>/decide": ("POST", "/teach/harvests/{harvest}/decide", TEACH_POST,
                                                 {"decision": "approve"}),
     "/learn/": ("GET", "/learn/", {"anonymous": "login", "student": 200, "other_student": 200,

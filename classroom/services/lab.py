@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from .. import jobs
 from ..models import (
-    LAB_TARGETS, ROLE_STUDENT, RUN_QUEUED, RUN_RUNNING, Course, Lab, LabAttempt, LabExamProblem, LabGroup,
+    LAB_TARGETS, ROLE_STUDENT, RUN_DONE, RUN_QUEUED, RUN_RUNNING, Course, Lab, LabAttempt, LabExamProblem, LabGroup,
     LabProblem, LabRun, LabStrategy, Problem, User,
 )
 from . import answer_checks, audit, courses, groups
@@ -485,3 +485,66 @@ def group_work(db: Session, access: LabAccess) -> Optional[GroupWork]:
                     + [r.started_by_id for r in runs])
     return GroupWork(access, exam, synthetic, strategies, runs, accuracy_by_strategy(db, lab.id, group.id),
                      tokens_used(db, lab.id, group.id), names, groups.members_of(db, group.id))
+
+
+# --------------------------------------------------------------------------- the leaderboard
+
+@dataclass
+class LeaderboardRow:
+    group: LabGroup
+    run: Optional[LabRun]  # the group's best complete run on the practice exam; None before its first
+    accuracy: Optional[Accuracy]
+    strategy_version: Optional[int]
+
+    @property
+    def k(self) -> Optional[int]:
+        return self.run.samples if self.run else None
+
+
+@dataclass
+class Leaderboard:
+    access: LabAccess
+    rows: list[LeaderboardRow]  # best first; groups without a complete exam run last, by name
+
+
+def leaderboard(db: Session, actor: User, lab_id: int) -> Leaderboard:
+    """Each group's best accuracy on the practice exam (hidden or not), with k and the 95 % interval.
+    Only runs that solved the whole exam count (a cancelled or stopped run measured part of it); the best
+    is the highest accuracy, then the most attempts, then the earliest. The course's instructors always
+    see it; students when the lab's `leaderboard_visible` is on, and then only the scores: never an exam
+    problem or an attempt. Two queries whatever the number of groups and runs."""
+    access = lab_for(db, actor, lab_id)
+    if not access.teaches and not access.lab.leaderboard_visible:
+        raise Forbidden("Your instructor has not opened this lab's leaderboard to the class.")
+    best: dict[int, tuple[LabRun, int]] = {}
+    for run, version in db.exec(
+            select(LabRun, LabStrategy.version).join(LabStrategy, LabStrategy.id == LabRun.strategy_id)
+            .where(LabRun.lab_id == access.lab.id, LabRun.target == "exam", LabRun.state == RUN_DONE,
+                   LabRun.completed == LabRun.total, LabRun.total > 0)
+            .order_by(LabRun.id)):
+        current = best.get(run.group_id)
+        if current is None or _beats(run, current[0]):
+            best[run.group_id] = (run, version)
+    rows = []
+    for group in db.exec(select(LabGroup).where(LabGroup.course_id == access.course.id).order_by(LabGroup.name)):
+        run, version = best.get(group.id, (None, None))
+        rows.append(LeaderboardRow(group, run, Accuracy(run.correct, run.completed) if run else None, version))
+    rows.sort(key=lambda r: (r.run is None, -(r.accuracy.value if r.accuracy else 0),
+                             -(r.accuracy.n if r.accuracy else 0), r.run.id if r.run else 0, r.group.name))
+    return Leaderboard(access, rows)
+
+
+def _beats(run: LabRun, other: LabRun) -> bool:
+    """A higher accuracy, or the same with more attempts (compared exactly: correct/n as fractions)."""
+    mine, theirs = run.correct * other.completed, other.correct * run.completed
+    return mine > theirs or (mine == theirs and run.completed > other.completed)
+
+
+def set_leaderboard_visible(db: Session, actor: User, lab_id: int, visible: bool) -> Lab:
+    access = lab_for_instructor(db, actor, lab_id)
+    access.lab.leaderboard_visible = bool(visible)
+    db.add(access.lab)
+    audit.record(db, actor, access.course.id, "lab.leaderboard", f"lab {access.lab.id}",
+                 {"visible": bool(visible)})
+    db.commit()
+    return access.lab

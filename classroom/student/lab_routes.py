@@ -183,3 +183,10 @@ def harvest_attempt(attempt_id):
     return render_template("lab/harvest.html", attempt=attempt, run=run, access=access, harvest=existing,
                            source=harvest.source_problem(s, attempt), steps=harvest.candidate_steps(attempt),
                            form=form, state_labels=harvest.STATE_LABELS), status
+
+
+@bp.route("/labs/<int:lab_id>/leaderboard")
+def lab_leaderboard(lab_id):
+    s = db.session()
+    board = lab.leaderboard(s, current_user, lab_id)
+    return render_template("lab/leaderboard.html", board=board, my_group=board.access.group)

@@ -165,3 +165,21 @@ def decide_lab_harvest(harvest_id):
             raise
         flash(exc.message, "error")
     return redirect(url_for("teacher.lab_harvests", lab_id=h.lab_id))
+
+
+# --------------------------------------------------------------------------- the leaderboard
+
+@bp.route("/labs/<int:lab_id>/leaderboard")
+def lab_leaderboard(lab_id):
+    s = db.session()
+    lab.lab_for_instructor(s, current_user, lab_id)
+    return render_template("lab/leaderboard.html", board=lab.leaderboard(s, current_user, lab_id), my_group=None)
+
+
+@bp.route("/labs/<int:lab_id>/leaderboard", methods=["POST"])
+def lab_leaderboard_visibility(lab_id):
+    s = db.session()
+    saved = lab.set_leaderboard_visible(s, current_user, lab_id, request.form.get("visible") == "1")
+    flash("The class now sees the leaderboard (scores only)." if saved.leaderboard_visible
+          else "The leaderboard is now for the course's instructors only.", "success")
+    return redirect(url_for("teacher.lab_leaderboard", lab_id=lab_id))

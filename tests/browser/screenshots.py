@@ -342,7 +342,8 @@ def seed_lab(s, teacher, course) -> tuple:
     exam = problems.problems_of(s, course.id)[:2]
     the_lab = lab.create_lab(s, teacher, course, lab.LabDraft(
         title="Lab 1: make the model pass the quiz", instructions="Write **two** variants of each exam problem, "
-        "then a strategy. Run it on your set first, then on the exam.", exam_problem_ids=[p.id for p in exam]))
+        "then a strategy. Run it on your set first, then on the exam.", exam_problem_ids=[p.id for p in exam],
+        leaderboard_visible=True))
     author = pupils[0]
     synthetic = lab.create_synthetic(s, author, the_lab.id, lab.SyntheticDraft(
         exam_problem_id=exam[0].id, title="Museum tickets", statement="A museum ticket costs \\$7 for each of "
@@ -428,6 +429,7 @@ def teacher_tour(sc: Scene) -> dict:
         "lab-group-work": f"/teach/labs/{sc.lab[0]}/groups/{sc.lab[1]}",
         "lab-run": f"/teach/runs/{sc.lab[2]}",
         "lab-harvests": f"/teach/labs/{sc.lab[0]}/harvests",
+        "lab-leaderboard": f"/teach/labs/{sc.lab[0]}/leaderboard",
         "lab-form-errors": (f"/teach/courses/{sc.code}/labs/new",
                             lambda page: page.get_by_role("button", name="Create lab").click()),
     }
@@ -489,6 +491,7 @@ def student_tour(sc: Scene) -> dict:
         "student-invitation": f"/invite/{sc.existing_invite_token}",
         "student-lab": f"/learn/labs/{sc.lab[0]}",
         "student-lab-run": f"/learn/runs/{sc.lab[2]}",
+        "student-lab-leaderboard": f"/learn/labs/{sc.lab[0]}/leaderboard",
         "student-lab-harvest-errors": (f"/learn/attempts/{sc.lab[3]}/harvest",
                                 lambda page: page.get_by_role("button", name="Submit to the instructor").click()),
     }
