@@ -88,6 +88,8 @@ def _init_extensions(app: Flask) -> None:
         # password or an administrator disabling the account raises the version and ends this session.
         return accounts.user_for_session(db.session(), session_id)
 
+    # Every form POST outside /api and /lti is refused before its view without a valid CSRF token
+    # (errors.py answers with the typed text kept), so views do not check the token again.
     csrf.init_app(app)
     app.config.setdefault(
         "RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://"

@@ -130,9 +130,6 @@ def solution(solution_id):
 def approve_solution(solution_id):
     s = db.session()
     sol, p, _c = authoring.solution_for_instructor(s, current_user, solution_id)
-    if not PlainForm().validate_on_submit():
-        flash("The form expired. Reload the page and try again.", "error")
-        return redirect(url_for("teacher.solution", solution_id=sol.id))
     try:
         authoring.approve_draft(s, current_user, sol.id)
     except ServiceError as exc:
@@ -147,16 +144,13 @@ def propose_reason(solution_id):
     """The model proposes the reason of a key imported without one; the draft waits for approval."""
     s = db.session()
     sol, _p, _c = authoring.solution_for_instructor(s, current_user, solution_id)
-    if not PlainForm().validate_on_submit():
-        flash("The form expired. Reload the page and try again.", "error")
+    try:
+        authoring.propose_reason(s, current_user, sol.id, current_app.config)
+    except ServiceError as exc:
+        flash_error(exc)
     else:
-        try:
-            authoring.propose_reason(s, current_user, sol.id, current_app.config)
-        except ServiceError as exc:
-            flash_error(exc)
-        else:
-            flash("The model proposed a reason. Read it: approving makes it the key; to change it, edit the "
-                  "problem.", "success")
+        flash("The model proposed a reason. Read it: approving makes it the key; to change it, edit the "
+              "problem.", "success")
     return redirect(url_for("teacher.solution", solution_id=solution_id))
 
 
@@ -164,9 +158,6 @@ def propose_reason(solution_id):
 def discard_solution(solution_id):
     s = db.session()
     sol, p, _c = authoring.solution_for_instructor(s, current_user, solution_id)
-    if not PlainForm().validate_on_submit():
-        flash("The form expired. Reload the page and try again.", "error")
-        return redirect(url_for("teacher.solution", solution_id=sol.id))
     try:
         authoring.discard_draft(s, current_user, sol.id)
     except ServiceError as exc:

@@ -99,8 +99,6 @@ def _mail_status(s, c: Course):
 def resend_invitations(code):
     s = db.session()
     c = courses.course_for_instructor(s, current_user, code)
-    if not PlainForm().validate_on_submit():
-        abort(400)
     if current_app.config["MAIL"] is None:
         flash("This server cannot send e-mail (SMTP_HOST is not set): hand out the links from the CSV.", "error")
         return redirect(url_for("teacher.course", code=c.code))
@@ -339,17 +337,13 @@ def grade_sample(assignment_id):
     """"Grade a sample with the model": a random N of the held submissions, then it stops."""
     s = db.session()
     a, _c = _assignment(s, assignment_id)
-    form = PlainForm()
-    if not form.validate_on_submit():
-        flash("The form expired; please try again.", "error")
-    else:
-        try:
-            chosen = pilot.grade_sample(s, current_user, a, request.form.get("count"))
-            flash(f"The grader model is grading {len(chosen)} randomly chosen submission"
-                  f"{'s' if len(chosen) != 1 else ''}; the others wait. Check its grades below (override any it "
-                  "got wrong, with a comment: later gradings learn from it), then grade the rest.", "success")
-        except ServiceError as exc:
-            flash(exc.message, "error")
+    try:
+        chosen = pilot.grade_sample(s, current_user, a, request.form.get("count"))
+        flash(f"The grader model is grading {len(chosen)} randomly chosen submission"
+              f"{'s' if len(chosen) != 1 else ''}; the others wait. Check its grades below (override any it "
+              "got wrong, with a comment: later gradings learn from it), then grade the rest.", "success")
+    except ServiceError as exc:
+        flash(exc.message, "error")
     return redirect(url_for("teacher.assignment", assignment_id=a.id) + "#pilot")
 
 
@@ -357,16 +351,12 @@ def grade_sample(assignment_id):
 def grade_rest(assignment_id):
     s = db.session()
     a, _c = _assignment(s, assignment_id)
-    form = PlainForm()
-    if not form.validate_on_submit():
-        flash("The form expired; please try again.", "error")
+    queued = pilot.grade_rest(s, current_user, a)
+    if queued:
+        flash(f"Grading the other {queued} submission{'s' if queued != 1 else ''}; new ones are graded as "
+              "they come.", "success")
     else:
-        queued = pilot.grade_rest(s, current_user, a)
-        if queued:
-            flash(f"Grading the other {queued} submission{'s' if queued != 1 else ''}; new ones are graded as "
-                  "they come.", "success")
-        else:
-            flash("Nothing was held; new submissions are graded as they come.", "success")
+        flash("Nothing was held; new submissions are graded as they come.", "success")
     return redirect(url_for("teacher.assignment", assignment_id=a.id) + "#pilot")
 
 
@@ -374,8 +364,6 @@ def grade_rest(assignment_id):
 def release(assignment_id):
     s = db.session()
     a, c = _assignment(s, assignment_id)
-    if not PlainForm().validate_on_submit():
-        abort(400)
     release_now = request.form.get("action", "release") == "release"
     try:
         assignment_service.release_grades(s, current_user, a, release=release_now,
@@ -436,8 +424,6 @@ def score_grade(grade_id):
 @bp.route("/grades/<int:grade_id>/clear", methods=["POST"])
 def clear_grade(grade_id):
     s = db.session()
-    if not PlainForm().validate_on_submit():
-        abort(400)
     grade = reviews.clear_override(s, current_user, grade_id)
     flash("Your score was removed; " + ("the machine's score counts again." if grade.score is not None
                                          else "the component waits for review again."), "success")
@@ -447,8 +433,6 @@ def clear_grade(grade_id):
 @bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
 def retry_job(job_id):
     s = db.session()
-    if not PlainForm().validate_on_submit():
-        abort(400)
     try:
         job = reviews.retry(s, current_user, job_id)
     except ServiceError as exc:
