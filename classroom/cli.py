@@ -21,7 +21,8 @@ def register_commands(app: Flask) -> None:
                     create_user_command, password_link_command,
                     worker_command, serve_command, evaluate_grader_command, lean_check_command,
                     import_bank_command, export_bank_command, propose_reasons_command, check_answers_command,
-                    check_answer_command, lti_add_platform_command, lti_tool_config_command):
+                    check_answer_command, lti_add_platform_command, lti_tool_config_command,
+                    export_dataset_command):
         app.cli.add_command(command)
     app.cli.add_command(backup_command)
 
@@ -292,6 +293,27 @@ def export_bank_command(code: str):
     if result.without_solution:
         click.echo(f"Left out {len(result.without_solution)} problem(s) with no approved flawed solution yet: "
                    + "; ".join(result.without_solution), err=True)
+
+
+@click.command("export-dataset")
+@click.option("--course", "code", required=True, help="Course code, e.g. DEMO101.")
+@click.option("--include-planted", is_flag=True, default=False,
+              help="Also write the mistakes planted by the instructor (origin \"planted\").")
+def export_dataset_command(code: str, include_planted: bool):
+    """Write the course's dataset of model mistakes (JSON Lines) to standard output: its approved harvested
+    failures as bank lines (import-bank takes the file back) with their provenance, and no student's name,
+    email or id. Harvests their group kept out of the dataset are left out (docs/lab.md)."""
+    from .services import courses, dataset
+    from .services.errors import ServiceError
+
+    s = db.session()
+    try:
+        course = courses.get_course(s, code)
+        result = dataset.export_dataset(s, _an_instructor_of(s, course), course, include_planted=include_planted)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message)
+    click.echo(result.text, nl=False)
+    click.echo(result.summary()[:1].upper() + result.summary()[1:] + ".", err=True)
 
 
 @click.command("lti-add-platform")

@@ -236,6 +236,10 @@ class Problem(SQLModel, table=True):
     answer_tests_failed: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # The instructor's instructions to the grader model for this problem (trusted text in its prompt).
     grader_notes: str = Field(default="", sa_column=Column(Text, nullable=False, default="", server_default=""))
+    # A model's mistake harvested by `run-benchmark --harvest-into` (no lab harvest records it): the strategy's
+    # SHA-256 and which sample it was, for the dataset export (services/dataset.py).
+    origin_strategy_sha256: Optional[str] = Field(default=None, max_length=64)
+    origin_sample_index: Optional[int] = None
     created_at: datetime = Field(default_factory=utcnow)
 
 

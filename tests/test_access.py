@@ -128,6 +128,7 @@ ACCESS = {
     "/teach/courses/<code>/bank": ("POST", "/teach/courses/{code}/bank", {**TEACH_COURSE, "instructor": 400}, {}),
     "/teach/help/bank-format": ("GET", "/teach/help/bank-format", TEACH_GLOBAL, None),
     "/teach/courses/<code>/bank.jsonl": ("GET", "/teach/courses/{code}/bank.jsonl", TEACH_COURSE, None),
+    "/teach/courses/<code>/dataset.jsonl": ("GET", "/teach/courses/{code}/dataset.jsonl", TEACH_COURSE, None),
     "/teach/courses/<code>/problems/generate": ("GET", "/teach/courses/{code}/problems/generate", TEACH_COURSE,
                                                 None),
     "/teach/problems/<int:problem_id>/generate": ("GET", "/teach/problems/{problem}/generate", TEACH_COURSE, None),

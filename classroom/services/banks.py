@@ -558,6 +558,38 @@ def import_problem(db: Session, actor: User, course: Course, obj) -> Problem:
     return problem
 
 
+def bank_record(course: Course, p: Problem, solution, key) -> dict:
+    """One problem as a bank line (BANK_FIELDS, then the optional fields that say something): what
+    `import_bank` reads back as it is. The dataset export (services/dataset.py) writes the same."""
+    record = {
+        "id": p.external_id or f"{course.code}-{p.id}",
+        "question_type": p.question_type or DEFAULT_QUESTION_TYPE,
+        "question": p.statement,
+        "reference_solution": p.reference_solution,
+        "reference_answer": p.reference_answer,
+        "flawed_steps": list(solution.steps),
+        "first_error_step": key.first_wrong_step,  # null: a correct solution
+        "error_reason": key.reason,
+        "solution_format": solution.solution_format or PROSE,
+        "title": p.title,
+        "error_kind": key.error_kind,
+        "flawed_final_answer": solution.final_answer,
+    }
+    if p.lean_header:
+        record["lean_header"] = p.lean_header
+    if p.lean_statement:
+        record["lean_statement"] = p.lean_statement
+    if p.answer_mode and p.answer_mode != "auto":
+        record["answer_mode"] = p.answer_mode
+    if p.answer_tolerance:
+        record["answer_tolerance"] = p.answer_tolerance
+    if p.answer_tests:
+        record["answer_tests"] = list(p.answer_tests)
+    if p.grader_notes:
+        record["grader_notes"] = p.grader_notes
+    return record
+
+
 @dataclass
 class ExportResult:
     text: str
@@ -577,31 +609,6 @@ def export_bank(db: Session, actor: User, course: Course) -> ExportResult:
         if solution is None:
             left_out.append(p.title)
             continue
-        record = {
-            "id": p.external_id or f"{course.code}-{p.id}",
-            "question_type": p.question_type or DEFAULT_QUESTION_TYPE,
-            "question": p.statement,
-            "reference_solution": p.reference_solution,
-            "reference_answer": p.reference_answer,
-            "flawed_steps": list(solution.steps),
-            "first_error_step": key.first_wrong_step,  # null: a correct solution
-            "error_reason": key.reason,
-            "solution_format": solution.solution_format or PROSE,
-            "title": p.title,
-            "error_kind": key.error_kind,
-            "flawed_final_answer": solution.final_answer,
-        }
-        if p.lean_header:
-            record["lean_header"] = p.lean_header
-        if p.lean_statement:
-            record["lean_statement"] = p.lean_statement
-        if p.answer_mode and p.answer_mode != "auto":
-            record["answer_mode"] = p.answer_mode
-        if p.answer_tolerance:
-            record["answer_tolerance"] = p.answer_tolerance
-        if p.answer_tests:
-            record["answer_tests"] = list(p.answer_tests)
-        if p.grader_notes:
-            record["grader_notes"] = p.grader_notes
+        record = bank_record(course, p, solution, key)
         lines.append(json.dumps(record, ensure_ascii=False))
     return ExportResult(text="".join(line + "\n" for line in lines), exported=len(lines), without_solution=left_out)

@@ -94,7 +94,7 @@ def submit_harvest(db: Session, actor: User, attempt_id: int, *, first_wrong_ste
     db.add(harvest)
     db.flush()
     audit.record(db, actor, access.course.id, "lab.harvest", f"lab harvest {harvest.id}",
-                 {"lab": run.lab_id, "group": run.group_id, "attempt": attempt.id})
+                 {"lab": run.lab_id, "group": run.group_id, "attempt": attempt.id, "exportable": harvest.exportable})
     db.commit()
     return harvest
 

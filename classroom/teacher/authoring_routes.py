@@ -8,7 +8,7 @@ from flask_login import current_user
 from .. import db, form_errors
 from ..forms import critique_form
 from ..models import Course
-from ..services import authoring, banks, courses, problems
+from ..services import authoring, banks, courses, dataset, problems
 from ..services.errors import ServiceError
 from . import bp
 from .authoring_forms import BankForm, GenerateForm, GenerateProblemForm
@@ -56,6 +56,18 @@ def export_bank(code):
     result = banks.export_bank(s, current_user, c)
     return Response(result.text, mimetype="application/jsonl",
                     headers={"Content-Disposition": f'attachment; filename="{c.code}-bank.jsonl"'})
+
+
+@bp.route("/courses/<code>/dataset.jsonl")
+def export_dataset(code):
+    """The course's dataset of model mistakes, as `export-dataset` writes it (planted ones with ?planted=1)."""
+    s = db.session()
+    c = courses.course_for_instructor(s, current_user, code)
+    planted = request.args.get("planted") == "1"
+    result = dataset.export_dataset(s, current_user, c, include_planted=planted)
+    name = f"{c.code}-dataset{'-with-planted' if planted else ''}.jsonl"
+    return Response(result.text, mimetype="application/jsonl",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 # --------------------------------------------------------------------------- generation
