@@ -210,6 +210,42 @@ def _progress_page_sorts_and_highlights(known_class, make_client):
     assert by_name["Student C"]["First wrong step (mean score)"] == "0.6667"
 
 
+def _progress_pages_search_and_only_below(known_class, make_client, monkeypatch):
+    """Paged like the gradebook (two a page here): the order runs across pages, the search and the
+    "only below" choice narrow it, and every link keeps the choices."""
+    from classroom.services import progress
+    monkeypatch.setattr(progress, "PAGE_SIZE", 2)
+    c = make_client(known_class["teacher"])
+    base = f"/teach/courses/{known_class['course'].code}/progress"
+
+    def names(page):
+        return [n for n in "ABCDE" if f">Student {n}" in page]
+
+    first = c.get(f"{base}?sort=average&order=asc&below=50").get_data(as_text=True)
+    assert sorted(names(first)) == ["D", "E"] and "Students 1–2 of 5, by average." in first
+    assert "<strong>2 of 5</strong> students are below 50% on average." in first
+    assert "Page 1 of 3" in first and "Previous 2" not in first
+    assert 'href="/teach/courses/%s/progress?page=2&amp;sort=average&amp;order=asc&amp;below=50"' % (
+        known_class["course"].code) in first
+    second = c.get(f"{base}?sort=average&order=asc&below=50&page=2").get_data(as_text=True)
+    assert sorted(names(second)) == ["B", "C"] and "Students 3–4 of 5" in second
+    last = c.get(f"{base}?sort=average&order=asc&below=50&page=99").get_data(as_text=True)  # past the end: the last
+    assert names(last) == ["A"] and "Page 3 of 3" in last and "Next 2" not in last
+    top = c.get(f"{base}?sort=average&order=desc").get_data(as_text=True)
+    assert top.index(">Student A") < top.index(">Student B") and ">Student C" not in top  # ties by name
+    found = c.get(f"{base}?q=student+d&below=50").get_data(as_text=True)
+    assert names(found) == ["D"] and "Students 1–1 of 1 matching “student d” (5 in the course)" in found
+    assert "progress?sort=average&amp;order=asc&amp;below=50&amp;q=student+d" in found  # the sort links keep it
+    below = c.get(f"{base}?only=below&below=50&sort=name").get_data(as_text=True)
+    assert names(below) == ["D", "E"] and "of 2 below 50%" in below and 'name="only" value="below" checked' in below
+    nobody = c.get(f"{base}?only=below&below=0").get_data(as_text=True)
+    assert names(nobody) == [] and "No student's average is below 0%." in nobody
+    missing = c.get(f"{base}?q=nobody").get_data(as_text=True)
+    assert "No student's name or e-mail contains “nobody”" in missing and names(missing) == []
+    # Odd arguments fall back rather than fail.
+    assert c.get(f"{base}?page=abc&sort=height&below=900").status_code == 200
+
+
 def _student_sees_only_released_scores(known_class, make_client, world):
     student = known_class["people"]["B"]
     c = make_client(student)
@@ -229,25 +265,34 @@ def test_api_and_csv_downloads(known_class, make_client, world):
     _csv_downloads_carry_every_chart(known_class, make_client)
 
 
-def test_pages_progress_and_the_students_own_chart(known_class, make_client, world):
+def test_pages_progress_and_the_students_own_chart(known_class, make_client, world, monkeypatch):
     _pages_draw_charts_with_tables(known_class, make_client)
     _progress_page_sorts_and_highlights(known_class, make_client)
+    _progress_pages_search_and_only_below(known_class, make_client, monkeypatch)
     _student_sees_only_released_scores(known_class, make_client, world)
 
 
 def test_analysis_takes_a_fixed_number_of_queries(known_class, make_client, world, count_queries):  # noqa: F811
     c = make_client(known_class["teacher"])
-    url = f"/teach/assignments/{known_class['assignment'].id}/analysis"
-    c.get(url)
-    with count_queries() as before:
-        assert c.get(url).status_code == 200
-    # Three more students answer everything: the count stays.
+    urls = (f"/teach/assignments/{known_class['assignment'].id}/analysis",
+            f"/teach/courses/{known_class['course'].code}/progress?sort=average",
+            f"/teach/courses/{known_class['course'].code}/progress.csv")
+    before = {}
+    for url in urls:
+        c.get(url)
+        with count_queries() as before[url]:
+            assert c.get(url).status_code == 200
+    # Three more students answer everything, and a second assignment opens: the counts stay.
     p1, p2, p3 = known_class["problems"]
     for k in range(3):
         extra = world.student(known_class["course"], name=f"Extra {k}")
         for problem, step in ((p1, 2), (p2, 1), (p3, None)):
             _answer(world, known_class["teacher"], extra, known_class["assignment"], problem, step, "1", k % 2 == 0)
-    with count_queries() as after:
-        assert c.get(url).status_code == 200
-    assert after.n == before.n, f"{before}\n---\n{after}"
-    assert after.n <= 10, str(after)
+    second = world.assignment(known_class["teacher"], known_class["course"], [p1, p2], due_in=timedelta(hours=9),
+                              points=20, title="Week 2")
+    _answer(world, known_class["teacher"], extra, second, p1, 2, "168", True)
+    for url in urls:
+        with count_queries() as after:
+            assert c.get(url).status_code == 200
+        assert after.n == before[url].n, f"{url}\n{before[url]}\n---\n{after}"
+        assert after.n <= 10, str(after)

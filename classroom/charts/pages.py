@@ -65,10 +65,10 @@ def error_kinds_chart(chart_id: str, kinds) -> Markup:
         + "; ".join(f"{label} {_pct(v)}" for label, v, _d in rows) + ".", rows)
 
 
-def progress_figures(progress, threshold: float) -> dict:
-    """Per student: a sparkline of their scores over the term and a meter per component."""
+def progress_figures(progress, threshold: float, students=None) -> dict:
+    """Per student (those given, else all): a sparkline of their scores over the term and a meter per component."""
     out = {}
-    for s in progress.students:
+    for s in progress.students if students is None else students:
         sid = s.student.id
         out[sid] = {
             "spark": figures.sparkline(f"spark-{sid}", f"{s.student.name}: scores over the term",

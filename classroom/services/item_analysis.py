@@ -410,14 +410,19 @@ def _problem_figures(problem: Problem, key: Optional[KeyInfo], keys: dict[int, K
 
 def error_kinds(rows: list[VersionRow], keys: dict[int, KeyInfo]) -> list[KindFigures]:
     """The flawed keys' kinds of error, the most often missed first (ties: the most answered first)."""
+    return counted_error_kinds(Counter((r.solution_id, r.error_step) for r in rows), keys)
+
+
+def counted_error_kinds(answered, keys: dict[int, KeyInfo]) -> list[KindFigures]:
+    """The same from {(solution id, marked step): answers}."""
     kinds: dict[str, KindFigures] = {}
-    for r in rows:
-        key = keys.get(r.solution_id)
+    for (solution_id, step), n in answered.items():
+        key = keys.get(solution_id)
         if key is None or key.first_wrong_step is None:
             continue
         k = kinds.setdefault(key.error_kind, KindFigures(key.error_kind, 0, 0))
-        k.answered += 1
-        k.caught += int(r.error_step == key.first_wrong_step)
+        k.answered += n
+        k.caught += n if step == key.first_wrong_step else 0
     return sorted(kinds.values(), key=lambda k: (k.caught / k.answered, -k.answered, k.error_kind))
 
 

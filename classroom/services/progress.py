@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlmodel import Session, select
 
-from ..models import Assignment, AssignmentProblem, Course, Enrollment, User, utcnow
+from ..models import COMPONENTS, Assignment, AssignmentProblem, Course, Enrollment, Grade, Submission, User, utcnow
 from . import courses
-from .item_analysis import CHART_COMPONENTS, KindFigures, counting_rows, error_kinds, histogram, keys_of
+from .item_analysis import CHART_COMPONENTS, KindFigures, counted_error_kinds, histogram, keys_of
 from .scoring import LABELS, round_points, score_components
 
 SORTS = ("name", "average", "latest", "trend")
 DEFAULT_THRESHOLD = 60
+PAGE_SIZE = 50  # students on one page of the progress table, as the gradebook; the CSV has them all
+UNDECIDED = -1.0  # in the reduced rows: the component is there but waits for a decision
 
 
 @dataclass
@@ -32,28 +35,54 @@ class StudentProgress:
     percents: dict[int, float] = field(default_factory=dict)  # assignment id -> score %
     component_sums: dict[str, float] = field(default_factory=dict)
     component_counts: dict[str, int] = field(default_factory=dict)
+    _summary: Optional[tuple] = field(default=None, repr=False)
 
     def series(self, assignments: list[Assignment]) -> list[float]:
         return [self.percents.get(a.id, 0.0) for a in assignments]
 
+    def _figures(self, assignments: list[Assignment]) -> tuple:
+        """(average, latest, trend) over these assignments, worked out once per list."""
+        if self._summary is None or self._summary[0] is not assignments:
+            s = self.series(assignments)
+            average = round_points(sum(s) / len(s)) if s else None
+            latest = s[-1] if s else None
+            trend = round_points(s[-1] - sum(s[:-1]) / (len(s) - 1)) if len(s) >= 2 else None
+            self._summary = (assignments, average, latest, trend)
+        return self._summary[1:]
+
     def average(self, assignments: list[Assignment]) -> Optional[float]:
-        s = self.series(assignments)
-        return round_points(sum(s) / len(s)) if s else None
+        return self._figures(assignments)[0]
 
     def latest(self, assignments: list[Assignment]) -> Optional[float]:
-        s = self.series(assignments)
-        return s[-1] if s else None
+        return self._figures(assignments)[1]
 
     def trend(self, assignments: list[Assignment]) -> Optional[float]:
         """The last score less the mean of the ones before it (points of percentage); None with one."""
-        s = self.series(assignments)
-        if len(s) < 2:
-            return None
-        return round_points(s[-1] - sum(s[:-1]) / (len(s) - 1))
+        return self._figures(assignments)[2]
 
     def component(self, name: str) -> Optional[float]:
         n = self.component_counts.get(name, 0)
         return round(self.component_sums[name] / n, 4) if n else None
+
+
+@dataclass
+class ProgressPage:
+    """One page of the progress table: students `first`..`last` (1-based) of `matching`, in the chosen order."""
+    rows: list[StudentProgress]
+    page: int
+    pages: int
+    matching: int  # students matching the search (and the "only below" choice)
+    students: int  # in the course
+    search: str
+    below: int  # students in the course whose average is below the threshold
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * PAGE_SIZE + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.rows) - 1 if self.rows else 0
 
 
 @dataclass
@@ -68,6 +97,10 @@ class CourseProgress:
         averages = [s.average(self.assignments) for s in self.students]
         return histogram([a for a in averages if a is not None])
 
+    def is_below(self, s: StudentProgress, threshold: float) -> bool:
+        average = s.average(self.assignments)
+        return average is not None and average < threshold
+
     def sorted_students(self, sort: str = "name", descending: bool = False) -> list[StudentProgress]:
         if sort not in SORTS:
             sort = "name"
@@ -78,8 +111,26 @@ class CourseProgress:
                  "trend": StudentProgress.trend}[sort]
         present = [s for s in self.students if value(s, self.assignments) is not None]
         missing = [s for s in self.students if value(s, self.assignments) is None]
-        present.sort(key=lambda s: (value(s, self.assignments), s.student.name.casefold()), reverse=descending)
+        sign = -1 if descending else 1  # ties by name, A to Z, either way
+        present.sort(key=lambda s: (sign * value(s, self.assignments), s.student.name.casefold(), s.student.email))
         return present + missing  # no figure: last, whichever the direction
+
+    def page(self, sort: str = "name", descending: bool = False, search: str = "", number: int = 1,
+             threshold: float = DEFAULT_THRESHOLD, only_below: bool = False) -> ProgressPage:
+        """PAGE_SIZE students in the chosen order, those whose name or e-mail contains `search` (and, with
+        only_below, whose average is below the threshold). A page past the last shows the last."""
+        search = search.strip()[:100]
+        wanted = search.casefold()
+        ordered = self.sorted_students(sort, descending)
+        if wanted:
+            ordered = [s for s in ordered if wanted in s.student.name.casefold() or wanted in s.student.email.casefold()]
+        if only_below:
+            ordered = [s for s in ordered if self.is_below(s, threshold)]
+        pages = max(1, -(-len(ordered) // PAGE_SIZE))
+        number = min(max(1, number), pages)
+        rows = ordered[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]
+        below = sum(1 for s in self.students if self.is_below(s, threshold))
+        return ProgressPage(rows, number, pages, len(ordered), len(self.students), search, below)
 
 
 def _assignments(db: Session, course_ids: list[int], *, released_only: bool) -> dict[int, tuple[Assignment, int]]:
@@ -93,39 +144,77 @@ def _assignments(db: Session, course_ids: list[int], *, released_only: bool) -> 
     return {a.id: (a, n) for a, n in db.exec(q.order_by(Assignment.due_at, Assignment.id))}
 
 
-def _fill(students: dict[int, StudentProgress], assignments: dict[int, tuple[Assignment, int]], rows) -> None:
+def reduced_rows(db: Session, assignment_ids: list[int], student_id: Optional[int] = None) -> list[tuple]:
+    """The counting (latest) versions of these assignments, as narrow as a score needs, one query:
+    (student, assignment, problem, solution, marked step, late, penalty, then per component of
+    models.COMPONENTS its effective score, UNDECIDED while it waits, None when the version has none).
+    The gradebook's reduction, with a component's presence and score folded into one column."""
+    if not assignment_ids:
+        return []
+    latest = (select(Submission.assignment_id, Submission.problem_id, Submission.student_id,
+                     func.max(Submission.version).label("v"))
+              .where(Submission.assignment_id.in_(assignment_ids)))
+    if student_id is not None:
+        latest = latest.where(Submission.student_id == student_id)
+    latest = latest.group_by(Submission.assignment_id, Submission.problem_id, Submission.student_id).subquery()
+    per_component = [func.max(case((Grade.component == name,
+                                    func.coalesce(Grade.override_score, Grade.score, UNDECIDED)), else_=None))
+                     for name in COMPONENTS]
+    q = (select(Submission.student_id, Submission.assignment_id, Submission.problem_id, Submission.flawed_solution_id,
+                Submission.error_step, Submission.is_late, Submission.late_penalty_percent, *per_component)
+         .join(latest, (Submission.assignment_id == latest.c.assignment_id)
+               & (Submission.problem_id == latest.c.problem_id)
+               & (Submission.student_id == latest.c.student_id) & (Submission.version == latest.c.v))
+         .outerjoin(Grade, Grade.submission_id == Submission.id)
+         .group_by(Submission.id, Submission.student_id, Submission.assignment_id, Submission.problem_id,
+                   Submission.flawed_solution_id, Submission.error_step, Submission.is_late,
+                   Submission.late_penalty_percent))
+    return db.connection().execute(q).all()
+
+
+def _fill(students: dict[int, StudentProgress], assignments: dict[int, tuple[Assignment, int]], rows) -> Counter:
+    """Each student's percentage per assignment and component means, from reduced_rows; returns how often
+    each (solution, marked step) was answered, for the kinds of error. Versions scored alike are scored once."""
     points: dict[tuple[int, int], float] = {}
+    answered: Counter = Counter()
     memo: dict = {}
-    for r in rows:
-        sp = students.get(r.student_id)
-        if sp is None or r.assignment_id not in assignments:
+    chart_at = [COMPONENTS.index(c) for c in CHART_COMPONENTS]
+    for sid, aid, _problem, solution, step, late, penalty, *values in rows:
+        sp = students.get(sid)
+        if sp is None or aid not in assignments:
             continue
-        a, n = assignments[r.assignment_id]
-        key = (r.assignment_id, r.is_late, r.late_penalty_percent, tuple(sorted(r.effective.items())))
-        score = memo.get(key)
-        if score is None:
-            score = memo[key] = score_components(a, n, r.is_late, r.late_penalty_percent, r.effective)
-        points[(r.student_id, r.assignment_id)] = points.get((r.student_id, r.assignment_id), 0.0) + score.points
-        for c in CHART_COMPONENTS:
-            v = r.effective.get(c)
-            if v is not None:
-                sp.component_sums[c] = sp.component_sums.get(c, 0.0) + v
-                sp.component_counts[c] = sp.component_counts.get(c, 0) + 1
+        answered[(solution, step)] += 1
+        key = (aid, late, penalty, *values)
+        known = memo.get(key)
+        if known is None:
+            effective = {c: (None if v is None or v < 0 else float(v)) for c, v in zip(COMPONENTS, values)
+                         if v is not None}
+            a, n = assignments[aid]
+            score = score_components(a, n, bool(late), penalty or 0, effective)
+            decided = [(CHART_COMPONENTS[i], float(values[at])) for i, at in enumerate(chart_at)
+                       if values[at] is not None and values[at] >= 0]
+            known = memo[key] = (score.points, decided)
+        points[(sid, aid)] = points.get((sid, aid), 0.0) + known[0]
+        for c, v in known[1]:
+            sp.component_sums[c] = sp.component_sums.get(c, 0.0) + v
+            sp.component_counts[c] = sp.component_counts.get(c, 0) + 1
     for (sid, aid), p in points.items():
         a, _n = assignments[aid]
         students[sid].percents[aid] = round_points(100 * p / a.points) if a.points else 0.0
+    return answered
 
 
 def course_progress(db: Session, actor: User, course: Course) -> CourseProgress:
+    """Every student's scores over the term, in a constant number of queries (the course's instructors,
+    the assignments, the students, the counting versions reduced, the keys)."""
     courses.require_instructor(db, actor, course)
     assignments = _assignments(db, [course.id], released_only=False)
     students = {u.id: StudentProgress(u) for u in courses.students_of(db, course.id)}
-    rows = counting_rows(db, course_id=course.id)
-    rows = [r for r in rows if r.assignment_id in assignments]
-    _fill(students, assignments, rows)
-    keys = keys_of(db, sorted({r.problem_id for r in rows}))
+    rows = reduced_rows(db, list(assignments))
+    answered = _fill(students, assignments, rows)
+    keys = keys_of(db, sorted({r[2] for r in rows}))
     return CourseProgress(course, [a for a, _n in assignments.values()], list(students.values()),
-                          error_kinds(rows, keys))
+                          counted_error_kinds(answered, keys))
 
 
 @dataclass
@@ -136,7 +225,7 @@ class OwnProgress:
 
 
 def own_progress(db: Session, student: User) -> list[OwnProgress]:
-    """The student's released scores, per course they take: four queries whatever their number."""
+    """The student's released scores, per course they take: three queries whatever their number."""
     course_list = list(db.exec(select(Course).join(Enrollment, Enrollment.course_id == Course.id)
                                .where(Enrollment.user_id == student.id, Enrollment.role == "student")
                                .order_by(Course.created_at.desc())))
@@ -144,8 +233,7 @@ def own_progress(db: Session, student: User) -> list[OwnProgress]:
     if not assignments:
         return []
     mine = {student.id: StudentProgress(student)}
-    rows = [r for r in counting_rows(db, student_id=student.id, released_only=True) if r.assignment_id in assignments]
-    _fill(mine, assignments, rows)
+    _fill(mine, assignments, reduced_rows(db, list(assignments), student_id=student.id))
     out = []
     for c in course_list:
         listed = [a for a, _n in assignments.values() if a.course_id == c.id]

@@ -40,6 +40,11 @@ def _threshold() -> int:
     return int(raw) if raw.isdigit() and int(raw) <= 100 else progress.DEFAULT_THRESHOLD
 
 
+def _page_number() -> int:
+    raw = request.args.get("page", "")
+    return int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
+
+
 @bp.route("/courses/<code>/progress")
 def course_progress(code):
     s = db.session()
@@ -49,9 +54,15 @@ def course_progress(code):
     sort = sort if sort in progress.SORTS else "name"
     descending = request.args.get("order") == "desc"
     threshold = _threshold()
+    only_below = request.args.get("only") == "below"
+    shown = report.page(sort, descending, request.args.get("q", ""), _page_number(), threshold, only_below)
+    # What every link on the page keeps: the order, the threshold, the search and the "only below" choice.
+    keep = {"sort": sort, "order": "desc" if descending else "asc", "below": threshold,
+            "q": shown.search or None, "only": "below" if only_below else None}
     return render_template("teacher/progress.html", course=c, report=report, threshold=threshold, sort=sort,
-                           descending=descending, rows=report.sorted_students(sort, descending),
-                           charts=chart_pages.progress_figures(report, threshold),
+                           descending=descending, rows=shown.rows, shown=shown, keep=keep, only_below=only_below,
+                           page_size=progress.PAGE_SIZE,
+                           charts=chart_pages.progress_figures(report, threshold, shown.rows),
                            average_chart=chart_pages.average_histogram(report) if report.assignments else None,
                            error_chart=(chart_pages.error_kinds_chart("course-error-kinds", report.error_kinds)
                                         if report.error_kinds else None), LABELS=LABELS,
