@@ -1,4 +1,4 @@
-from flask import Response, g, jsonify, request
+from flask import Response, current_app, g, request
 
 from .. import db
 from ..models import ROLE_INSTRUCTOR, FlawedSolution
@@ -7,7 +7,7 @@ from ..services import agreement, answer_checks, courses, gradebook, problems, s
 from ..services.errors import ServiceError
 from ..services.scoring import round_points, score_submission, student_job_state
 from ..services.submissions import MISSING, CritiqueDraft
-from . import bp
+from . import bp, listing_cache
 from .auth import api_error, token_required
 from .bodies import json_object as _json_object
 from .serializers import assignment_json, grade_json, submission_json
@@ -29,14 +29,21 @@ def list_assignments(code):
     s = db.session()
     c, membership = courses.course_and_membership(s, g.api_user, code)
     teaches = membership.role == ROLE_INSTRUCTOR
-    items = [assignment_json(a, [problems.student_view(s, p, solution) for p, solution in ready])
-             for a, ready in assignment_service.listing(s, c.id, only_open_to_students=not teaches)]
-    resp = jsonify({"course": {"code": c.code, "title": c.title}, "assignments": items})
-    # Every student of the course gets the same listing: an ETag lets a client that has it already
-    # get 304 and no body; no-cache makes it ask each time, as an assignment may open any minute.
+
+    def build():
+        found, until = assignment_service.listing_until(s, c.id, only_open_to_students=not teaches)
+        items = [assignment_json(a, [problems.student_view(s, p, solution) for p, solution in ready])
+                 for a, ready in found]
+        return {"course": {"code": c.code, "title": c.title}, "assignments": items}, until
+
+    # Every student of the course gets the same listing: it is built once per version of the course
+    # (api/listing_cache.py), and its ETag lets a client that has it already get 304 and no body;
+    # no-cache makes it ask each time, as an assignment may open any minute.
+    listing = listing_cache.cached_listing(c, teaches, build)
+    resp = Response(listing.body, mimetype=current_app.json.mimetype)
     resp.headers["Cache-Control"] = "private, no-cache"
     resp.vary.add("Authorization")
-    resp.add_etag()
+    resp.set_etag(listing.etag)
     return resp.make_conditional(request)
 
 

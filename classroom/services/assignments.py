@@ -267,6 +267,24 @@ def listing(db: Session, course_id: int, *, only_open_to_students: bool = False
     return list(out.values())
 
 
+def listing_until(db: Session, course_id: int, *, only_open_to_students: bool = False, now: Optional[datetime] = None
+                  ) -> tuple[list[tuple[Assignment, list[tuple[Problem, FlawedSolution]]]], Optional[datetime]]:
+    """As `listing`, with the moment the listing changes by itself without any write: the next time one
+    of the course's assignments opens (students only; None when none is waiting to open). A cached
+    listing is good until then, or until the course's listing stamp moves (listing_stamp.py)."""
+    now = now or utcnow()
+    out: dict[int, tuple[Assignment, list]] = {}
+    until: Optional[datetime] = None
+    for a, problem, solution in db.exec(_listing_statement(False), params={"course_id": course_id}):
+        if only_open_to_students and a.opens_at > now:
+            until = a.opens_at if until is None else min(until, a.opens_at)
+            continue
+        _a, ready = out.setdefault(a.id, (a, []))
+        if problem is not None and solution is not None:
+            ready.append((problem, solution))
+    return list(out.values()), until
+
+
 @lru_cache(maxsize=2)
 def _listing_statement(only_open_to_students: bool):
     # Built once: every student's listing runs it, and building the statement cost more Python time

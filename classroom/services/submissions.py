@@ -8,6 +8,7 @@ from typing import Optional
 
 from sqlalchemy import bindparam, func, insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from ..models import (
@@ -85,21 +86,23 @@ def submit(db: Session, actor: User, assignment_id: int, problem_id: int, draft:
                   flawed_solution_id=solution.id, error_step=step, explanation=explanation, correction=correction,
                   final_answer=final_answer, lean_proof=lean_proof, is_late=late,
                   late_penalty_percent=assignment.late_penalty_percent if late else 0, created_at=now)
+    job_state = JOB_HELD if assignment.hold_for_pilot else JOB_QUEUED
     for _attempt in range(3):
         try:
-            # One statement: the version is numbered inside the INSERT and RETURNING brings the row back.
-            submission = db.exec(insert(Submission).values(
-                version=_next_version(assignment.id, problem.id, actor.id), **values).returning(Submission)
-            ).scalar_one()
-            # An assignment held for the grader's pilot keeps the job off the queue until the instructor asks.
-            job = GradingJob(submission_id=submission.id, assignment_id=assignment.id,
-                             state=JOB_HELD if assignment.hold_for_pilot else JOB_QUEUED)
-            db.add(job)
+            # Two Core statements and the commit: the version is numbered inside the INSERT (no read
+            # before the write) and RETURNING brings back what the database chose.
+            sub_id, version = db.exec(_insert_submission(), params=values).one()
+            job_id = db.exec(_insert_job(), params={"submission_id": sub_id, "assignment_id": assignment.id,
+                                                    "state": job_state, "enqueued_at": now}).scalar_one()
             db.commit()
         except IntegrityError:
             # Two saves raced for the same version number; take the next one.
             db.rollback()
             continue
+        # The rows are known whole (every column was sent): they join the session as loaded rows, no SELECT.
+        submission = _persistent(db, Submission(id=sub_id, version=version, **values))
+        job = _persistent(db, GradingJob(id=job_id, submission_id=sub_id, assignment_id=assignment.id, state=job_state,
+                                         attempts=0, enqueued_at=now, pilot=False))
         if job.state == JOB_HELD:
             return submission, job
         jobs.enqueue_grading(job.id)
@@ -107,6 +110,34 @@ def submit(db: Session, actor: User, assignment_id: int, problem_id: int, draft:
             db.refresh(job)
         return submission, job
     raise InvalidInput("Your submission could not be saved because of heavy load; please submit again.")
+
+
+def _persistent(db: Session, row):
+    make_transient_to_detached(row)
+    db.add(row)
+    return row
+
+
+@lru_cache(maxsize=1)
+def _insert_submission():
+    # Built once, with bound parameters: building it cost more Python time than running it.
+    t = Submission.__table__
+    version = (select(func.coalesce(func.max(t.c.version), 0) + 1)
+               .where(t.c.assignment_id == bindparam("assignment_id"), t.c.problem_id == bindparam("problem_id"),
+                      t.c.student_id == bindparam("student_id")).scalar_subquery())
+    columns = ("assignment_id", "problem_id", "student_id", "flawed_solution_id", "error_step", "explanation",
+               "correction", "final_answer", "lean_proof", "is_late", "late_penalty_percent", "created_at")
+    return (insert(t).values({**{name: bindparam(name, type_=t.c[name].type) for name in columns}, "version": version})
+            .returning(t.c.id, t.c.version))
+
+
+@lru_cache(maxsize=1)
+def _insert_job():
+    t = GradingJob.__table__
+    columns = ("submission_id", "assignment_id", "state", "enqueued_at")
+    return (insert(t).values({**{name: bindparam(name, type_=t.c[name].type) for name in columns}, "attempts": 0,
+                              "pilot": False})
+            .returning(t.c.id))
 
 
 def _target(db: Session, actor: User, assignment_id: int, problem_id: int
@@ -147,14 +178,6 @@ def _target_statement():
             .outerjoin(Problem, Problem.id == AssignmentProblem.problem_id)
             .outerjoin(FlawedSolution, FlawedSolution.id == assignments.current_solution_id())
             .where(Assignment.id == bindparam("assignment_id")))
-
-
-def _next_version(assignment_id: int, problem_id: int, student_id: int):
-    """The next version number, computed inside the INSERT (no read before the write); two racing
-    saves meet the unique constraint and the loser retries."""
-    return (select(func.coalesce(func.max(Submission.version), 0) + 1)
-            .where(Submission.assignment_id == assignment_id, Submission.problem_id == problem_id,
-                   Submission.student_id == student_id).scalar_subquery())
 
 
 def versions(db: Session, assignment_id: int, problem_id: int, student_id: int) -> list[Submission]:
