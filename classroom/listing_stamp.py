@@ -10,7 +10,7 @@ A change that does not show in the listing (a problem's grader notes, say) bumps
 the only cost is one rebuilt listing.
 
 The same statements are created by `SQLModel.metadata.create_all` (tests, `init-db` on a new
-database) and by migration 0013 (an existing database).
+database) and by migration 0014 (an existing database).
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """the course's listing stamp: course.listing_version, bumped by triggers on assignments, their
 problems and solutions (classroom/listing_stamp.py)
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-26
 """
 from alembic import op
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from classroom import listing_stamp
 
 
-revision = '0013'
-down_revision = '0012'
+revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
