@@ -10,6 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from . import listing_stamp
 from .db import make_engine, normalise_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -41,4 +42,12 @@ def upgrade_to_head(database_url: str) -> tuple[Optional[str], str]:
     """Upgrade the schema; returns (the revision before, the head it is at now)."""
     before = current_revision(database_url)
     command.upgrade(alembic_config(database_url), "head")
+    # The listing stamp's triggers again, in case a later migration rebuilt one of their tables
+    # (SQLite's batch mode copies a table into a new one, and its triggers do not follow).
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            listing_stamp.install(conn)
+    finally:
+        engine.dispose()
     return before, head_revision()
