@@ -162,41 +162,44 @@ def check_prefix(inp: GenerationInput, steps: list[str], first_wrong_step: Optio
     return CheckResult("prefix_agrees", True, f"{span} only numbers from the problem and the reference solution.")
 
 
-def check_answer_equals(inp: GenerationInput, final_answer: str) -> CheckResult:
-    """Check 3 for a correct solution: its final answer is the reference answer."""
+def _compare_answers(check: str, inp: GenerationInput, final_answer: str):
+    """The answer check's verdict on the final answer, or the check's result when there is nothing to compare
+    (no reference answer passes; an answer that cannot be compared fails)."""
     result = check_answer(final_answer, str(inp.reference_answer or ""))
     if result.verdict == ANSWER_ABSENT:
-        return CheckResult("answer_equals", True, "The problem has no reference answer, so the final answers "
-                                                  "were not compared.")
-    if result.verdict == ANSWER_CORRECT:
+        return None, CheckResult(check, True, "The problem has no reference answer, so the final answers were "
+                                              "not compared.")
+    if result.verdict not in (ANSWER_CORRECT, ANSWER_INCORRECT):
+        return None, CheckResult(check, False, f"its final answer {final_answer!r} cannot be compared with the "
+                                               f"reference answer {inp.reference_answer} ({result.note})")
+    return result.verdict, None
+
+
+def check_answer_equals(inp: GenerationInput, final_answer: str) -> CheckResult:
+    """Check 3 for a correct solution: its final answer is the reference answer."""
+    verdict, settled = _compare_answers("answer_equals", inp, final_answer)
+    if settled:
+        return settled
+    if verdict == ANSWER_CORRECT:
         return CheckResult("answer_equals", True, f"The final answer {final_answer} equals the reference answer "
                                                   f"{inp.reference_answer}.")
-    if result.verdict == ANSWER_INCORRECT:
-        return CheckResult("answer_equals", False, f"its final answer {final_answer} differs from the reference "
-                                                   f"answer {inp.reference_answer}, so the solution is not correct.")
-    return CheckResult("answer_equals", False,
-                       f"its final answer {final_answer!r} cannot be compared with the reference answer "
-                       f"{inp.reference_answer} ({result.note})")
+    return CheckResult("answer_equals", False, f"its final answer {final_answer} differs from the reference "
+                                               f"answer {inp.reference_answer}, so the solution is not correct.")
 
 
 def check_answer_differs(inp: GenerationInput, final_answer: str, error_kind: str) -> CheckResult:
     if error_kind not in ANSWER_CHANGING_KINDS:
         return CheckResult("answer_differs", True, f"Not required: {kind_label(error_kind)} can leave the final "
                                                    "answer right.")
-    result = check_answer(final_answer, str(inp.reference_answer or ""))
-    if result.verdict == ANSWER_ABSENT:
-        return CheckResult("answer_differs", True, "The problem has no reference answer, so the final answers "
-                                                   "were not compared.")
-    if result.verdict == ANSWER_INCORRECT:
+    verdict, settled = _compare_answers("answer_differs", inp, final_answer)
+    if settled:
+        return settled
+    if verdict == ANSWER_INCORRECT:
         return CheckResult("answer_differs", True, f"The flawed final answer {final_answer} differs from the "
                                                    f"reference answer {inp.reference_answer}.")
-    if result.verdict == ANSWER_CORRECT:
-        return CheckResult("answer_differs", False,
-                           f"its final answer {final_answer} equals the reference answer {inp.reference_answer}, "
-                           f"but {kind_label(error_kind)} should change the final answer.")
     return CheckResult("answer_differs", False,
-                       f"its final answer {final_answer!r} cannot be compared with the reference answer "
-                       f"{inp.reference_answer} ({result.note})")
+                       f"its final answer {final_answer} equals the reference answer {inp.reference_answer}, "
+                       f"but {kind_label(error_kind)} should change the final answer.")
 
 
 def run_checks(inp: GenerationInput, *, steps: list[str], final_answer: str, first_wrong_step: Optional[int],

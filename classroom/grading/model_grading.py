@@ -49,23 +49,31 @@ def verdict_for(s: Session, submission_id: int, inp: GradingInput,
     # The instructor's grader notes and worked examples are part of the key: new ones mean a new prompt.
     prompt_version = grader_role.prompt_version_for(inp)
 
-    def stored() -> Optional[ModelVerdict]:
+    return reply_once(s, submission_id, settings.model, prompt_version, ModelVerdict,
+                      lambda: ModelGrader(settings).grade(inp))
+
+
+def reply_once(s: Session, submission_id: int, model: str, prompt_version: str, reply_type, ask):
+    """A model's reply on one submission version, asked at most once per (model, prompt version): a stored
+    reply is rebuilt as `reply_type`; otherwise `ask()` is called and its dataclass reply stored and
+    committed at once."""
+    def stored():
         reply = s.exec(select(ModelGradeCache.reply).where(
-            ModelGradeCache.submission_id == submission_id, ModelGradeCache.model_name == settings.model,
+            ModelGradeCache.submission_id == submission_id, ModelGradeCache.model_name == model,
             ModelGradeCache.prompt_version == prompt_version)).first()
-        return None if reply is None else ModelVerdict(**reply)
+        return None if reply is None else reply_type(**reply)
 
     cached = stored()
     if cached is not None:
         return cached
-    verdict = ModelGrader(settings).grade(inp)
-    s.add(ModelGradeCache(submission_id=submission_id, model_name=settings.model, prompt_version=prompt_version,
-                          reply=dataclasses.asdict(verdict)))
+    reply = ask()
+    s.add(ModelGradeCache(submission_id=submission_id, model_name=model, prompt_version=prompt_version,
+                          reply=dataclasses.asdict(reply)))
     try:
         s.commit()
     except IntegrityError:
         # Another worker graded the same version meanwhile (its lease lapsed under load): the first
         # stored reply is the one both runs use, so a job never fails for having run twice.
         s.rollback()
-        return stored() or verdict
-    return verdict
+        return stored() or reply
+    return reply

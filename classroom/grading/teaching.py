@@ -10,21 +10,20 @@ A judge's reply is stored per (submission, model, prompt version) like a critiqu
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import Optional
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..llm import ModelSettings, client_for
 from ..llm import teach_grader
 from ..models import (
     BY_EXACT, BY_MODEL, GRADE_GRADED, GRADE_NEEDS_REVIEW, MESSAGE_DONE, MESSAGE_SENT, SPEAKER_STUDENT, AnswerKey,
-    Assignment, Conversation, ConversationMessage, FlawedSolution, Grade, ModelGradeCache, Problem, Submission,
+    Assignment, Conversation, ConversationMessage, FlawedSolution, Grade, Problem, Submission,
     utcnow,
 )
 from . import ANSWER_CORRECT
 from .answers import check_answer
+from .model_grading import reply_once
 from .pipeline import REVIEW_FLAGS, REVIEW_NOTE
 
 TEACH_COMPONENTS = ("revision", "teaching", "efficiency")
@@ -57,26 +56,8 @@ def judgement_for(db: Session, submission_id: int, work: teach_grader.TeachingWo
     """The grader model's judgement of the teaching (stored once per version); None without a grader model."""
     if settings is None:
         return None
-    version = teach_grader.PROMPT_VERSION
-
-    def stored():
-        reply = db.exec(select(ModelGradeCache.reply).where(
-            ModelGradeCache.submission_id == submission_id, ModelGradeCache.model_name == settings.model,
-            ModelGradeCache.prompt_version == version)).first()
-        return None if reply is None else teach_grader.TeachingReply(**reply)
-
-    cached = stored()
-    if cached is not None:
-        return cached
-    reply = teach_grader.judge(client_for(settings, "grader"), work)
-    db.add(ModelGradeCache(submission_id=submission_id, model_name=settings.model, prompt_version=version,
-                           reply=dataclasses.asdict(reply)))
-    try:
-        db.commit()
-    except IntegrityError:
-        db.rollback()
-        return stored() or reply
-    return reply
+    return reply_once(db, submission_id, settings.model, teach_grader.PROMPT_VERSION, teach_grader.TeachingReply,
+                      lambda: teach_grader.judge(client_for(settings, "grader"), work))
 
 
 def grade_conversation(db: Session, submission: Submission, conv: Conversation,

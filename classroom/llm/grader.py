@@ -333,17 +333,7 @@ def validate_reply(text: Any) -> dict:
     if cv == "absent" and cs != 0.0:
         raise ReplyInvalid('"correction_verdict" is "absent" but "correction_score" is not 0')
 
-    feedback = obj["feedback"]
-    if not isinstance(feedback, str) or not feedback.strip():
-        raise ReplyInvalid('"feedback" must be a non-empty string')
-    flags = obj.get("flags", [])
-    if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
-        raise ReplyInvalid('"flags" must be a list of strings')
-    clean_flags: list[str] = []
-    for f in flags:
-        f = f.strip()[:MAX_FLAG_CHARS]
-        if f and f not in clean_flags:
-            clean_flags.append(f)
+    feedback, flags = feedback_and_flags(obj)
     confidence = None
     if obj.get(CONFIDENCE) is not None:
         confidence = _score(obj, CONFIDENCE)
@@ -354,9 +344,22 @@ def validate_reply(text: Any) -> dict:
         "explanation_score": es,
         "correction_verdict": cv,
         "correction_score": cs,
-        "feedback": feedback.strip()[:MAX_FEEDBACK_CHARS],
-        "flags": clean_flags[:MAX_FLAGS],
+        "feedback": feedback,
+        "flags": flags,
     }
+
+
+def feedback_and_flags(obj: dict) -> tuple[str, list[str]]:
+    """A judging reply's "feedback" (required, trimmed to its limit) and "flags" (optional; trimmed, without
+    repeats, at most MAX_FLAGS); ReplyInvalid names the field that is wrong."""
+    feedback = obj["feedback"]
+    if not isinstance(feedback, str) or not feedback.strip():
+        raise ReplyInvalid('"feedback" must be a non-empty string')
+    flags = obj.get("flags", [])
+    if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
+        raise ReplyInvalid('"flags" must be a list of strings')
+    clean = list(dict.fromkeys(f.strip()[:MAX_FLAG_CHARS] for f in flags if f.strip()))
+    return feedback.strip()[:MAX_FEEDBACK_CHARS], clean[:MAX_FLAGS]
 
 
 KEY_ECHO_PROMPT = """\

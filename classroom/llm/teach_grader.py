@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from .client import ChatClient, Provenance, ReplyInvalid, parse_json_object
-from .grader import FLAG_INJECTION, FLAG_KEY_ECHO, KEY_ECHO_PROMPT, _encode_data
+from .grader import FLAG_INJECTION, FLAG_KEY_ECHO, KEY_ECHO_PROMPT, _encode_data, feedback_and_flags
 from .key_echo import repeats_key
 
 # Bump whenever the prompt or the schema changes: stored replies are keyed on it.
@@ -32,7 +32,6 @@ REPLY_SCHEMA: dict = {
     "required": list(REPLY_KEYS),
     "additionalProperties": False,
 }
-MAX_FEEDBACK_CHARS = 2000
 
 _FENCE = "TRANSCRIPT-DATA-{nonce}"
 
@@ -145,14 +144,8 @@ def validate_reply(text: Any) -> dict:
         raise ReplyInvalid('"teaching_verdict" is "explained" but "teaching_score" is 0')
     if verdict in ("dictated", "off_target") and score == 1.0:
         raise ReplyInvalid(f'"teaching_verdict" is "{verdict}" but "teaching_score" is 1')
-    feedback = obj["feedback"]
-    if not isinstance(feedback, str) or not feedback.strip():
-        raise ReplyInvalid('"feedback" must be a non-empty string')
-    flags = obj.get("flags", [])
-    if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
-        raise ReplyInvalid('"flags" must be a list of strings')
-    return {"teaching_verdict": verdict, "teaching_score": score, "feedback": feedback.strip()[:MAX_FEEDBACK_CHARS],
-            "flags": list(dict.fromkeys(f.strip()[:64] for f in flags if f.strip()))[:10]}
+    feedback, flags = feedback_and_flags(obj)
+    return {"teaching_verdict": verdict, "teaching_score": score, "feedback": feedback, "flags": flags}
 
 
 def judge(client: ChatClient, work: TeachingWork) -> TeachingReply:
