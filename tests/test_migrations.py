@@ -1,4 +1,6 @@
 """The Alembic migrations build exactly the schema the models describe."""
+import uuid
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -31,7 +33,8 @@ def test_sqlite_migrations_match_models(tmp_path):
 @pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL is not set")
 def test_postgresql_migrations_match_models():
     admin = make_engine(PG_URL)
-    name = "classroom_migration_check"
+    # A name of its own, so two runs on one server (CI and a developer) never drop each other's database.
+    name = f"classroom_migration_check_{uuid.uuid4().hex[:8]}"
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
