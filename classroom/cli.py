@@ -22,7 +22,7 @@ def register_commands(app: Flask) -> None:
                     worker_command, serve_command, evaluate_grader_command, lean_check_command,
                     import_bank_command, export_bank_command, propose_reasons_command, check_answers_command,
                     check_answer_command, lti_add_platform_command, lti_tool_config_command,
-                    export_dataset_command):
+                    export_dataset_command, run_benchmark_command):
         app.cli.add_command(command)
     app.cli.add_command(backup_command)
 
@@ -314,6 +314,96 @@ def export_dataset_command(code: str, include_planted: bool):
         raise click.ClickException(exc.message)
     click.echo(result.text, nl=False)
     click.echo(result.summary()[:1].upper() + result.summary()[1:] + ".", err=True)
+
+
+@click.command("run-benchmark")
+@click.option("--course", "code", required=True, help="Course code, e.g. DEMO101: the run is written to its audit log.")
+@click.option("--problems", "problems_path", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="Problems in the bank format (JSON Lines, as import-bank reads them); - for standard input.")
+@click.option("--samples", type=click.IntRange(1, 100), required=True, help="Samples per problem (k).")
+@click.option("--strategy", "strategy_path", type=click.Path(dir_okay=False), default=None,
+              help="A text file holding the system prompt (default: the solver's own prompt).")
+@click.option("--json", "as_json", is_flag=True, default=False,
+              help='End with one JSON line: {"n_problems", "samples", "attempts", "correct", "accuracy", '
+                   '"tokens_in", "tokens_out", "seconds"}.')
+@click.option("--harvest-into", "harvest_code", default=None,
+              help="Course code: each wrong attempt becomes a draft problem of that course, awaiting your key.")
+def run_benchmark_command(code: str, problems_path: str, samples: int, strategy_path: str | None, as_json: bool,
+                          harvest_code: str | None):
+    """Run the solver model (SOLVER_MODEL, else GRADER_MODEL) on bank-format problems outside any lab, k times
+    each, exactly as a lab run does, and print the accuracy per problem and overall (95 % Wilson intervals)."""
+    import json
+
+    from .config import model_settings
+    from .services import banks, benchmark, courses
+    from .services.errors import ServiceError
+
+    s = db.session()
+    try:
+        course = courses.get_course(s, code)
+        harvest_into = None
+        if harvest_code is not None:
+            target = courses.get_course(s, harvest_code)
+            harvest_into = (_an_instructor_of(s, target), target)
+        actor = _an_instructor_of(s, course)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message)
+    settings = model_settings(current_app.config, "SOLVER_MODEL")
+    if settings is None:
+        raise click.ClickException("No solver model is configured: set SOLVER_MODEL (or GRADER_MODEL), and "
+                                   "OPENAI_BASE_URL for its endpoint, then run the benchmark again.")
+    try:
+        with click.open_file(problems_path, "rb") as fh:
+            raw = fh.read(banks.MAX_BANK_BYTES + 1)
+        strategy_text = None
+        if strategy_path is not None:
+            with open(strategy_path, encoding="utf-8") as fh:
+                strategy_text = fh.read(benchmark.MAX_STRATEGY_CHARS * 4 + 1)
+    except UnicodeDecodeError:
+        raise click.ClickException(f"The strategy file {strategy_path} is not UTF-8 text.")
+    except OSError as exc:
+        raise click.ClickException(f"Cannot read {exc.filename or problems_path}: {exc.strerror or exc}")
+    try:
+        entries = benchmark.load_problems(raw)
+        prompt = benchmark.load_strategy(strategy_text)
+    except ServiceError as exc:
+        raise click.ClickException("\n".join([exc.message, *exc.errors]))
+
+    total = len(entries) * samples
+    click.echo(f"Solving {len(entries)} problem{'' if len(entries) == 1 else 's'} × {samples} sample"
+               f"{'' if samples == 1 else 's'} with {settings.model}…", err=True)
+    try:
+        if sys.stdout.isatty():  # a progress bar on a terminal only, never in a file or a pipe
+            with click.progressbar(length=total, label="Attempts", show_pos=True) as bar:
+                result = benchmark.run_benchmark(s, actor, course, settings, entries, samples, prompt,
+                                                 harvest_into=harvest_into, on_attempt=lambda: bar.update(1))
+        else:
+            result = benchmark.run_benchmark(s, actor, course, settings, entries, samples, prompt,
+                                             harvest_into=harvest_into)
+    except benchmark.BenchmarkFailed as exc:
+        _print_benchmark(exc.result)
+        raise click.ClickException(exc.message)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message)
+    _print_benchmark(result)
+    if result.harvested or harvest_into is not None:
+        click.echo(f"{result.harvested} wrong attempt{'' if result.harvested == 1 else 's'} added to "
+                   f"{harvest_into[1].code} as draft problems: mark each one's first wrong step and say why "
+                   "(the problem's Edit), which approves it.")
+    if as_json:
+        click.echo(json.dumps(result.as_json()))
+
+
+def _print_benchmark(result) -> None:
+    def pct(acc) -> str:
+        low, high = acc.interval
+        return f"{acc.value:.1%} (95 % interval {low:.1%}–{high:.1%})" if acc.n else "no attempts"
+
+    for p in result.problems:
+        click.echo(f"{p.id}: {p.correct}/{p.attempts} correct, {pct(p.accuracy)}  {p.title}")
+    click.echo(f"Overall: {result.correct} of {result.attempts} attempts correct, {pct(result.accuracy)}; "
+               f"{result.tokens_in:,} prompt and {result.tokens_out:,} reply tokens in {result.seconds:.1f} s "
+               f"(strategy {result.strategy_sha256[:12]}).")
 
 
 @click.command("lti-add-platform")

@@ -1,5 +1,8 @@
 """Running the solver model in the AI lab: the body of one background job per LabRun.
 
+`solve_and_check` is one checked sample; `run-benchmark` (services/benchmark.py) uses it too, so the command
+measures the model exactly as a lab run does.
+
 The LabRun row is the source of truth, as for grading jobs: each attempt is committed as soon as it is
 checked, with the run's counters, so the progress bar moves, a cancel takes effect before the next
 sample, and a run taken up again (its worker died) skips the samples already stored (unique run, item,
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
@@ -39,6 +42,22 @@ class RunItem:
     reference_answer: str
     answer_mode: str
     answer_tolerance: Optional[str]
+
+
+@dataclass
+class CheckedAttempt:
+    """One sample and the answer checker's verdict on its final answer ("absent" when it gives none)."""
+    attempt: solver.Attempt
+    verdict: str
+
+
+def solve_and_check(client, item: RunItem, system_prompt: str = "",
+                    examples: Sequence[solver.WorkedExample] = ()) -> CheckedAttempt:
+    """One sample of one problem, checked: what a lab run and `run-benchmark` both do for every attempt.
+    Raises ModelError when the endpoint gives no completion."""
+    attempt = solver.solve(client, item.statement, system_prompt, examples)
+    check = check_answer(attempt.final_answer, item.reference_answer, item.answer_mode, item.answer_tolerance)
+    return CheckedAttempt(attempt, check.verdict if attempt.final_answer else "absent")
 
 
 def load_items(s: Session, run: LabRun) -> list[RunItem]:
@@ -109,13 +128,11 @@ def run_lab(engine, run_id: int, settings: Optional[ModelSettings]) -> str:
                     return _finish(s, run_id, RUN_BUDGET, f"The group's token budget ({lab.token_budget:,} tokens) "
                                                           "is used up.")
                 try:
-                    attempt = solver.solve(client, item.statement, strategy.system_prompt, examples)
+                    checked = solve_and_check(client, item, strategy.system_prompt, examples)
                 except ModelError as exc:
                     log.warning("lab run %s failed: %s", run_id, exc.reason)
                     return _finish(s, run_id, RUN_FAILED, exc.reason)
-                check = check_answer(attempt.final_answer, item.reference_answer, item.answer_mode,
-                                     item.answer_tolerance)
-                verdict = check.verdict if attempt.final_answer else "absent"
+                attempt, verdict = checked.attempt, checked.verdict
                 row = LabAttempt(run_id=run_id, item=number, sample_index=sample,
                                  problem_id=item.id if item.kind == "exam" else None,
                                  lab_problem_id=item.id if item.kind == "synthetic" else None,

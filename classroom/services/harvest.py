@@ -15,8 +15,8 @@ from sqlmodel import Session, select
 
 from ..content import ERROR_KINDS
 from ..models import (
-    HARVEST_APPROVED, HARVEST_RETURNED, HARVEST_SUBMITTED, LabAttempt, LabHarvest, LabProblem, LabRun, LabStrategy,
-    Problem, User, utcnow,
+    HARVEST_APPROVED, HARVEST_RETURNED, HARVEST_SUBMITTED, Course, LabAttempt, LabHarvest, LabProblem, LabRun,
+    LabStrategy, Problem, User, utcnow,
 )
 from . import audit, authoring, lab, problems
 from .errors import Conflict, ErrorCollector, Forbidden, InvalidInput, NotFound
@@ -51,11 +51,44 @@ def source_problem(db: Session, attempt: LabAttempt):
 
 def candidate_steps(attempt: LabAttempt) -> list[str]:
     """The attempt's text as numbered steps, by the step editor's rule (authoring.split_steps)."""
+    return steps_of(attempt.text)
+
+
+def steps_of(text: str) -> list[str]:
     try:
-        return authoring.split_steps(attempt.text)
+        return authoring.split_steps(text)
     except InvalidInput:  # too long or too many steps: one step per non-empty line, capped
-        lines = [line.strip() for line in attempt.text.split("\n") if line.strip()]
+        lines = [line.strip() for line in text.split("\n") if line.strip()]
         return lines[:60]
+
+
+def flawed_draft(source, steps: list[str], final_answer: str, first_wrong_step: int, reason: str,
+                 error_kind: str) -> ProblemDraft:
+    """The problem a model's failure becomes: the source problem's statement, reference and answer checking,
+    the model's steps and final answer as the flawed solution, and the given marking as its key."""
+    return ProblemDraft(
+        title=f"{source.title} (harvested)"[:200], statement=source.statement,
+        reference_solution=source.reference_solution, reference_answer=source.reference_answer,
+        steps=steps, flawed_final_answer=final_answer or "(none)", first_wrong_step=first_wrong_step,
+        reason=reason, error_kind=error_kind, answer_mode=source.answer_mode,
+        answer_tolerance=source.answer_tolerance, answer_tests=list(source.answer_tests or []))
+
+
+def draft_from_benchmark(db: Session, actor: User, course: Course, source, text: str, final_answer: str, *,
+                         model: str, strategy_sha256: str, sample_index: int, external_id: str) -> Problem:
+    """A wrong attempt of `run-benchmark --harvest-into` as a draft problem of the course, awaiting the
+    instructor's key: the steps are the model's, the first wrong step is provisionally the last one (where the
+    wrong answer stands) and the reason is empty, so it cannot be assigned until the instructor marks the
+    first wrong step, says why and saves (the problem's Edit form), which approves it. The key's origin is
+    `harvested`, with the model, and the problem keeps the strategy's SHA-256 and the sample (the dataset
+    export writes them). The caller commits."""
+    steps = steps_of(text)
+    draft = flawed_draft(source, steps, final_answer, len(steps), "", "other")
+    problem = problems.create_problem(db, actor, course, draft, origin="harvested", origin_model=model,
+                                      external_id=external_id, approved=False, commit=False)
+    problem.origin_strategy_sha256, problem.origin_sample_index = strategy_sha256, sample_index
+    db.add(problem)
+    return problem
 
 
 def harvest_of_attempt(db: Session, attempt_id: int) -> Optional[LabHarvest]:
@@ -130,13 +163,8 @@ def decide(db: Session, actor: User, harvest_id: int, decision: str, comment: st
         source = source_problem(db, attempt)
         if source is None:
             raise Conflict("The problem this attempt solved was deleted, so it cannot become a problem.")
-        draft = ProblemDraft(
-            title=f"{source.title} (harvested)"[:200], statement=source.statement,
-            reference_solution=source.reference_solution, reference_answer=source.reference_answer,
-            steps=harvest.steps, flawed_final_answer=attempt.final_answer or "(none)",
-            first_wrong_step=harvest.first_wrong_step, reason=harvest.reason, error_kind=harvest.error_kind,
-            answer_mode=source.answer_mode, answer_tolerance=source.answer_tolerance,
-            answer_tests=list(source.answer_tests or []))
+        draft = flawed_draft(source, harvest.steps, attempt.final_answer, harvest.first_wrong_step, harvest.reason,
+                             harvest.error_kind)
         problem = problems.create_problem(db, actor, access.course, draft, origin="harvested",
                                           origin_model=attempt.model, external_id=f"lab-harvest-{harvest.id}",
                                           commit=False)

@@ -234,12 +234,17 @@ def update_problem(db: Session, actor: User, problem: Problem, draft: ProblemDra
     return problem
 
 
+# Drafts whose key waits for the instructor: a bank's without reasons, a model's failure from `run-benchmark
+# --harvest-into`. Completing one on the edit form approves it and keeps its origin and model.
+KEY_WAITING_ORIGINS = ("bank", "harvested")
+
+
 def imported_draft_with_key(db: Session, problem_id: int) -> tuple[Optional[FlawedSolution], Optional[AnswerKey]]:
-    """The newest draft that came from a bank (its key waits for the instructor's reason), if any."""
+    """The newest draft that came from a bank or a benchmark (its key waits for the instructor), if any."""
     row = db.exec(
         select(FlawedSolution, AnswerKey).join(AnswerKey, AnswerKey.flawed_solution_id == FlawedSolution.id)
         .where(FlawedSolution.problem_id == problem_id, FlawedSolution.approved == False,  # noqa: E712
-               AnswerKey.origin == "bank")
+               AnswerKey.origin.in_(KEY_WAITING_ORIGINS))
         .order_by(FlawedSolution.id.desc())).first()
     return (row[0], row[1]) if row else (None, None)
 
