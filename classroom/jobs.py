@@ -329,7 +329,17 @@ def recover_jobs(now=None) -> int:
         enqueue_grading(job_id)
     if ids:
         log.info("recovered %d grading jobs on %s", len(ids), socket.gethostname())
+    recover_lab_runs(now)
     return len(ids)
+
+
+def recover_lab_runs(now=None) -> tuple[list[int], list[int]]:
+    """Lab runs without a sign of life for JOB_LEASE_SECONDS: sent to the queue again, or failed with the
+    reason after a few tries (grading/lab_runs.py). Runs with recover_jobs: at a worker's start and after."""
+    from .grading import lab_runs
+
+    return lab_runs.recover_runs(database.engine(), now or utcnow(), current_app.config["JOB_LEASE_SECONDS"],
+                                 enqueue_lab_run)
 
 
 def recovery_loop(app: Flask, stop: threading.Event) -> None:

@@ -640,6 +640,11 @@ class LabRun(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     started_at: Optional[datetime] = None
     finished_at: Optional[datetime] = None
+    # The run's last sign of life: when it was queued, taken by a worker, or stored a sample. A run whose
+    # sign of life is older than JOB_LEASE_SECONDS is sent to the queue again (`recoveries` counts that),
+    # and after MAX_RUN_RECOVERIES it fails with its reason (grading/lab_runs.py).
+    heartbeat_at: Optional[datetime] = None
+    recoveries: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class LabAttempt(SQLModel, table=True):

@@ -19,12 +19,17 @@ from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markupsafe import Markup
 from mdit_py_plugins.dollarmath import dollarmath_plugin
+from mdit_py_plugins.texmath import texmath_plugin
 
 
-@lru_cache(maxsize=1)
-def _parser() -> MarkdownIt:
+@lru_cache(maxsize=2)
+def _parser(model_text: bool = False) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True)
+    if model_text:
+        # A model writes math as \(...\) and \[...\] too, and often leaves \boxed{...} outside any math.
+        md.use(texmath_plugin, delimiters="brackets")
+        md.inline.ruler.before("escape", "bare_boxed", _bare_boxed)
     md.enable("table")
     md.enable("strikethrough")
 
@@ -50,6 +55,7 @@ def _parser() -> MarkdownIt:
     md.add_render_rule("math_inline_double", math_display)
     md.add_render_rule("math_block", math_block)
     md.add_render_rule("math_block_label", math_block)
+    md.add_render_rule("math_block_eqno", math_block)
     return md
 
 
@@ -58,6 +64,40 @@ def render_markdown(text: str | None) -> Markup:
     if not text:
         return Markup("")
     return Markup(_render(text))
+
+
+def render_model_markdown(text: str | None) -> Markup:
+    """A model's text (the lab's attempts and harvested steps): Markdown with math as people write it, plus
+    the \\(...\\) and \\[...\\] delimiters and a bare \\boxed{...}, which models write."""
+    if not text:
+        return Markup("")
+    return Markup(_render_model(text))
+
+
+def _bare_boxed(state, silent: bool) -> bool:
+    """`\\boxed{...}` outside math (balanced braces) becomes inline math, as the model meant it."""
+    start = state.pos
+    if not state.src.startswith("\\boxed{", start):
+        return False
+    depth, pos = 0, start + len("\\boxed")
+    while pos < state.posMax:
+        char = state.src[pos]
+        if char == "\\":
+            pos += 2
+            continue
+        depth += char == "{"
+        depth -= char == "}"
+        pos += 1
+        if depth == 0:
+            break
+    if depth != 0:
+        return False
+    if not silent:
+        token = state.push("math_inline", "math", 0)
+        token.content = state.src[start:pos]
+        token.markup = ""
+    state.pos = pos
+    return True
 
 
 # A problem's statement and solution steps are rendered again for each student who opens the problem,
@@ -70,6 +110,14 @@ _rendered: TTLCache = TTLCache(maxsize=4096, ttl=300)
 @cached(_rendered, lock=Lock())
 def _render(text: str) -> str:
     return _parser().render(text.replace("\x00", "\ufffd"))
+
+
+_rendered_model: TTLCache = TTLCache(maxsize=1024, ttl=300)
+
+
+@cached(_rendered_model, lock=Lock())
+def _render_model(text: str) -> str:
+    return _parser(model_text=True).render(text.replace("\x00", "\ufffd"))
 
 
 # --------------------------------------------------------------------------- programs

@@ -171,6 +171,8 @@ ACCESS = {
     "/learn/runs/<int:run_id>/progress.json": ("GET", "/learn/runs/{run}/progress.json", LEARN_COURSE, None),
     # The run has finished: the refusal is said on the run's page (a redirect) to its group.
     "/learn/runs/<int:run_id>/cancel": ("POST", "/learn/runs/{run}/cancel", {**LEARN_COURSE, "student": 302}, {}),
+    # Run again: the scene's run is done, so the refusal is said on its page (a redirect) to its group.
+    "/learn/runs/<int:run_id>/resume": ("POST", "/learn/runs/{run}/resume", {**LEARN_COURSE, "student": 302}, {}),
     # Harvesting: group A's wrong attempt, already submitted; the instructor approves it.
     "/learn/attempts/<int:attempt_id>/harvest": ("GET", "/learn/attempts/{attempt}/harvest", LEARN_COURSE, None),
     "/teach/labs/<int:lab_id>/harvests": ("GET", "/teach/labs/{lab}/harvests", TEACH_COURSE, None),

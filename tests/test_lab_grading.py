@@ -1,9 +1,12 @@
 """The AI lab's leaderboard, rubric grades and run recovery (docs/lab.md): who sees what, the numbers on
 known data, and the gradebook column a lab's rubric makes."""
+from datetime import timedelta
+
 import pytest
 from sqlmodel import select
 
-from classroom.models import LabRun
+from classroom import jobs
+from classroom.models import LabAttempt, LabRun, utcnow
 from classroom.services import groups, lab
 from classroom.services.lab import wilson_interval
 
@@ -92,3 +95,95 @@ def test_a_leaderboard_tie_goes_to_the_run_with_more_attempts(scene, world, dbs)
         add_run(dbs, the_lab, w, w["group_b"], w["bob"], correct=3, completed=6)
         board = lab.leaderboard(dbs, w["teacher"], the_lab.id)
     assert [r.group.name for r in board.rows] == ["Group B", "Group A", "Group C"]
+
+
+# --------------------------------------------------------------------------- runs that lost their worker
+
+def solver_reply(req):
+    """Right on the tickets (168), wrong on the apples (8 instead of 7)."""
+    return "3 + 4 = 8.\nThe answer is 8." if "apples" in req.contents("user")[-1] else "28 × 6 = 168.\n\\boxed{168}"
+
+
+@pytest.fixture
+def solver(app, openai_server):
+    app.config.update(SOLVER_MODEL="test-solver", OPENAI_BASE_URL=openai_server.base_url, OPENAI_API_KEY="k",
+                      GRADER_TIMEOUT=2.0, GRADER_MAX_ATTEMPTS=1, GRADER_BACKOFF_BASE=0.01)
+    openai_server.responder = solver_reply
+    return openai_server
+
+
+def stale_run(dbs, the_lab, w, *, state="queued", recoveries=0, minutes=60):
+    with_strategy = add_run(dbs, the_lab, w, w["group_a"], w["alice"], correct=0, completed=0, total=2, samples=1,
+                            state=state)
+    with_strategy.heartbeat_at = utcnow() - timedelta(minutes=minutes)
+    with_strategy.recoveries = recoveries
+    dbs.add(with_strategy)
+    dbs.commit()
+    return with_strategy
+
+
+def test_a_run_whose_queue_message_was_lost_is_sent_again(scene, world, dbs, solver):
+    w = scene
+    the_lab = make_lab(world, dbs, w, samples=1)
+    with world.app.app_context():
+        lost = stale_run(dbs, the_lab, w)
+        fresh = add_run(dbs, the_lab, w, w["group_b"], w["bob"], correct=0, completed=0, total=2, samples=1,
+                        state="queued")
+        fresh.heartbeat_at = utcnow()
+        dbs.add(fresh)
+        dbs.commit()
+        assert jobs.recover_lab_runs() == ([lost.id], [])  # the fresh one is waiting its turn: left alone
+    dbs.expire_all()
+    run = dbs.get(LabRun, lost.id)
+    assert (run.state, run.completed, run.correct, run.recoveries) == ("done", 2, 1, 1)
+    assert dbs.get(LabRun, fresh.id).state == "queued"
+
+
+def test_a_second_message_for_a_run_a_worker_has_does_nothing(scene, world, dbs, solver):
+    w = scene
+    the_lab = make_lab(world, dbs, w, samples=1)
+    with world.app.app_context():
+        busy = stale_run(dbs, the_lab, w, state="running", minutes=0)
+        assert jobs.run_lab(busy.id) == "running"
+    assert solver.chat_requests == []
+
+
+def test_a_run_without_progress_fails_with_its_reason_and_runs_again_from_where_it_stopped(
+        scene, world, dbs, make_client, solver):
+    w = scene
+    the_lab = make_lab(world, dbs, w, samples=1)
+    with world.app.app_context():
+        stuck = stale_run(dbs, the_lab, w, state="running", recoveries=2)
+        dbs.add(LabAttempt(run_id=stuck.id, item=0, sample_index=0, problem_id=w["problem"].id, text="168",
+                           final_answer="168", verdict="correct", model="m", strategy_id=stuck.strategy_id))
+        stuck.completed, stuck.correct = 1, 1
+        dbs.add(stuck)
+        lost = stale_run(dbs, the_lab, w, recoveries=2)
+        lost.group_id = w["group_b"].id
+        dbs.add(lost)
+        dbs.commit()
+        assert jobs.recover_lab_runs() == ([], [stuck.id, lost.id])
+    dbs.expire_all()
+    assert "No worker took this run in 5 minutes" in dbs.get(LabRun, lost.id).error
+    alice, bob = make_client(w["alice"]), make_client(w["bob"])
+    page = alice.get(f"/learn/runs/{stuck.id}").get_data(as_text=True)
+    assert "The run stopped making progress (no sample in 5 minutes" in page and "Run again" in page
+    assert bob.post(f"/learn/runs/{stuck.id}/resume").status_code == 404  # another group's run
+    assert make_client(w["teacher"]).post(f"/learn/runs/{stuck.id}/resume").status_code == 403
+    resp = alice.post(f"/learn/runs/{stuck.id}/resume", follow_redirects=True)
+    assert "queued again; it continues where it stopped" in resp.get_data(as_text=True)
+    dbs.expire_all()
+    run = dbs.get(LabRun, stuck.id)
+    assert (run.state, run.completed, run.correct, run.error, run.recoveries) == ("done", 2, 1, None, 0)
+    assert len(solver.chat_requests) == 1  # only the sample it had not done
+    resp = alice.post(f"/learn/runs/{stuck.id}/resume", follow_redirects=True)
+    assert "Only a run that failed can be run again." in resp.get_data(as_text=True)
+
+
+def test_harvest_pages_typeset_the_models_math(scene, world, dbs, make_client):
+    from classroom.rendering import render_model_markdown
+    html = render_model_markdown("Teachers: \\(4 \\times 9 = 32\\).\n\n\\[\n28 + 4\n\\]\n\nTotal: \\boxed{200}")
+    assert html.count('class="math inline"') == 2 and '<div class="math display">28 + 4</div>' in html
+    assert '<span class="math inline">\\boxed{200}</span>' in html
+    assert "\\boxed{1" in render_model_markdown("broken \\boxed{1")  # unbalanced: left as text
+    assert "$5 and $10" in render_model_markdown("money $5 and $10")

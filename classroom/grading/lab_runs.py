@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Optional, Sequence
 
 from sqlalchemy import func, update
@@ -88,9 +89,11 @@ def tokens_used(s: Session, lab_id: int, group_id: int) -> int:
 
 
 def _claim(s: Session, run_id: int) -> bool:
-    """Take a queued run (or one left running by a dead worker, when the caller resumes it). Atomic."""
-    result = s.exec(update(LabRun).where(LabRun.id == run_id, LabRun.state.in_((RUN_QUEUED, RUN_RUNNING)))
-                    .values(state=RUN_RUNNING, started_at=func.coalesce(LabRun.started_at, utcnow())))
+    """Take a queued run (one sent again by `recover_runs` is queued too). A second message for a run that
+    a worker already has finds it running and leaves it alone. Atomic."""
+    now = utcnow()
+    result = s.exec(update(LabRun).where(LabRun.id == run_id, LabRun.state == RUN_QUEUED)
+                    .values(state=RUN_RUNNING, started_at=func.coalesce(LabRun.started_at, now), heartbeat_at=now))
     s.commit()
     return result.rowcount == 1
 
@@ -142,10 +145,54 @@ def run_lab(engine, run_id: int, settings: Optional[ModelSettings]) -> str:
                 s.add(row)
                 s.exec(update(LabRun).where(LabRun.id == run_id).values(
                     completed=LabRun.completed + 1, correct=LabRun.correct + int(verdict == "correct"),
-                    tokens_in=LabRun.tokens_in + attempt.tokens_in, tokens_out=LabRun.tokens_out + attempt.tokens_out))
+                    tokens_in=LabRun.tokens_in + attempt.tokens_in, tokens_out=LabRun.tokens_out + attempt.tokens_out,
+                    heartbeat_at=utcnow()))
                 try:
                     s.commit()
                 except IntegrityError:  # another worker stored this sample first
                     s.rollback()
                     continue
         return _finish(s, run_id, RUN_DONE)
+
+
+MAX_RUN_RECOVERIES = 2  # times a run without a sign of life is sent to the queue again before it fails
+
+
+def stale_reason(run: LabRun, minutes: float) -> str:
+    wait = f"{minutes:g} minute{'s' if minutes != 1 else ''}"
+    if run.state == RUN_QUEUED:
+        return (f"No worker took this run in {wait}, even after it was sent to the queue again: the queue may "
+                "have lost it, or no worker is running. Nothing was spent. Use Run again to send it once more; if "
+                "it fails again, tell your instructor.")
+    return (f"The run stopped making progress (no sample in {wait}, even after it was sent to the queue again): "
+            "its worker was probably stopped. The samples it did are kept; Run again continues from there.")
+
+
+def recover_runs(engine, now, stale_seconds: float, enqueue) -> tuple[list[int], list[int]]:
+    """Queued or running runs whose last sign of life is older than `stale_seconds` (a lost queue message,
+    a worker that died): each is queued and sent again (`enqueue(run_id)`), up to MAX_RUN_RECOVERIES times;
+    then it fails with the reason, and its group can Run again. Returns (sent again, failed)."""
+    stale_before = now - timedelta(seconds=stale_seconds)
+    sent, failed = [], []
+    with Session(engine, expire_on_commit=False) as s:
+        stale = s.exec(select(LabRun).where(LabRun.state.in_((RUN_QUEUED, RUN_RUNNING)),
+                                            func.coalesce(LabRun.heartbeat_at, LabRun.created_at) < stale_before))
+        for run in list(stale):
+            alive = func.coalesce(LabRun.heartbeat_at, LabRun.created_at) < stale_before
+            where = (LabRun.id == run.id, LabRun.state == run.state, alive)
+            if run.recoveries < MAX_RUN_RECOVERIES:
+                done = s.exec(update(LabRun).where(*where).values(state=RUN_QUEUED, heartbeat_at=now,
+                                                                  recoveries=LabRun.recoveries + 1))
+                if done.rowcount == 1:
+                    sent.append(run.id)
+            else:
+                done = s.exec(update(LabRun).where(*where).values(
+                    state=RUN_FAILED, finished_at=now, error=stale_reason(run, stale_seconds / 60)))
+                if done.rowcount == 1:
+                    failed.append(run.id)
+        s.commit()
+    for run_id in sent:
+        enqueue(run_id)
+    if sent or failed:
+        log.info("lab runs without progress: %d sent again, %d failed", len(sent), len(failed))
+    return sent, failed

@@ -21,8 +21,8 @@ from sqlmodel import Session, select
 
 from .. import jobs
 from ..models import (
-    LAB_TARGETS, ROLE_STUDENT, RUN_DONE, RUN_QUEUED, RUN_RUNNING, Course, Lab, LabAttempt, LabExamProblem, LabGroup,
-    LabProblem, LabRun, LabStrategy, Problem, User,
+    LAB_TARGETS, ROLE_STUDENT, RUN_DONE, RUN_FAILED, RUN_QUEUED, RUN_RUNNING, Course, Lab, LabAttempt, LabExamProblem, LabGroup,
+    LabProblem, LabRun, LabStrategy, Problem, User, utcnow,
 )
 from . import answer_checks, audit, courses, groups
 from .errors import Conflict, ErrorCollector, Forbidden, InvalidInput, NotFound
@@ -307,7 +307,7 @@ def start_run(db: Session, actor: User, lab_id: int, target, strategy_id, *, mod
                                        LabRun.state.in_(ACTIVE_STATES))).first():
         raise Conflict("Your group already has a run going. Wait for it, or cancel it, before starting another.")
     run = LabRun(lab_id=lab.id, group_id=group.id, strategy_id=strategy.id, target=target, samples=lab.samples,
-                 items=items, total=len(items) * lab.samples, model=model, started_by_id=actor.id)
+                 items=items, total=len(items) * lab.samples, model=model, started_by_id=actor.id, heartbeat_at=utcnow())
     db.add(run)
     db.flush()
     audit.record(db, actor, access.course.id, "lab.run", f"lab run {run.id}",
@@ -348,6 +348,37 @@ def cancel_run(db: Session, actor: User, run_id: int) -> LabRun:
                 .values(state="cancelled"))
     audit.record(db, actor, access.course.id, "lab.cancel", f"lab run {run.id}", {"lab": run.lab_id})
     db.commit()
+    db.refresh(run)
+    return run
+
+
+def resume_run(db: Session, actor: User, run_id: int, *, model: Optional[str]) -> LabRun:
+    """Run again a run that failed (the model refused, or it stopped making progress): it is queued once
+    more and continues where it stopped; the samples it stored are kept and not paid for again."""
+    run, access = run_for(db, actor, run_id)
+    if access.teaches:
+        raise Forbidden("The lab's runs are started by its groups' students.")
+    if run.state != RUN_FAILED:
+        raise Conflict("Only a run that failed can be run again.")
+    if not model:
+        raise Conflict("No solver model is configured, so the model cannot be run. Ask your instructor: the "
+                       "server needs SOLVER_MODEL (or GRADER_MODEL) and OPENAI_BASE_URL.")
+    used = tokens_used(db, run.lab_id, run.group_id)
+    if used >= access.lab.token_budget:
+        raise Conflict(f"Your group has used its token budget ({used:,} of {access.lab.token_budget:,} tokens). "
+                       "Ask your instructor for more.")
+    if db.exec(select(LabRun.id).where(LabRun.lab_id == run.lab_id, LabRun.group_id == run.group_id,
+                                       LabRun.state.in_(ACTIVE_STATES))).first():
+        raise Conflict("Your group already has a run going. Wait for it, or cancel it, before starting another.")
+    done = db.exec(update(LabRun).where(LabRun.id == run.id, LabRun.state == RUN_FAILED).values(
+        state=RUN_QUEUED, error=None, finished_at=None, cancel_requested=False, recoveries=0, model=model,
+        heartbeat_at=utcnow()))
+    if done.rowcount != 1:
+        db.rollback()
+        raise Conflict("This run was already sent again.")
+    audit.record(db, actor, access.course.id, "lab.resume", f"lab run {run.id}", {"lab": run.lab_id})
+    db.commit()
+    jobs.enqueue_lab_run(run.id)
     db.refresh(run)
     return run
 

@@ -154,6 +154,19 @@ def cancel_lab_run(run_id):
     return redirect(url_for("student.lab_run", run_id=run_id))
 
 
+@bp.route("/runs/<int:run_id>/resume", methods=["POST"])
+def resume_lab_run(run_id):
+    s = db.session()
+    try:
+        run = lab.resume_run(s, current_user, run_id, model=lab.solver_model(current_app.config))
+        flash(f"Run {run.id} is queued again; it continues where it stopped.", "success")
+    except ServiceError as exc:
+        if exc.status == 404:
+            raise
+        flash(exc.message, "error")
+    return redirect(url_for("student.lab_run", run_id=run_id))
+
+
 # --------------------------------------------------------------------------- harvesting failures
 
 @bp.route("/attempts/<int:attempt_id>/harvest", methods=["GET", "POST"])

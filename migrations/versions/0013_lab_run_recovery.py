@@ -1,0 +1,27 @@
+"""lab runs keep a sign of life (heartbeat_at) and count how often they were sent to the queue again
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-11-26
+"""
+from alembic import op
+import sqlalchemy as sa
+import sqlmodel
+
+
+revision = '0013'
+down_revision = '0012'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('lab_run', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('heartbeat_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('recoveries', sa.Integer(), server_default='0', nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('lab_run', schema=None) as batch_op:
+        batch_op.drop_column('recoveries')
+        batch_op.drop_column('heartbeat_at')
