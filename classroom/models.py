@@ -547,6 +547,15 @@ class LtiContext(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class LtiLaunchData(SQLModel, table=True):
+    """PyLTI1p3's state, nonce and launch records when no Redis is configured (services/lti_storage.py):
+    one row per key, gone after its one use or its expiry."""
+    __tablename__ = "lti_launch_data"
+    key: str = Field(primary_key=True, max_length=255)
+    value: dict = Field(sa_column=Column(JSON, nullable=False))
+    expires_at: datetime = Field(index=True)
+
+
 LAB_TARGETS = ("synthetic", "exam")
 RUN_QUEUED = "queued"
 RUN_RUNNING = "running"

@@ -1,6 +1,9 @@
 """Security headers on every response, one size limit for every request body, and strict JSON."""
-from flask import Flask, abort, request
+from typing import Iterable, Optional
+
+from flask import Flask, abort, has_request_context, request, session
 from flask.json.provider import DefaultJSONProvider
+from flask.sessions import SecureCookieSessionInterface
 
 from . import strict_json
 
@@ -12,22 +15,67 @@ class StrictJSONProvider(DefaultJSONProvider):
     def loads(self, s, **kwargs):
         return strict_json.loads(s)
 
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",  # no inline script anywhere
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "font-src 'self' data:",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+def csp(frame_ancestors: Optional[Iterable[str]] = None, form_action: Iterable[str] = ()) -> str:
+    """The Content-Security-Policy. No page may be framed (`frame-ancestors 'none'`) except, inside an LTI
+    session, by the registered LMS's origins (docs/lti.md); forms post to the app itself, plus the origins
+    given (the LMS's deep-linking return address)."""
+    ancestors = " ".join(frame_ancestors or ()) or "'none'"
+    return "; ".join([
+        "default-src 'self'",
+        "script-src 'self'",  # no inline script anywhere
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        " ".join(["form-action 'self'", *form_action]),
+        f"frame-ancestors {ancestors}",
+    ])
+
+
+CSP = csp()
+LTI_FRAME = "lti_frame"  # in the session an LTI launch made: the LMS origins that may frame the tool
+
+
+def lti_framed() -> bool:
+    """Whether this request belongs to a session an LTI launch established (inside the LMS's iframe)."""
+    # Not for static files: reading the session would add `Vary: Cookie` to them.
+    return has_request_context() and request.endpoint != "static" and bool(session.get(LTI_FRAME))
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session; a session an LTI launch established, served over https, gets its
+    cookie `SameSite=None; Secure; Partitioned` so that it is sent inside the LMS's iframe (a Lax cookie
+    is not sent there, and Partitioned keeps it to the LMS's site where third-party cookies are blocked).
+    Every other session keeps SESSION_COOKIE_SAMESITE (Lax)."""
+
+    def _iframe(self) -> bool:
+        return lti_framed() and request.is_secure
+
+    def get_cookie_samesite(self, app):
+        return "None" if self._iframe() else super().get_cookie_samesite(app)
+
+    def get_cookie_secure(self, app):
+        return True if self._iframe() else super().get_cookie_secure(app)
+
+    def get_cookie_partitioned(self, app):
+        return True if self._iframe() else super().get_cookie_partitioned(app)
 
 
 def init_app(app: Flask) -> None:
     app.json = StrictJSONProvider(app)
+    app.session_interface = SessionInterface()
+
+    from flask_login import user_logged_in, user_logged_out
+
+    def leave_the_frame(_sender, **_kwargs):
+        # A session is an LTI launch's only from that launch on: signing in any other way (or out) ends it;
+        # the launch sets the mark again right after its own login.
+        session.pop(LTI_FRAME, None)
+
+    user_logged_in.connect(leave_the_frame, app, weak=False)
+    user_logged_out.connect(leave_the_frame, app, weak=False)
 
     @app.before_request
     def refuse_oversized_bodies():
@@ -46,9 +94,11 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def headers(resp):
-        resp.headers.setdefault("Content-Security-Policy", CSP)
+        if "Content-Security-Policy" not in resp.headers:
+            resp.headers["Content-Security-Policy"] = csp(session.get(LTI_FRAME) if lti_framed() else None)
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
+        if "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]:
+            resp.headers.setdefault("X-Frame-Options", "DENY")  # browsers without CSP; never beside an allow-list
         resp.headers.setdefault("Referrer-Policy", "same-origin")
         if app.config.get("SESSION_COOKIE_SECURE"):
             resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")

@@ -70,6 +70,10 @@ ACCESS = {
     "/lti/jwks": ("GET", "/lti/jwks", PUBLIC, None),
     "/lti/login": ("GET", "/lti/login", {r: 400 for r in ROLES}, None),
     "/lti/launch": ("POST", "/lti/launch", {r: 400 for r in ROLES}, {}),
+    # A deep-linking request kept for its instructor's choice (tests/test_lti_deep_linking.py): an unknown one
+    # is refused with the readable page; someone else's is refused the same way.
+    "/lti/deep-link/<launch_id>": ("GET", "/lti/deep-link/lti1p3-launch-00000000-0000-4000-8000-000000000000",
+                                   {"anonymous": "login", **{r: 400 for r in ROLES[1:]}}, None),
     "/teach/": ("GET", "/teach/", TEACH_GLOBAL, None),
     "/teach/courses": ("POST", "/teach/courses", {**TEACH_GLOBAL, "other_instructor": 302, "instructor": 302},
                        {"title": "New one"}),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 from urllib.parse import urlsplit
@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from ..models import (ROLE_INSTRUCTOR, ROLE_STUDENT, Course, Enrollment, LtiAccount, LtiContext, LtiDeployment,
                       LtiPlatform, User)
-from . import audit, courses
+from . import audit, courses, lti_deep_linking, lti_frame
 from .errors import Conflict, InvalidInput
 
 ROLE_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/roles"
@@ -204,14 +204,13 @@ def _tool_conf(db: Session, private_pem: str):
     return DatabaseToolConf()
 
 
-def login_redirect(db: Session, private_pem: str, launch_url: str):
+def login_redirect(db: Session, private_pem: str, launch_url: str, redis_url: Optional[str] = None):
     """OIDC login initiation (the platform's GET or POST to /lti/login): a redirect to the platform's
-    authorisation endpoint carrying a fresh state (also set as a cookie) and nonce (kept in the session)."""
-    from pylti1p3.contrib.flask import FlaskOIDCLogin, FlaskRequest
+    authorisation endpoint carrying a fresh state and nonce, both kept on the server (services/lti_frame.py)."""
     from pylti1p3.exception import LtiException, OIDCException
 
     try:
-        return FlaskOIDCLogin(FlaskRequest(), _tool_conf(db, private_pem)).redirect(launch_url)
+        return lti_frame.login(db, _tool_conf(db, private_pem), launch_url, redis_url)
     except (OIDCException, LtiException) as exc:
         raise LaunchRefused(_plain(str(exc))) from None
 
@@ -221,29 +220,30 @@ class Launch:
     user: User
     course: Course
     role: str
+    frame_origins: list[str] = field(default_factory=list)  # sites that may frame the tool (lti_frame.py)
+    assignment_id: Optional[int] = None  # a resource link made by deep linking: its assignment
+    deep_link_id: Optional[str] = None  # a deep-linking request, kept for the instructor's choice
 
 
-def launch(db: Session, private_pem: str) -> Launch:
+def launch(db: Session, private_pem: str, redis_url: Optional[str] = None) -> Launch:
     """Verifies the platform's id_token (state, nonce, signature against the platform's JWKS, deployment),
     then finds or creates the account by the platform's `sub` and enrolls it in the context's course."""
-    from flask import session as flask_session
-    from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskRequest
     from pylti1p3.exception import LtiException
 
-    message = FlaskMessageLaunch(FlaskRequest(), _tool_conf(db, private_pem))
+    message = lti_frame.message_launch(db, _tool_conf(db, private_pem), redis_url)
     try:
         data = message.get_launch_data()
+        # A nonce and a state are good for one launch: both are removed now, so the same id_token posted
+        # again (by this browser or any other) is refused.
+        message.spend()
     except LtiException as exc:
         raise LaunchRefused(_plain(str(exc))) from None
-    # A nonce and a state are good for one launch: forget both, so the same id_token posted again is refused.
-    # PyLTI1p3 also keeps the whole launch in the session; nothing here reads it again, and the session
-    # is a cookie, so it goes too.
-    flask_session.pop(f"lti1p3-nonce-{data.get('nonce')}", None)
-    flask_session.pop(message.get_launch_id(), None)
-    for key in [k for k in flask_session if k.startswith("lti1p3-state-")]:
-        flask_session.pop(key, None)
-    if not message.is_resource_launch():
-        raise LaunchRefused("This launch is not a resource-link launch; deep linking is not offered yet.")
+    deep_linking = message.is_deep_link_launch()
+    if not deep_linking:
+        message.forget()  # PyLTI1p3's copy of the launch; only a deep-linking request is read again
+    if not (deep_linking or message.is_resource_launch()):
+        raise LaunchRefused("This kind of launch is not offered: open the tool from a link in a course, or "
+                            "add it with the LMS's “external tool” dialog.")
     platform = db.exec(select(LtiPlatform).where(LtiPlatform.issuer == data["iss"],
                                                  LtiPlatform.client_id == message.get_client_id())).one()
     sub = str(data.get("sub") or "").strip()
@@ -257,11 +257,15 @@ def launch(db: Session, private_pem: str) -> Launch:
                             "and open it from there.")
     roles = data.get(ROLE_CLAIM) or []
     role = ROLE_INSTRUCTOR if any(r in INSTRUCTOR_ROLES for r in roles) else ROLE_STUDENT
+    if deep_linking and role != ROLE_INSTRUCTOR:
+        raise LaunchRefused("Only an instructor of the LMS course can add the classroom's assignments to it.")
     user = _account(db, platform, sub, data, role)
     course = _course(db, platform, context_id, str(context.get("title") or context.get("label") or ""), user, role)
     _enroll(db, user, course, role)
     db.commit()
-    return Launch(user=user, course=course, role=role)
+    return Launch(user=user, course=course, role=role, frame_origins=lti_frame.launch_frame_origins(platform, data),
+                  assignment_id=None if deep_linking else lti_deep_linking.linked_assignment(db, course, data),
+                  deep_link_id=message.get_launch_id() if deep_linking else None)
 
 
 def _plain(reason: str) -> str:
