@@ -1,9 +1,12 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired
 
-from .. import db
-from ..services import accounts
+from .. import db, form_errors
+from ..services import accounts, lti
+from ..services.errors import ServiceError
 from . import bp
 
 
@@ -50,3 +53,49 @@ def user_access(user_id):
     flash(f"{user.email} is disabled: every session and API token of it stopped working." if action == "disable"
           else f"{user.email} can log in again.", "success")
     return redirect(url_for("admin.dashboard", q=request.form.get("q") or user.email))
+
+
+class PlatformForm(FlaskForm):
+    """An LMS to register, with the same checks as `flask lti-add-platform` (services/lti.add_platform)."""
+    issuer = StringField("Issuer (Platform ID)", validators=[DataRequired(message="Give the LMS's issuer.")])
+    client_id = StringField("Client ID", validators=[DataRequired(message="Give the client ID the LMS gave the tool.")])
+    auth_login_url = StringField("Authentication request URL (OIDC login)",
+                                 validators=[DataRequired(message="Give the LMS's authentication request URL.")])
+    auth_token_url = StringField("Access token URL",
+                                 validators=[DataRequired(message="Give the LMS's access token URL.")])
+    key_set_url = StringField("Public keyset (JWKS) URL",
+                              validators=[DataRequired(message="Give the LMS's public keyset URL.")])
+    deployment_id = StringField("Deployment ID", validators=[DataRequired(message="Give the deployment ID.")])
+
+
+def _lti_page(form: PlatformForm, status: int = 200):
+    from flask import current_app
+
+    try:
+        tool = lti.tool_urls(current_app.config.get("PUBLIC_URL"))
+        missing_public_url = None
+    except ServiceError as exc:
+        tool, missing_public_url = {}, exc.message
+    return render_template("admin/lti.html", form=form, platforms=lti.platforms(db.session()), tool=tool,
+                           missing_public_url=missing_public_url), status
+
+
+@bp.route("/lti")
+def lti_platforms():
+    return _lti_page(PlatformForm())
+
+
+@bp.route("/lti/platforms", methods=["POST"])
+def add_lti_platform():
+    form = PlatformForm()
+    done = form_errors.submit(form, lambda: lti.add_platform(
+        db.session(), issuer=form.issuer.data, client_id=form.client_id.data,
+        auth_login_url=form.auth_login_url.data, auth_token_url=form.auth_token_url.data,
+        key_set_url=form.key_set_url.data, deployment_id=form.deployment_id.data))
+    if done is None:
+        return _lti_page(form, 400)
+    platform, new_deployment = done
+    deployment = "added" if new_deployment else "was already registered"
+    flash(f"Registered the LTI platform {platform.issuer} (client ID {platform.client_id}); deployment "
+          f"{form.deployment_id.data.strip()} {deployment}.", "success")
+    return redirect(url_for("admin.lti_platforms"))
