@@ -61,6 +61,10 @@ def test_bad_input_is_refused_beside_its_field_with_the_commands_messages(admin_
     empty = admin_client.post("/admin/lti/platforms", data={})
     text = empty.get_data(as_text=True)
     assert empty.status_code == 400 and "6 things to fix" in text and "Give the deployment ID." in text
+    # A bad issuer beside empty fields: the service's message about it comes with the form's own.
+    both = admin_client.post("/admin/lti/platforms", data={**GOOD, "issuer": "not a url", "client_id": ""})
+    text = both.get_data(as_text=True)
+    assert "2 things to fix" in text and "The issuer must be a full web address" in text
     assert not dbs.exec(select(LtiPlatform)).all()
 
 

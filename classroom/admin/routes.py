@@ -88,10 +88,10 @@ def lti_platforms():
 @bp.route("/lti/platforms", methods=["POST"])
 def add_lti_platform():
     form = PlatformForm()
-    done = form_errors.submit(form, lambda: lti.add_platform(
-        db.session(), issuer=form.issuer.data, client_id=form.client_id.data,
-        auth_login_url=form.auth_login_url.data, auth_token_url=form.auth_token_url.data,
-        key_set_url=form.key_set_url.data, deployment_id=form.deployment_id.data))
+    fields = {name: form[name].data for name in ("issuer", "client_id", "auth_login_url", "auth_token_url",
+                                                 "key_set_url", "deployment_id")}
+    done = form_errors.submit(form, lambda: lti.add_platform(db.session(), **fields),
+                              lambda: lti.check_platform(**fields))
     if done is None:
         return _lti_page(form, 400)
     platform, new_deployment = done

@@ -112,10 +112,9 @@ def _checked_id(value, label: str, field: str) -> str:
     return text
 
 
-def add_platform(db: Session, *, issuer, client_id, auth_login_url, auth_token_url, key_set_url,
-                 deployment_id) -> tuple[LtiPlatform, bool]:
-    """Registers a platform, or adds a deployment to one already registered with this issuer and client id.
-    Returns the platform and whether the deployment is new."""
+def check_platform(*, issuer, client_id, auth_login_url, auth_token_url, key_set_url, deployment_id):
+    """add_platform's checks without saving (the admin page shows them with the form's own): the cleaned
+    issuer, client id, the three URLs by field, and deployment id."""
     issuer = _checked_url(issuer, "issuer", "issuer")
     if len(issuer) > 500:
         raise InvalidInput("The issuer must be at most 500 characters.", field="issuer")
@@ -124,6 +123,16 @@ def add_platform(db: Session, *, issuer, client_id, auth_login_url, auth_token_u
             "auth_token_url": _checked_url(auth_token_url, "access token URL", "auth_token_url"),
             "key_set_url": _checked_url(key_set_url, "key set (JWKS) URL", "key_set_url")}
     deployment_id = _checked_id(deployment_id, "deployment id", "deployment_id")
+    return issuer, client_id, urls, deployment_id
+
+
+def add_platform(db: Session, *, issuer, client_id, auth_login_url, auth_token_url, key_set_url,
+                 deployment_id) -> tuple[LtiPlatform, bool]:
+    """Registers a platform, or adds a deployment to one already registered with this issuer and client id.
+    Returns the platform and whether the deployment is new."""
+    issuer, client_id, urls, deployment_id = check_platform(
+        issuer=issuer, client_id=client_id, auth_login_url=auth_login_url, auth_token_url=auth_token_url,
+        key_set_url=key_set_url, deployment_id=deployment_id)
     platform = db.exec(select(LtiPlatform).where(LtiPlatform.issuer == issuer,
                                                  LtiPlatform.client_id == client_id)).first()
     if platform is None:
