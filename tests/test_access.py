@@ -184,6 +184,8 @@ ACCESS = {
     "/learn/runs/<int:run_id>/resume": ("POST", "/learn/runs/{run}/resume", {**LEARN_COURSE, "student": 302}, {}),
     # Harvesting: group A's wrong attempt, already submitted; the instructor approves it.
     "/learn/attempts/<int:attempt_id>/harvest": ("GET", "/learn/attempts/{attempt}/harvest", LEARN_COURSE, None),
+    "/learn/harvests/<int:harvest_id>/dataset": ("POST", "/learn/harvests/{harvest}/dataset",
+                                                 {**LEARN_COURSE, "student": 302}, {"include": "0"}),
     "/teach/labs/<int:lab_id>/harvests": ("GET", "/teach/labs/{lab}/harvests", TEACH_COURSE, None),
     # The leaderboard: the scene's lab keeps it for instructors (the class sees it when they open it).
     "GET /teach/labs/<int:lab_id>/leaderboard": ("GET", "/teach/labs/{lab}/leaderboard", TEACH_COURSE, None),

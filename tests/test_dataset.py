@@ -165,3 +165,22 @@ def test_a_group_opts_out_on_its_harvest_form(harvested, dbs):
     with_planted = dataset.export_dataset(dbs, w["teacher"], w["course"], include_planted=True)
     assert f"lab-harvest-{out.id}" not in with_planted.text and with_planted.opted_out == 1
     assert harvest.harvest_of_attempt(dbs, out.attempt_id).exportable is False
+
+
+def test_a_group_changes_its_mind_after_the_approval(harvested, app, dbs, make_client):
+    w = harvested
+    alice, bob = make_client(w["alice"]), make_client(w["bob"])
+    kept = w["kept"]
+    page = alice.get(f"/learn/attempts/{kept.attempt_id}/harvest").get_data(as_text=True)
+    assert "Keep it out of the dataset" in page
+    assert bob.post(f"/learn/harvests/{kept.id}/dataset", data={"include": "0"}).status_code == 404  # not his group
+    resp = alice.post(f"/learn/harvests/{kept.id}/dataset", data={"include": "0"}, follow_redirects=True)
+    assert "It is kept out of the course&#39;s published dataset." in resp.get_data(as_text=True)
+    assert "Include it in the dataset" in resp.get_data(as_text=True)
+    result = cli(app, "export-dataset", "--course", w["course"].code)
+    assert result.stdout == "" and "2 harvested failures left out at the group's request" in result.stderr
+    from classroom.models import AuditLog
+    log = dbs.exec(select(AuditLog).where(AuditLog.action == "lab.harvest_dataset")).one()
+    assert log.actor_id == w["alice"].id and log.details["exportable"] is False
+    alice.post(f"/learn/harvests/{kept.id}/dataset", data={"include": "1"})
+    assert len(records(cli(app, "export-dataset", "--course", w["course"].code).stdout)) == 1

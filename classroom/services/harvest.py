@@ -132,6 +132,26 @@ def submit_harvest(db: Session, actor: User, attempt_id: int, *, first_wrong_ste
     return harvest
 
 
+def set_exportable(db: Session, actor: User, harvest_id: int, include: bool) -> LabHarvest:
+    """The group keeps its harvested failure out of the course's published dataset, or lets it back in, at
+    any time (before or after the instructor's decision). Recorded in the audit log."""
+    harvest = db.get(LabHarvest, harvest_id)
+    if harvest is None:
+        raise NotFound(HARVEST_NOT_FOUND)
+    try:
+        _attempt, run, access = attempt_for(db, actor, harvest.attempt_id)
+    except NotFound:
+        raise NotFound(HARVEST_NOT_FOUND)
+    if access.teaches:
+        raise Forbidden("Whether a harvest is published is its group's choice.")
+    harvest.exportable = bool(include)
+    db.add(harvest)
+    audit.record(db, actor, access.course.id, "lab.harvest_dataset", f"lab harvest {harvest.id}",
+                 {"lab": run.lab_id, "group": run.group_id, "exportable": harvest.exportable})
+    db.commit()
+    return harvest
+
+
 def harvests_of(db: Session, lab_id: int, group_id: Optional[int] = None) -> list[LabHarvest]:
     q = select(LabHarvest).where(LabHarvest.lab_id == lab_id)
     if group_id is not None:

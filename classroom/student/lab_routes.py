@@ -198,6 +198,15 @@ def harvest_attempt(attempt_id):
                            form=form, state_labels=harvest.STATE_LABELS), status
 
 
+@bp.route("/harvests/<int:harvest_id>/dataset", methods=["POST"])
+def harvest_dataset(harvest_id):
+    """The group keeps its harvest out of the course's published dataset (include=0) or lets it in (1)."""
+    h = harvest.set_exportable(db.session(), current_user, harvest_id, request.form.get("include") == "1")
+    flash("It is in the course's published dataset again." if h.exportable else
+          "It is kept out of the course's published dataset.", "success")
+    return redirect(url_for("student.harvest_attempt", attempt_id=h.attempt_id))
+
+
 @bp.route("/labs/<int:lab_id>/leaderboard")
 def lab_leaderboard(lab_id):
     s = db.session()

@@ -92,7 +92,7 @@ class Scene:
     roster_code: str = ""
     new_invite_token: str = ""
     existing_invite_token: str = ""
-    lab: tuple = ()  # (lab id, group id, run id, a wrong attempt id): the AI lab's pages
+    lab: tuple = ()  # (lab id, group id, run id, a wrong attempt id, a harvested one): the AI lab's pages
 
 
 TUTEE_REPLY = ("Hmm, I used the average because the two pipes work at the same time, so the time should be "
@@ -382,7 +382,7 @@ def seed_lab(s, teacher, course) -> tuple:
                    .order_by(LabAttempt.id)).all()
     harvest.submit_harvest(s, author, wrong[0].id, first_wrong_step=2, reason="Teachers pay $4 \\times 9 = 36$, "
                            "not $32$.", error_kind="arithmetic")
-    return the_lab.id, placed.id, runs[-1].id, wrong[-1].id
+    return the_lab.id, placed.id, runs[-1].id, wrong[-1].id, wrong[0].id  # the last: submitted, harvested
 
 
 def teacher_tour(sc: Scene) -> dict:
@@ -492,6 +492,7 @@ def student_tour(sc: Scene) -> dict:
         "student-lab": f"/learn/labs/{sc.lab[0]}",
         "student-lab-run": f"/learn/runs/{sc.lab[2]}",
         "student-lab-leaderboard": f"/learn/labs/{sc.lab[0]}/leaderboard",
+        "student-lab-harvest": f"/learn/attempts/{sc.lab[4]}/harvest",
         "student-lab-harvest-errors": (f"/learn/attempts/{sc.lab[3]}/harvest",
                                 lambda page: page.get_by_role("button", name="Submit to the instructor").click()),
     }
