@@ -115,6 +115,30 @@ def test_figures_known_by_hand(known_class, dbs, app):
     assert sum(h.on_time for h in report.timeline) == 16 and sum(h.late for h in report.timeline) == 0
     assert report.timeline[0].on_time == 1 and report.timeline[0].started == 1
     assert report.timeline[-1].started == 5
+    assert all(f.explanation_groups == [] for f in report.problems)  # only built when asked for
+
+
+def test_explanation_groups_known_by_hand(known_class, dbs, app):
+    """The grouped review's groups of each problem's explanations, with their sizes: the same marked step
+    and final answer's verdict, then the same words ("What I found." / "A guess.")."""
+    with app.app_context():
+        report = item_analysis.build(dbs, known_class["assignment"], groups=True)
+    f1, f2, f3 = report.problems
+
+    def shape(f):
+        return [(g.size, g.marked_step, g.answer_verdict, g.full_credit_share, g.example) for g in f.explanation_groups]
+
+    # P1: A, B and C found step 2 and answered 168; D marked step 3, E no step, both answered 158.
+    assert shape(f1) == [(3, 2, "correct", 1.0, "What I found."), (1, 3, "incorrect", 0.0, "A guess."),
+                         (1, None, "incorrect", 0.0, "A guess.")]
+    # P2: A, C and E found step 1 and answered 10; B and D marked step 2 and answered 9.
+    assert shape(f2) == [(3, 1, "correct", 1.0, "What I found."), (2, 2, "incorrect", 0.0, "A guess.")]
+    # P3 (correct, no final answer asked): A, B, D said no step is wrong; C marked 1, E marked 3.
+    assert shape(f3) == [(3, None, "absent", 1.0, "What I found."), (1, 1, "absent", 0.0, "A guess."),
+                         (1, 3, "absent", 0.0, "A guess.")]
+    assert [f.grouped_explanations for f in (f1, f2, f3)] == [5, 5, 5]
+    assert all(g.waiting == 0 for f in (f1, f2, f3) for g in f.explanation_groups)
+    assert f2.explanation_groups[0].as_json()["size"] == 3 and f2.explanation_groups[0].rank == 1
 
 
 def test_statistics_helpers():
@@ -148,6 +172,7 @@ def _api_contract(known_class, make_client, world):
     assert first["difficulty"] == 0.6 and first["discrimination"] == pytest.approx(0.4082, abs=1e-4)
     assert third["id"] == p3.id and third["key_step"] is None and third["false_alarm_rate"] == 0.4
     assert third["answer_correct_share"] is None
+    assert [(g["size"], g["marked_step"]) for g in first["explanation_groups"]] == [(3, 2), (1, 3), (1, None)]
     assert [b["count"] for b in body["score_histogram"]] == [0, 0, 0, 2, 0, 0, 2, 0, 0, 1]
     assert body["score_histogram"][0] == {"from": 0, "to": 10, "count": 0}
 
@@ -178,6 +203,9 @@ def _csv_downloads_carry_every_chart(known_class, make_client):
     assert sum(int(r["on_time"]) for r in got["timeline"]) == 16
     assert [(r["error_kind"], r["caught_share"]) for r in got["error-kinds"]] == [
         ("arithmetic", "0.6"), ("missed_case", "0.6")]
+    assert [(r["title"], r["group"], r["size"], r["share"], r["marked_step"], r["full_credit_share"])
+            for r in got["explanation-groups"] if r["title"] == "P2 evens"] == [
+        ("P2 evens", "1", "3", "0.6", "1", "1.0"), ("P2 evens", "2", "2", "0.4", "2", "0.0")]
     missing = c.get(f"{base}/pie.csv")
     assert missing.status_code == 404 and "the charts are problems" in missing.get_data(as_text=True)
 
@@ -186,7 +214,10 @@ def _pages_draw_charts_with_tables(known_class, make_client):
     c = make_client(known_class["teacher"])
     page = c.get(f"/teach/assignments/{known_class['assignment'].id}/analysis").get_data(as_text=True)
     p1 = known_class["problems"][0]
-    assert page.count('<svg xmlns="http://www.w3.org/2000/svg"') == 6  # 3 problems, histogram, timeline, kinds
+    # 3 problems' steps and explanation groups, the histogram, the timeline, the kinds of error
+    assert page.count('<svg xmlns="http://www.w3.org/2000/svg"') == 9
+    assert f'aria-labelledby="groups-{p1.id}-title"' in page and "5 explanations in 3 groups" in page
+    assert "Read them in the review queue" in page and f"problem={p1.id}&amp;component=explanation" in page
     assert f'aria-labelledby="steps-{p1.id}-title" aria-describedby="steps-{p1.id}-desc"' in page
     assert "style=" not in page and "<script>" not in page  # the CSP allows neither
     assert "Step 2 <span class=\"badge ok\">key</span>" in page and "<code>158</code>" in page
@@ -295,4 +326,4 @@ def test_analysis_takes_a_fixed_number_of_queries(known_class, make_client, worl
         with count_queries() as after:
             assert c.get(url).status_code == 200
         assert after.n == before[url].n, f"{url}\n{before[url]}\n---\n{after}"
-        assert after.n <= 10, str(after)
+        assert after.n <= 11, str(after)

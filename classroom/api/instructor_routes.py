@@ -174,4 +174,4 @@ def item_analysis_json(assignment_id):
     """What the class missed, per problem, with the score histogram (services/item_analysis.py)."""
     s = db.session()
     a, _c = assignment_service.assignment_for_instructor(s, g.api_user, assignment_id)
-    return item_analysis.build(s, a).as_json()
+    return item_analysis.build(s, a, groups=True).as_json()

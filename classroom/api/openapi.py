@@ -75,6 +75,15 @@ ITEM = {
         "discrimination_flag": {"type": ["string", "null"], "enum": ["low", "negative", None]},
         "false_alarm_rate": {**NUMBER_OR_NULL, "description": "correct solutions: share that marked a step"},
         "components": {"type": "object", "description": "per component: decided, difficulty, discrimination"},
+        "explanation_groups": {"type": "array", "description": (
+            "the grouped review's groups of this problem's explanations (same solution, marked step and final "
+            "answer's verdict, similar words), biggest first; empty when none went to review"),
+            "items": {"type": "object", "properties": {
+                "size": {"type": "integer"}, "waiting": {"type": "integer"},
+                "full_credit_share": {**NUMBER_OR_NULL, "description": "among the decided members"},
+                "marked_step": {"type": ["integer", "null"]}, "answer_verdict": {"type": "string"},
+                "answer_read_as": {"type": "string"}, "words": {"type": "array", "items": {"type": "string"}},
+                "example": {"type": "string", "description": "the member closest to the others, shortened"}}}},
     },
 }
 

@@ -99,7 +99,7 @@ def timeline(chart_id: str, title: str, description: str, hours: Sequence[tuple[
              y_label: str = "Answers sent") -> Markup:
     """Answers per hour around the deadline: on-time columns with late ones stacked on top, and the
     deadline marked. `hours`: (hours to the deadline, on time, late, is the 'earlier' column)."""
-    height, left, right, top, bottom = 260, 48, WIDTH - 10, 30, 260 - 56
+    height, left, right, top, bottom = 280, 48, WIDTH - 10, 30, 280 - 76
     ticks = nice_ticks(max([a + b for _h, a, b, _e in hours] + [1]))
     y_max = ticks[-1]
     n = max(len(hours), 1)
@@ -128,12 +128,12 @@ def timeline(chart_id: str, title: str, description: str, hours: Sequence[tuple[
     if due_x is not None:
         body.append(el("line", x1=due_x, x2=due_x, y1=float(top - 14), y2=float(bottom), class_="deadline"))
         body.append(text(due_x, top - 18, "Due", class_="note", text_anchor="middle"))
-    legend_y = height - 12
-    body += [el("rect", x=float(left), y=float(legend_y - 9), width=10.0, height=10.0, class_="bar"),
+    legend_y = height - 8  # the legend on its own line under the axis's name, so neither hides the other
+    body += [text((left + right) / 2, bottom + 38, "hours from the deadline", class_="axis-label", text_anchor="middle"),
+             el("rect", x=float(left), y=float(legend_y - 9), width=10.0, height=10.0, class_="bar"),
              text(left + 14, legend_y, "on time", class_="tick"),
              el("rect", x=float(left + 80), y=float(legend_y - 9), width=10.0, height=10.0, class_="bar bar-late"),
-             text(left + 94, legend_y, "late", class_="tick"),
-             text(right, legend_y, "hours from the deadline", class_="axis-label", text_anchor="end")]
+             text(left + 94, legend_y, "late", class_="tick")]
     return document(chart_id, WIDTH, height, title, description, body, "timeline")
 
 

@@ -36,9 +36,29 @@ def step_chart(problem) -> Markup:
                                 y_label="Students", gap_before_last=True)
 
 
+GROUPS_DRAWN = 6  # the biggest explanation groups drawn per problem; the table and the CSV have them all
+
+
+def groups_chart(problem) -> Markup:
+    """How students explained one problem: the grouped review's biggest groups, as shares of the grouped."""
+    total = problem.grouped_explanations
+    shown = problem.explanation_groups[:GROUPS_DRAWN]
+    rows = [(g.label, g.size / total if total else None,
+             f"{g.size} student{'s' if g.size != 1 else ''}"
+             + (f", {_pct(g.full_credit_share)} at full credit" if g.decided else ", none decided yet"))
+            for g in shown]
+    rest = len(problem.explanation_groups) - len(shown)
+    description = (f"{total} explanations in {len(problem.explanation_groups)} groups. "
+                   + "; ".join(f"{label}: {round(100 * v)}%" for label, v, _d in rows if v is not None) + "."
+                   + (f" {rest} smaller groups are not drawn." if rest > 0 else ""))
+    return figures.share_bars(f"groups-{problem.problem.id}", f"How students explained it: {problem.problem.title}",
+                              description, rows)
+
+
 def item_figures(report) -> dict:
     """Chart name -> SVG for an assignment's analysis page."""
-    out = {"steps": {p.problem.id: step_chart(p) for p in report.problems}}
+    out = {"steps": {p.problem.id: step_chart(p) for p in report.problems},
+           "groups": {p.problem.id: groups_chart(p) for p in report.problems if p.explanation_groups}}
     bins = [(b["from"], b["to"], b["count"]) for b in report.score_histogram]
     out["histogram"] = figures.histogram(
         "histogram", "Score distribution", f"Assignment scores of the {report.answered_students} students who "

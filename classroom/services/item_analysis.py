@@ -226,10 +226,15 @@ class ProblemFigures:
     components: dict[str, ComponentFigures]
     false_alarms: int
     false_alarm_rate: Optional[float]
+    explanation_groups: list["ExplanationGroup"] = field(default_factory=list)
 
     @property
     def discrimination_flag(self) -> Optional[str]:
         return discrimination_flag(self.discrimination)
+
+    @property
+    def grouped_explanations(self) -> int:
+        return sum(g.size for g in self.explanation_groups)
 
     def as_json(self) -> dict:
         out = {
@@ -243,6 +248,7 @@ class ProblemFigures:
             "discrimination_flag": self.discrimination_flag,
             "false_alarm_rate": self.false_alarm_rate, "error_kind": self.error_kind,
             "components": {c: f.as_json() for c, f in self.components.items()},
+            "explanation_groups": [g.as_json() for g in self.explanation_groups],
         }
         return out
 
@@ -264,6 +270,37 @@ class KindFigures:
     def as_json(self) -> dict:
         return {"error_kind": self.error_kind, "label": self.label, "answered": self.answered,
                 "caught": self.caught, "caught_share": self.caught_share}
+
+
+@dataclass
+class ExplanationGroup:
+    """One group of the grouped review (services/review_groups.py) of a problem's explanations: the same
+    facts (solution, marked step, the final answer's verdict and reading) and similar words."""
+    rank: int  # 1 for the biggest group of the problem
+    size: int
+    waiting: int  # members still waiting for a decision
+    full_credit: int  # decided members at full credit
+    decided: int
+    marked_step: Optional[int]
+    answer_verdict: str
+    answer_read_as: str
+    words: list[str]
+    example: str  # the member closest to the others, shortened
+
+    @property
+    def full_credit_share(self) -> Optional[float]:
+        return share(self.full_credit, self.decided)
+
+    @property
+    def label(self) -> str:
+        step = "No step wrong" if self.marked_step is None else f"Step {self.marked_step}"
+        return (f"{step}, answer {self.answer_verdict}: "
+                + (", ".join(self.words[:2]) if self.words else "no distinct words"))
+
+    def as_json(self) -> dict:
+        return {"size": self.size, "waiting": self.waiting, "full_credit_share": self.full_credit_share,
+                "marked_step": self.marked_step, "answer_verdict": self.answer_verdict,
+                "answer_read_as": self.answer_read_as, "words": self.words, "example": self.example}
 
 
 @dataclass
@@ -322,8 +359,9 @@ def _fraction(assignment: Assignment, n_problems: int, row: VersionRow, memo: di
     return score
 
 
-def build(db: Session, assignment: Assignment) -> Report:
-    """The whole report for one assignment, in five queries."""
+def build(db: Session, assignment: Assignment, *, groups: bool = False) -> Report:
+    """The whole report for one assignment, in five queries; with `groups`, each problem's explanation
+    groups as the grouped review makes them (a constant number more)."""
     problems = assignment_service.problems_in(db, assignment.id)
     n_problems = len(problems)
     rows = [r for r in counting_rows(db, assignment_id=assignment.id)]
@@ -350,6 +388,10 @@ def build(db: Session, assignment: Assignment) -> Report:
         mine = [r for r in rows if r.problem_id == p.id]
         figures.append(_problem_figures(p, current.get(p.id), keys, mine, scores, by_student))
 
+    if groups:
+        grouped = explanation_groups(db, assignment, problems)
+        for f in figures:
+            f.explanation_groups = grouped.get(f.problem.id, [])
     return Report(assignment=assignment, students=int(students), answered_students=len(by_student),
                   problems=figures, score_histogram=histogram(list(percentages.values())),
                   timeline=timeline(db, assignment), error_kinds=error_kinds(rows, keys),
@@ -379,8 +421,11 @@ def _problem_figures(problem: Problem, key: Optional[KeyInfo], keys: dict[int, K
     # Difficulty and discrimination, for the whole problem and per component.
     complete = [r for r in rows if scores[(r.student_id, r.problem_id)].complete]
 
+    totals = {sid: sum(fractions.values()) for sid, fractions in by_student.items()}
+
     def rest(student_id: int) -> float:
-        return sum(f for pid, f in by_student.get(student_id, {}).items() if pid != problem.id)
+        # Rounded: a difference of sums must not tell apart students whose rests are the same.
+        return round(totals.get(student_id, 0.0) - by_student.get(student_id, {}).get(problem.id, 0.0), 9)
 
     full = [int(scores[(r.student_id, r.problem_id)].fraction >= FULL) for r in complete]
     components = {}
@@ -426,6 +471,34 @@ def counted_error_kinds(answered, keys: dict[int, KeyInfo]) -> list[KindFigures]
     return sorted(kinds.values(), key=lambda k: (k.caught / k.answered, -k.answered, k.error_kind))
 
 
+EXAMPLE_CHARS = 160
+
+
+def _shorten(text: str, limit: int = EXAMPLE_CHARS) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "\u2026"
+
+
+def explanation_groups(db: Session, assignment: Assignment, problems: list[Problem]) -> dict[int, list[ExplanationGroup]]:
+    """Problem id -> the groups of its explanations, biggest first, as the grouped review queue makes them
+    with every state (waiting and decided): the counting versions' explanations that went to review.
+    Empty for a problem none of whose explanations did. One query."""
+    from . import review_groups  # scikit-learn loads with it: only pages that show groups pay for that
+
+    out: dict[int, list[ExplanationGroup]] = {}
+    for problem_id, groups in review_groups.groups_by_problem(db, assignment.id, problems, "explanation").items():
+        mine = out.setdefault(problem_id, [])
+        for rank, g in enumerate(groups, start=1):
+            decided = [m.grade.effective_score for m in g.members if m.state == "done"
+                       and m.grade.effective_score is not None]
+            mine.append(ExplanationGroup(
+                rank=rank, size=len(g.members), waiting=sum(1 for m in g.members if m.state == "waiting"),
+                full_credit=sum(1 for v in decided if v >= FULL), decided=len(decided),
+                marked_step=g.facts.step, answer_verdict=g.facts.verdict, answer_read_as=g.facts.read_as,
+                words=list(g.words), example=_shorten(g.central.text)))
+    return out
+
+
 def timeline(db: Session, assignment: Assignment) -> list[HourFigures]:
     """Every version sent, per hour relative to the deadline: one query."""
     sent = db.connection().execute(
@@ -455,7 +528,8 @@ def timeline(db: Session, assignment: Assignment) -> list[HourFigures]:
 
 # --------------------------------------------------------------------------- CSV downloads
 
-CHARTS = ("problems", "steps", "wrong-answers", "histogram", "timeline", "error-kinds")
+CHARTS = ("problems", "steps", "wrong-answers", "histogram", "timeline", "error-kinds", "explanation-groups")
+NEEDS_GROUPS = ("explanation-groups",)  # charts whose numbers need the explanation groups built
 
 
 def _text(value: str) -> str:
@@ -507,6 +581,16 @@ def to_csv(report: Report, chart: str) -> str:
         w.writerow(["error_kind", "label", "answered", "caught", "caught_share"])
         for k in report.error_kinds:
             w.writerow([k.error_kind, k.label, k.answered, k.caught, _num(k.caught_share)])
+    elif chart == "explanation-groups":
+        w.writerow(["problem_id", "title", "group", "size", "share", "marked_step", "answer_verdict", "answer_read_as",
+                    "waiting", "decided", "full_credit_share", "words", "example"])
+        for p in report.problems:
+            for g in p.explanation_groups:
+                w.writerow([p.problem.id, _text(p.problem.title), g.rank, g.size,
+                            _num(share(g.size, p.grouped_explanations)),
+                            "none" if g.marked_step is None else g.marked_step, g.answer_verdict,
+                            _text(g.answer_read_as), g.waiting, g.decided, _num(g.full_credit_share),
+                            _text(" ".join(g.words)), _text(g.example)])
     else:
         require_chart(chart)
     return out.getvalue()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import uuid
+from types import SimpleNamespace
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterable, Mapping, Optional
@@ -351,6 +352,46 @@ def build_queue(db: Session, course: Course, filters: Filters) -> Queue:
                 section.groups = group_members(shown, problem, answer_grades)
                 sections.append(section)
     return Queue(course, filters, sections, course_assignments, list(all_problems.values()), max_step)
+
+
+def groups_by_problem(db: Session, assignment_id: int, problems: list[Problem],
+                      component: str = "explanation") -> dict[int, list[Group]]:
+    """Problem id -> the groups of one component of an assignment's counting versions, in every state
+    (waiting and decided), as the queue makes them, for the item analysis: one query, students left
+    unnamed. The versions and grades come back as plain rows (read-only views with the attributes the
+    grouping reads), since building thousands of ORM objects cost more than the grouping itself."""
+    latest = submissions.latest_for_assignment_query(assignment_id).subquery()
+    q = (select(Submission.id, Submission.problem_id, Submission.flawed_solution_id, Submission.error_step,
+                Submission.final_answer, Submission.created_at, Submission.is_late, getattr(Submission, _TEXT[component]),
+                Grade.id, Grade.component, Grade.status, Grade.score, Grade.override_score, Grade.decided_by)
+         .join(latest, Submission.id == latest.c.id)
+         .join(Grade, Grade.submission_id == Submission.id)
+         .where(Grade.component.in_((component, "final_answer"))).order_by(Grade.id))
+    answer_grades, per_problem = {}, {}
+    for (sid, problem_id, solution_id, step, answer, created, late, text,
+         gid, gcomponent, status, score, override, decided_by) in db.connection().execute(q).all():
+        grade = SimpleNamespace(id=gid, submission_id=sid, component=gcomponent, status=status, score=score,
+                                override_score=override, decided_by=decided_by, flags=None,
+                                effective_score=override if override is not None else score)
+        if gcomponent == "final_answer":
+            answer_grades[sid] = grade
+            continue
+        if not _in_review(grade):
+            continue
+        state, decider = _state_of(grade)
+        version = SimpleNamespace(id=sid, problem_id=problem_id, flawed_solution_id=solution_id, error_step=step,
+                                  final_answer=answer or "", created_at=created, is_late=bool(late))
+        per_problem.setdefault(problem_id, []).append(Member(grade, version, None, state, decider, text or ""))
+    out = {}
+    for p in problems:
+        members = per_problem.get(p.id)
+        if members:
+            out[p.id] = group_members(sorted(members, key=lambda m: m.submission.created_at), p, answer_grades)
+    return out
+
+
+# The version's text each component is about (as _text_of reads it).
+_TEXT = {"explanation": "explanation", "correction": "correction", "teaching": "explanation", "lean": "lean_proof"}
 
 
 # --------------------------------------------------------------------------- grouping

@@ -11,6 +11,9 @@ from ..services.scoring import LABELS
 from . import bp
 
 
+GROUPS_LISTED = 10  # explanation groups listed per problem on the page; the CSV has every one
+
+
 def _csv(body: str, filename: str) -> Response:
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -19,10 +22,10 @@ def _csv(body: str, filename: str) -> Response:
 def item_analysis_page(assignment_id):
     s = db.session()
     a, c = assignment_service.assignment_for_instructor(s, current_user, assignment_id)
-    report = item_analysis.build(s, a)
+    report = item_analysis.build(s, a, groups=True)
     return render_template("teacher/item_analysis.html", assignment=a, course=c, report=report,
                            charts=chart_pages.item_figures(report), LABELS=LABELS,
-                           low=item_analysis.LOW_DISCRIMINATION)
+                           low=item_analysis.LOW_DISCRIMINATION, groups_listed=GROUPS_LISTED)
 
 
 @bp.route("/assignments/<int:assignment_id>/analysis/<chart>.csv")
@@ -30,7 +33,7 @@ def item_analysis_csv(assignment_id, chart):
     s = db.session()
     a, _c = assignment_service.assignment_for_instructor(s, current_user, assignment_id)
     item_analysis.require_chart(chart)
-    report = item_analysis.build(s, a)
+    report = item_analysis.build(s, a, groups=chart in item_analysis.NEEDS_GROUPS)
     return _csv(item_analysis.to_csv(report, chart), f"assignment-{a.id}-{chart}.csv")
 
 
