@@ -192,6 +192,10 @@ def load_config(instance_dir: Path) -> dict:
         # LTI 1.3: the tool's RSA private key (PEM), generated on first use and kept like the secret key;
         # unset, create_app puts it in the instance directory as lti_private_key.pem.
         "LTI_PRIVATE_KEY_FILE": _text("LTI_PRIVATE_KEY_FILE"),
+        # Grades back to the LMS: tries per score while the LMS fails (5xx, 429, unreachable), waiting this
+        # many seconds after the first failure and twice as long after each further one.
+        "LTI_SCORE_ATTEMPTS": _int("LTI_SCORE_ATTEMPTS", 5, minimum=1, maximum=20),
+        "LTI_SCORE_RETRY_SECONDS": _float("LTI_SCORE_RETRY_SECONDS", 10.0, minimum=0),
         "INVITATION_DAYS": _int("INVITATION_DAYS", 14, minimum=1, maximum=365),
         "PASSWORD_RESET_MINUTES": _int("PASSWORD_RESET_MINUTES", 60, minimum=5, maximum=7 * 24 * 60),
         # E-mail (optional): the raw SMTP_* values; create_app checks them with mail_settings().

@@ -17,6 +17,7 @@ import hashlib
 import logging
 import socket
 import threading
+import time
 import traceback
 from datetime import timedelta, timezone
 from typing import Optional
@@ -31,8 +32,9 @@ from sqlmodel import Session, select
 from . import db as database
 from .mail import invitation_mail, send_each
 from .models import (
-    INVITE_PENDING, JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, MAIL_FAILED, MAIL_QUEUED, MAIL_SENT, Course,
-    CourseInvitation, Grade, GradingJob, Submission, User, utcnow,
+    INVITE_PENDING, JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, MAIL_FAILED, MAIL_QUEUED, MAIL_SENT,
+    SCORE_FAILED, SCORE_QUEUED, SCORE_SENT, Assignment, Course, CourseInvitation, Grade, GradingJob, LtiContext,
+    LtiPlatform, LtiResourceLink, LtiScoreSend, Submission, User, utcnow,
 )
 
 log = logging.getLogger(__name__)
@@ -61,7 +63,13 @@ def init_app(app: Flask) -> None:
         with app.app_context():
             send_invitation_mail(items)
 
+    @huey.task(name="lti_scores")
+    def lti_scores_task(ids: list) -> None:
+        with app.app_context():
+            send_lti_scores(ids)
+
     app.extensions["huey"] = huey
+    app.extensions["lti_scores_task"] = lti_scores_task
     app.extensions["invitation_mail_task"] = invitation_mail_task
     app.extensions["lab_run_task"] = lab_run_task
     app.extensions["grade_task"] = grade_job
@@ -149,6 +157,113 @@ def send_invitation_mail(items: list) -> tuple[int, int]:
                 mailed_at=now))
         s.commit()
         return len(rows) - len(failed), len(failed)
+
+
+def enqueue_lti_scores(ids: list[int]) -> None:
+    """Send these students' scores (lti_score_send rows, committed as queued) to their LMS in the background.
+    If the queue is down they are marked failed, with the reason, so the instructor can send them again."""
+    if not ids:
+        return
+    try:
+        current_app.extensions["lti_scores_task"](list(ids))
+    except Exception as exc:  # noqa: BLE001 - the scores are saved; "send again" retries
+        log.exception("could not enqueue the LMS scores")
+        with database.fresh_session() as s:
+            s.exec(update(LtiScoreSend).where(LtiScoreSend.id.in_(ids)).values(
+                state=SCORE_FAILED, error=f"The job queue could not be reached ({type(exc).__name__}).")
+                   .execution_options(synchronize_session=False))
+            s.commit()
+
+
+def send_lti_scores(ids: list[int], sleep=time.sleep) -> tuple[int, int]:
+    """The LMS score job (AGS): posts each queued row's score to its assignment's line item in its LMS course,
+    with PyLTI1p3 and the tool's key. An LMS that cannot be reached or answers 5xx/429 is tried again, up to
+    LTI_SCORE_ATTEMPTS times, waiting LTI_SCORE_RETRY_SECONDS and twice as long each time after; each row
+    keeps its tries, its last error, and when it was sent. Returns (sent, failed)."""
+    from . import lti_calls
+
+    config = current_app.config
+    attempts = max(1, int(config["LTI_SCORE_ATTEMPTS"]))
+    delay = float(config["LTI_SCORE_RETRY_SECONDS"])
+    sent = failed = 0
+    with database.fresh_session() as s:
+        rows = list(s.exec(select(LtiScoreSend).where(LtiScoreSend.id.in_(list(ids)),
+                                                      LtiScoreSend.state == SCORE_QUEUED).order_by(LtiScoreSend.id)))
+        private_pem, missing = None, None
+        try:
+            with open(config["LTI_PRIVATE_KEY_FILE"]) as handle:
+                private_pem = handle.read()
+        except OSError as exc:
+            missing = f"The tool's key file could not be read ({exc.strerror})."
+        services: dict[tuple[int, int], object] = {}  # (context, assignment) -> (service, Ags, line item URL)
+        connectors: dict[int, object] = {}
+
+        def target(row: LtiScoreSend):
+            key = (row.context_id, row.assignment_id)
+            if key not in services:
+                context = s.get(LtiContext, row.context_id)
+                assignment = s.get(Assignment, row.assignment_id)
+                ags = _ags_for(s, context, assignment.id)
+                if ags is None:
+                    raise lti_calls.LmsCallFailed("The LMS no longer offers this course's grade services.", False)
+                if context.platform_id not in connectors:
+                    connectors[context.platform_id] = lti_calls.connector(s.get(LtiPlatform, context.platform_id),
+                                                                          private_pem)
+                service = lti_calls.ags_service(connectors[context.platform_id], ags)
+                url = lti_calls.line_item(service, ags, f"assignment-{assignment.id}", assignment.title,
+                                          float(assignment.points))
+                services[key] = (service, ags, url)
+            return services[key]
+
+        for attempt in range(attempts):
+            again = []
+            for row in rows:
+                row.attempts += 1
+                try:
+                    if private_pem is None:
+                        raise lti_calls.LmsCallFailed(missing, False)
+                    service, ags, url = target(row)
+                    row.lineitem_url = url
+                    lti_calls.post_score(service, ags, url, user_id=row.sub, score_given=row.score_given,
+                                         score_maximum=row.score_maximum, activity_progress=row.activity_progress,
+                                         grading_progress=row.grading_progress,
+                                         timestamp=_iso(row.timestamp))
+                except lti_calls.LmsCallFailed as exc:
+                    services.pop((row.context_id, row.assignment_id), None)  # found again next time
+                    row.error = f"Try {row.attempts}: {exc.reason}"[:2000]
+                    if exc.retryable and attempt + 1 < attempts:
+                        again.append(row)
+                    else:
+                        row.state = SCORE_FAILED
+                        failed += 1
+                else:
+                    row.state, row.error, row.sent_at = SCORE_SENT, None, utcnow()
+                    sent += 1
+                s.add(row)
+                s.commit()
+            if not again:
+                break
+            sleep(delay * 2 ** attempt)
+            rows = again
+    return sent, failed
+
+
+def _iso(moment) -> str:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).isoformat()
+
+
+def _ags_for(s: Session, context: LtiContext, assignment_id: int):
+    """Where an assignment's scores go in an LMS course: a link opening this assignment with its own line
+    item, else the newest launch's line-items endpoint (the line item found or made by resourceId)."""
+    from .lti_calls import Ags
+
+    links = list(s.exec(select(LtiResourceLink).where(LtiResourceLink.context_id == context.id)
+                        .order_by(LtiResourceLink.updated_at.desc(), LtiResourceLink.id.desc())))
+    own = next((link for link in links if link.assignment_id == assignment_id and link.lineitem_url), None)
+    if own is not None:
+        return Ags(own.lineitems_url, own.lineitem_url, list(own.ags_scopes))
+    shared = next((link for link in links if link.lineitems_url), None)
+    return Ags(shared.lineitems_url, None, list(shared.ags_scopes)) if shared is not None else None
 
 
 def enqueue_lab_run(run_id: int) -> None:

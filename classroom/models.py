@@ -707,4 +707,54 @@ class LabHarvest(SQLModel, table=True):
     decided_by_id: Optional[int] = Field(default=None, foreign_key="user.id")
 
 
+# --------------------------------------------------------------------------- LTI Advantage (services/lti_sync.py)
+
+class LtiResourceLink(SQLModel, table=True):
+    """What the latest launch from one LMS link said about the LTI Advantage services: the Assignment and Grade
+    Services endpoints (the context's line items, the link's own line item, the scopes granted) and the Names
+    and Role Provisioning Services' memberships URL. `assignment_id`: the assignment the link opens, when the
+    link says (a deep-linked link's custom parameter)."""
+    __tablename__ = "lti_resource_link"
+    __table_args__ = (UniqueConstraint("context_id", "resource_link_id", name="uq_lti_resource_link"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    context_id: int = Field(foreign_key="lti_context.id", index=True)
+    resource_link_id: str = Field(max_length=255)
+    assignment_id: Optional[int] = Field(default=None, foreign_key="assignment.id")
+    lineitems_url: Optional[str] = Field(default=None, max_length=1000)
+    lineitem_url: Optional[str] = Field(default=None, max_length=1000)
+    ags_scopes: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    memberships_url: Optional[str] = Field(default=None, max_length=1000)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+# Where one student's score for the LMS stands (LtiScoreSend.state).
+SCORE_QUEUED = "queued"
+SCORE_SENT = "sent"
+SCORE_FAILED = "failed"
+SCORE_SKIPPED = "skipped"  # no LMS account for this student: nothing can be sent
+
+
+class LtiScoreSend(SQLModel, table=True):
+    """One student's score for one assignment, for the LMS line item of one LMS course (AGS): what is to be
+    (or was last) sent, when, how many tries, and why it failed."""
+    __tablename__ = "lti_score_send"
+    __table_args__ = (UniqueConstraint("assignment_id", "context_id", "user_id", name="uq_lti_score_send"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    context_id: int = Field(foreign_key="lti_context.id")
+    user_id: int = Field(foreign_key="user.id")
+    sub: Optional[str] = Field(default=None, max_length=255)  # the student's LMS user id (userId)
+    state: str = Field(default=SCORE_QUEUED, max_length=20)
+    score_given: float = 0.0
+    score_maximum: float = 0.0
+    activity_progress: str = Field(default="Completed", max_length=20)
+    grading_progress: str = Field(default="FullyGraded", max_length=20)
+    timestamp: datetime = Field(default_factory=utcnow)
+    lineitem_url: Optional[str] = Field(default=None, max_length=1000)
+    attempts: int = 0
+    error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    queued_at: datetime = Field(default_factory=utcnow)
+    sent_at: Optional[datetime] = None
+
+
 from . import listing_stamp  # noqa: E402,F401  (the triggers are created with the tables)

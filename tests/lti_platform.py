@@ -179,7 +179,7 @@ class FakePlatform:
                 raise jwt.InvalidTokenError(f"no key with kid {kid!r} in the tool's JWKS")
             claims = jwt.decode(assertion, keys[0].key, algorithms=["RS256"], audience=self.token_url,
                                 issuer=self.client_id, options={"require": ["exp", "iat", "jti", "sub"]})
-        except jwt.InvalidTokenError as exc:
+        except jwt.PyJWTError as exc:  # a bad signature, audience, expiry; no usable key in the tool's JWKS
             self.refusals.append(f"token: {type(exc).__name__}: {exc}")
             return 401, {"error": "invalid_client", "error_description": str(exc)}
         if claims["sub"] != self.client_id or claims["jti"] in self.used_jtis:

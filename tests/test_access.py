@@ -123,6 +123,11 @@ ACCESS = {
                                                              TEACH_COURSE, None),
     "/teach/assignments/<int:assignment_id>/release": ("POST", "/teach/assignments/{assignment}/release",
                                                        TEACH_POST, {"action": "release", "confirm": "yes"}),
+    # LTI Advantage (classroom/teacher/lti_routes.py): the course has no LMS here, so the instructor is sent back
+    # to the page with the reason; tests/test_lti_grades.py drives both against the test LMS.
+    "/teach/assignments/<int:assignment_id>/lms-scores": ("POST", "/teach/assignments/{assignment}/lms-scores",
+                                                          TEACH_POST, {}),
+    "/teach/courses/<code>/lms-roster": ("POST", "/teach/courses/{code}/lms-roster", TEACH_POST, {}),
     # The grader model's pilot: a sample of the held submissions, then the rest (nothing held here: the page again).
     "/teach/assignments/<int:assignment_id>/pilot": ("POST", "/teach/assignments/{assignment}/pilot", TEACH_POST,
                                                      {"count": "3"}),

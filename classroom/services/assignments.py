@@ -388,6 +388,10 @@ def release_grades(db: Session, actor: User, assignment: Assignment, release: bo
     audit.record(db, actor, course.id, "grades.release" if release else "grades.withdraw",
                  f"assignment {assignment.id}", {"title": assignment.title})
     db.commit()
+    if release:  # a course opened from an LMS that takes grades gets them now (services/lti_sync.py)
+        from . import lti_sync
+
+        lti_sync.grades_released(db, assignment)
     return assignment
 
 

@@ -271,6 +271,9 @@ def launch(db: Session, private_pem: str, redis_url: Optional[str] = None) -> La
     user = _account(db, platform, sub, data, role)
     course = _course(db, platform, context_id, str(context.get("title") or context.get("label") or ""), user, role)
     _enroll(db, user, course, role)
+    from . import lti_sync  # grades back and the roster: what this link's launch offers (AGS, NRPS)
+
+    lti_sync.remember_services(db, platform, context_id, course, data, role)
     db.commit()
     return Launch(user=user, course=course, role=role, frame_origins=lti_frame.launch_frame_origins(platform, data),
                   assignment_id=None if deep_linking else lti_deep_linking.linked_assignment(db, course, data),

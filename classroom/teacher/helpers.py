@@ -12,7 +12,7 @@ from .. import form_errors
 from ..content import format_label, is_code
 from ..models import Course
 from ..services import assignments as assignment_service
-from ..services import answer_checks, authoring, courses, invitations, problems, reviews
+from ..services import answer_checks, authoring, courses, invitations, lti_sync, problems, reviews
 from ..services.errors import ServiceError
 from .authoring_forms import BankForm, CopyForm
 from .forms import PlainForm, RosterForm
@@ -84,7 +84,7 @@ def course_page(s, c: Course, *, roster_form: RosterForm | None = None, bank_for
         bank_form=bank_form or BankForm(), ready_ids=authoring.ready_problem_ids(s, ids),
         draft_counts=authoring.draft_counts(s, ids), model_ready=model_ready(), invited=invited,
         mail=invitations.mail_summary(invited) if current_app.config["MAIL"] is not None else None,
-        plain_form=PlainForm(),
+        plain_form=PlainForm(), lms_roster=lti_sync.roster_link(s, c.id) is not None,
     ), status
 
 

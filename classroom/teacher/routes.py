@@ -8,7 +8,7 @@ from .. import db, form_errors
 from ..links import invitation_link
 from ..models import Assignment, Course, FlawedSolution
 from ..services import assignments as assignment_service
-from ..services import conversations
+from ..services import conversations, lti_sync
 from ..services import (
     agreement, analytics, answer_checks, audit, authoring, courses, gradebook, invitations, pilot, problems,
     reviews, submissions,
@@ -321,6 +321,7 @@ def assignment(assignment_id):
                                       [cell.submission for cell in cells.values()
                                        if cell.submission.problem_id not in teach_ids]),
         teach=conversations.assignment_overview(s, a, current_app.config),
+        lms_scores=lti_sync.score_overview(s, a),
     )
 
 
