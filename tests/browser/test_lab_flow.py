@@ -18,9 +18,10 @@ def solver(req):
     return "5 × 2 = 12.\nThe answer is 12." if "pens" in asked else "28 × 6 = 168.\n\\boxed{168}"
 
 
+# One browser pass is enough (tests/test_lab.py runs the lab on PostgreSQL too): the test is
+# parametrized over SQLite only, so no skipped PostgreSQL item is reported.
+@pytest.mark.parametrize("live_server", ["sqlite"], indirect=True)
 def test_a_group_runs_the_model_in_the_lab(new_page, live_server):
-    if live_server.backend != "sqlite":
-        pytest.skip("one browser pass is enough: tests/test_lab.py runs the lab on PostgreSQL too")
     from openai_server import FakeOpenAIServer
 
     from classroom.services import groups, lab

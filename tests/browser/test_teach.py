@@ -33,9 +33,10 @@ def tutee(live_server):
     server.stop()
 
 
+# One backend is enough in the browser (tests/test_teach.py runs teach mode on PostgreSQL): the test
+# is parametrized over SQLite only, so no skipped PostgreSQL item is reported.
+@pytest.mark.parametrize("live_server", ["sqlite"], indirect=True)
 def test_a_student_teaches_the_model_with_replies_streaming_in(new_page, live_server, tutee):
-    if live_server.backend != "sqlite":
-        pytest.skip("one backend is enough in the browser; tests/test_teach.py runs teach mode on PostgreSQL")
     from classroom.models import AssignmentProblem
     from sqlmodel import select
 
