@@ -306,3 +306,49 @@ def test_copy_of_a_bank_problem_keeps_its_id_once(app, world, dbs, make_client):
     assert "already has this problem" in resp.get_data(as_text=True)
     with app.app_context():  # importing the bank into the target later adds nothing either
         assert banks.import_bank(dbs, teacher, b, line).imported == 0
+
+
+def _columns(row, leave_out=()):
+    return {c.key: getattr(row, c.key) for c in type(row).__table__.columns if c.key not in leave_out}
+
+
+def test_a_copy_keeps_every_field_of_the_problem_its_solution_and_key(app, world, dbs, make_client):
+    """Every column but the copy's own id, course and creation time: a column added to Problem later and
+    left out of copy_problem fails here (give it a value below that is not its default)."""
+    teacher = world.instructor()
+    a = world.course(teacher, code="KEEPA")
+    b = world.course(teacher, code="KEEPB")
+    fields = dict(title="Mean speed", statement="A car drives $120$ km in $1.5$ h. Its mean speed?",
+                  reference_solution="$120 / 1.5 = 80$", reference_answer="80",
+                  lean_header="import Mathlib", lean_statement="theorem t : (120 : ℚ) / 1.5 = 80 := by norm_num",
+                  external_id="speed-1", question_type="reversed", answer_mode="numeric", answer_tolerance="2%",
+                  answer_tests=[{"answer": "80.5", "correct": True}, {"answer": "90", "correct": False}],
+                  answer_tests_failed=1, grader_notes="Accept km/h written out.",
+                  origin_strategy_sha256="ab" * 32, origin_sample_index=3)
+    not_set = set(_columns(Problem(course_id=a.id, title="", statement=""), ("id", "course_id", "created_at")))
+    assert not_set == set(fields), f"give the new Problem column(s) {sorted(not_set ^ set(fields))} a value here"
+    p = Problem(course_id=a.id, **fields)
+    dbs.add(p)
+    dbs.commit()
+    solution = FlawedSolution(problem_id=p.id, steps=["x = 1", "print(x + 1)"], final_answer="80",
+                              solution_format="python")
+    dbs.add(solution)
+    dbs.flush()
+    dbs.add(AnswerKey(flawed_solution_id=solution.id, first_wrong_step=2, reason="It prints 2.",
+                      error_kind="arithmetic", origin="planted", origin_model="some-model", reason_model="other"))
+    dbs.commit()
+
+    assert make_client(teacher).post(f"/teach/problems/{p.id}/copy", data={"course": b.code}).status_code == 302
+    dbs.expire_all()
+    copy = dbs.exec(select(Problem).where(Problem.course_id == b.id)).one()
+    assert copy.id != p.id
+    own = ("id", "course_id", "created_at")
+    assert _columns(copy, own) == _columns(p, own) == fields
+    copied_solution, copied_key = problems.current_solution_with_key(dbs, copy.id)
+    assert copied_solution.id != solution.id
+    assert _columns(copied_solution, own + ("problem_id",)) == _columns(solution, own + ("problem_id",))
+    original_key = problems.key_for(dbs, solution.id)
+    assert _columns(copied_key, ("id", "flawed_solution_id")) == _columns(original_key, ("id", "flawed_solution_id"))
+    # The copy's answer tests are its own: changing them leaves the original's alone.
+    copy.answer_tests.append({"answer": "70", "correct": False})
+    assert len(p.answer_tests) == 2

@@ -7,6 +7,7 @@ Web views and commands call these; the rules live here, not in a route or a temp
 from __future__ import annotations
 
 import re
+from copy import deepcopy
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
@@ -163,15 +164,24 @@ def add_draft(db: Session, problem: Problem, steps: list[str], final_answer: str
     return solution
 
 
+# Columns a copy never takes from its original: its own id and creation time (the owner is set by the caller).
+NOT_COPIED = frozenset({"id", "created_at"})
+
+
+def copied_row(row, **changes):
+    """A new row of the same table with every column of `row` (JSON values deep-copied) but its id and
+    creation time, then `changes`: a column added to the model later is copied without a change here."""
+    values = {c.key: deepcopy(getattr(row, c.key)) for c in type(row).__table__.columns if c.key not in NOT_COPIED}
+    values.update(changes)
+    return type(row)(**values)
+
+
 def _approved_copy(db: Session, solution: FlawedSolution, key: AnswerKey, problem_id: int) -> FlawedSolution:
     """A new approved solution for `problem_id` with the same steps and a copy of its key."""
-    copy = FlawedSolution(problem_id=problem_id, steps=list(solution.steps), final_answer=solution.final_answer,
-                          approved=True, solution_format=solution.solution_format)
+    copy = copied_row(solution, problem_id=problem_id, approved=True)
     db.add(copy)
     db.flush()
-    db.add(AnswerKey(flawed_solution_id=copy.id, first_wrong_step=key.first_wrong_step, reason=key.reason,
-                     error_kind=key.error_kind, origin=key.origin, origin_model=key.origin_model,
-                     reason_model=key.reason_model))
+    db.add(copied_row(key, flawed_solution_id=copy.id))
     return copy
 
 
@@ -479,7 +489,7 @@ def copy_targets(db: Session, actor: User, exclude_course_id: Optional[int] = No
 
 
 def copy_problem(db: Session, actor: User, problem: Problem, target_code: str) -> Problem:
-    """Copy a problem with its current solution and key to a course the instructor teaches.
+    """Copy a problem, every field of it, with its current solution and key to a course the instructor teaches.
 
     Drafts stay behind. A problem from a bank keeps its bank id, so importing the same bank
     into the target later does not add it twice; a target that already holds it refuses.
@@ -499,10 +509,8 @@ def copy_problem(db: Session, actor: User, problem: Problem, target_code: str) -
     title = problem.title
     if target.id == source.id:
         title = (title[:LIMITS["title"] - 7] + " (copy)")
-    copy = Problem(course_id=target.id, title=title, statement=problem.statement,
-                   reference_solution=problem.reference_solution, reference_answer=problem.reference_answer,
-                   lean_header=problem.lean_header, lean_statement=problem.lean_statement,
-                   external_id=external_id, question_type=problem.question_type, grader_notes=problem.grader_notes)
+    # Every field comes along (answer mode, tolerance and tests, grader notes, Lean, provenance...).
+    copy = copied_row(problem, course_id=target.id, title=title, external_id=external_id)
     db.add(copy)
     db.flush()
     _approved_copy(db, solution, key, copy.id)
