@@ -119,6 +119,8 @@ ACCESS = {
     "/teach/courses/<code>/progress": ("GET", "/teach/courses/{code}/progress?sort=average&below=70", TEACH_COURSE,
                                        None),
     "/teach/courses/<code>/progress.csv": ("GET", "/teach/courses/{code}/progress.csv", TEACH_COURSE, None),
+    "/teach/courses/<code>/progress/<chart>.csv": ("GET", "/teach/courses/{code}/progress/completion.csv", TEACH_COURSE,
+                                                   None),
     "/teach/assignments/<int:assignment_id>/progress.json": ("GET", "/teach/assignments/{assignment}/progress.json",
                                                              TEACH_COURSE, None),
     "/teach/assignments/<int:assignment_id>/release": ("POST", "/teach/assignments/{assignment}/release",

@@ -277,6 +277,50 @@ def _progress_pages_search_and_only_below(known_class, make_client, monkeypatch)
     assert c.get(f"{base}?page=abc&sort=height&below=900").status_code == 200
 
 
+def test_course_completion_lateness_and_hours(known_class, make_client, world, dbs, app):
+    """A second assignment, due an hour ago (late answers allowed): A answers both problems half an hour before
+    the deadline, B one of them, C one before and one half an hour late; D and E nothing."""
+    from classroom.services import progress
+    teacher, course = known_class["teacher"], known_class["course"]
+    p1, p2, _p3 = known_class["problems"]
+    now = utcnow()
+    week2 = world.assignment(teacher, course, [p1, p2], due_in=timedelta(hours=-1), title="Week 2", allow_late=True)
+    people = known_class["people"]
+    early, late = now - timedelta(minutes=90), now - timedelta(minutes=30)
+    for who, problem, when in (("A", p1, early), ("A", p2, early), ("B", p1, early), ("C", p1, early),
+                               ("C", p2, late)):
+        _answer(world, teacher, people[who], week2, problem, 2, "168", True, now=when)
+    with app.app_context():
+        report = progress.course_progress(dbs, teacher, course)
+    # In order of the deadlines: Week 2 (an hour ago) before Week 1 (in five hours).
+    assert [(c.assignment.title, c.on_time, c.late, c.partly, c.nothing) for c in report.completion] == [
+        ("Week 2", 1, 1, 1, 2), ("Week 1", 5, 0, 0, 0)]
+    # Hours from each version's own deadline: Week 1's 15 counting versions 5.5 hours before (hour -6),
+    # Week 2's four early ones in hour -1 and C's late one in hour 0; answered pairs 5, then 8.
+    hours = {h.hours_to_due: (h.on_time, h.late, h.started) for h in report.timeline}
+    assert hours[-6] == (15, 0, 5) and hours[-1] == (4, 0, 8) and hours[0] == (0, 1, 8)
+    assert all(v[:2] == (0, 0) for h, v in hours.items() if h not in (-6, -1, 0)) and min(hours) == -6
+    c = make_client(teacher)
+    base = f"/teach/courses/{course.code}/progress"
+    page = c.get(base).get_data(as_text=True)
+    assert 'aria-labelledby="completion-title"' in page and 'aria-labelledby="course-timeline-title"' in page
+    assert '<th scope="row">Week 2</th><td class="num">1</td><td class="num">1</td><td class="num">1</td>' \
+           '<td class="num">2</td>' in page
+    rows = _rows(c.get(f"{base}/completion.csv").get_data(as_text=True))
+    assert [(r["title"], r["problems"], r["complete_on_time"], r["complete_some_late"], r["partly"], r["nothing"])
+            for r in rows] == [("Week 2", "2", "1", "1", "1", "2"), ("Week 1", "3", "5", "0", "0", "0")]
+    hourly = {r["hours_to_due"]: r for r in _rows(c.get(f"{base}/timeline.csv").get_data(as_text=True))}
+    assert (hourly["0"]["late"], hourly["0"]["answered_so_far"], hourly["-6"]["on_time"]) == ("1", "8", "15")
+    averages = _rows(c.get(f"{base}/averages.csv").get_data(as_text=True))
+    assert sum(int(r["students"]) for r in averages) == 5
+    kinds = _rows(c.get(f"{base}/error-kinds.csv").get_data(as_text=True))
+    # Week 2's five answers all marked step 2: P1's key (arithmetic) caught 3 more times, P2's (step 1) missed.
+    assert [(r["error_kind"], r["answered"], r["caught"]) for r in kinds] == [
+        ("missed_case", "7", "3"), ("arithmetic", "8", "6")]
+    missing = c.get(f"{base}/pie.csv")
+    assert missing.status_code == 404 and "the charts are averages" in missing.get_data(as_text=True)
+
+
 def _student_sees_only_released_scores(known_class, make_client, world):
     student = known_class["people"]["B"]
     c = make_client(student)

@@ -162,6 +162,35 @@ def share_bars(chart_id: str, title: str, description: str, rows: Sequence[tuple
     return document(chart_id, WIDTH, height, title, description, body, "share-bars")
 
 
+def stacked_shares(chart_id: str, title: str, description: str, rows: Sequence[tuple[str, Sequence[int], str]],
+                   series: Sequence[tuple[str, str]]) -> Markup:
+    """One horizontal bar per row split into parts that add up to the whole (its counts as shares of their
+    sum), its label above and its words under it; a legend names each part. `series`: (name, CSS class)
+    per part, in order, the last one drawn as the bare track."""
+    row_h, top, left, right = 62, 4, 4, WIDTH - 4
+    height = top + row_h * max(len(rows), 1) + 14 + 18 * ((len(series) + 1) // 2)
+    body = []
+    for i, (label, counts, detail) in enumerate(rows):
+        y = top + row_h * i
+        body.append(text(left, y + 14, label, class_="row-label"))
+        body.append(el("rect", x=float(left), y=float(y + 21), width=float(right - left), height=16.0, class_="track"))
+        total = sum(counts)
+        x = float(left)
+        for n, (_name, css) in zip(counts[:-1], series[:-1]):
+            if total and n:
+                w = (right - left) * n / total
+                body.append(el("rect", x=x, y=float(y + 21), width=w, height=16.0, class_=css))
+                x += w
+        if detail:
+            body.append(text(left, y + 52, detail, class_="tick"))
+    legend_top = top + row_h * max(len(rows), 1) + 8
+    for i, (name, css) in enumerate(series):
+        lx, ly = left + (i % 2) * (WIDTH / 2), legend_top + 18 * (i // 2)
+        body += [el("rect", x=float(lx), y=float(ly), width=10.0, height=10.0, class_=css),
+                 text(lx + 14, ly + 9, name, class_="tick")]
+    return document(chart_id, WIDTH, height, title, description, body, "stacked-shares")
+
+
 def line_chart(chart_id: str, title: str, description: str, points: Sequence[tuple[str, Optional[float]]], *,
                y_label: str = "Score (%)", threshold: Optional[float] = None) -> Markup:
     """Percentages over a sequence (assignments over a term), 0 to 100, each point labelled under it."""

@@ -108,6 +108,30 @@ def average_histogram(progress) -> Markup:
         bins, x_label="Average score over the term (%)", y_label="Students")
 
 
+COMPLETION_SERIES = (("every problem, on time", "bar"), ("every problem, some late", "bar bar-late"),
+                     ("some problems", "bar bar-partly"), ("nothing", "track"))
+
+
+def completion_chart(progress) -> Markup:
+    """Each assignment's students by how far they got, in term order."""
+    rows = [(c.assignment.title, [c.on_time, c.late, c.partly, c.nothing],
+             f"{c.on_time} on time, {c.late} late, {c.partly} partly, {c.nothing} nothing") for c in progress.completion]
+    return figures.stacked_shares(
+        "completion", "Completion and lateness, assignment by assignment",
+        "Students per assignment, in order of the deadlines: " + "; ".join(f"{label}: {d}" for label, _c, d in rows) + ".",
+        rows, COMPLETION_SERIES)
+
+
+def course_timeline(progress) -> Markup:
+    hours = [(h.hours_to_due, h.on_time, h.late, h.earlier) for h in progress.timeline]
+    busiest = max(progress.timeline, key=lambda h: h.on_time + h.late)
+    return figures.timeline(
+        "course-timeline", "Answers by the hour, counted from each deadline",
+        f"{sum(h.on_time for h in progress.timeline)} answers on time and {sum(h.late for h in progress.timeline)} "
+        f"late over {len(progress.assignments)} assignments; the busiest hour began {abs(busiest.hours_to_due)} "
+        f"hours {'before' if busiest.hours_to_due < 0 else 'after'} a deadline.", hours)
+
+
 def own_progress_chart(item, chart_id: str) -> Markup:
     values = item.progress.series(item.assignments)
     return figures.line_chart(

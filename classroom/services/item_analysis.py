@@ -504,18 +504,27 @@ def timeline(db: Session, assignment: Assignment) -> list[HourFigures]:
     sent = db.connection().execute(
         select(Submission.student_id, Submission.created_at, Submission.is_late)
         .where(Submission.assignment_id == assignment.id).order_by(Submission.created_at)).all()
+    due = _utc(assignment.due_at)
+    return hours_from_due([(student, _utc(t) - due, bool(late)) for student, t, late in sent], due)
+
+
+def hours_from_due(sent: list[tuple], due: Optional[datetime] = None) -> list[HourFigures]:
+    """Answers per hour from their deadline. `sent`: (who, time after the deadline as a timedelta (negative
+    before it), late), in the order they arrived; "started" counts the distinct `who` seen by the end of each
+    hour. With `due`, each hour's start is a time; without (answers to several deadlines), the deadline is
+    taken as 1970-01-01 and only hours_to_due means anything."""
     if not sent:
         return []
-    due = _utc(assignment.due_at)
+    due = due or datetime(1970, 1, 1, tzinfo=timezone.utc)
     hour = timedelta(hours=1)
-    offsets = np.array([math.floor((_utc(t) - due) / hour) for _s, t, _late in sent])
+    offsets = np.array([math.floor(after / hour) for _w, after, _late in sent])
     first = max(int(offsets.min()), -TIMELINE_HOURS)
     last = max(int(offsets.max()), -1)
-    first_seen: dict[int, int] = {}
-    for (student, _t, _late), off in zip(sent, offsets):
-        first_seen.setdefault(student, int(off))
+    first_seen: dict = {}
+    for (who, _t, _late), off in zip(sent, offsets):
+        first_seen[who] = min(first_seen.get(who, int(off)), int(off))
     starts = np.array(sorted(first_seen.values()))
-    late_flags = np.array([bool(late) for _s, _t, late in sent])
+    late_flags = np.array([bool(late) for _w, _t, late in sent])
     out = []
     for h in range(first, last + 1):
         in_hour = (offsets <= h) if h == first else (offsets == h)

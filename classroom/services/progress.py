@@ -13,6 +13,7 @@ import csv
 import io
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Optional
 
 from sqlalchemy import case, func
@@ -20,7 +21,10 @@ from sqlmodel import Session, select
 
 from ..models import COMPONENTS, Assignment, AssignmentProblem, Course, Enrollment, Grade, Submission, User, utcnow
 from . import courses
-from .item_analysis import CHART_COMPONENTS, KindFigures, counted_error_kinds, histogram, keys_of
+from .errors import NotFound
+from .item_analysis import (
+    CHART_COMPONENTS, HourFigures, KindFigures, counted_error_kinds, histogram, hours_from_due, keys_of,
+)
 from .scoring import LABELS, round_points, score_components
 
 SORTS = ("name", "average", "latest", "trend")
@@ -86,11 +90,34 @@ class ProgressPage:
 
 
 @dataclass
+class Completion:
+    """One assignment's students by how far they got: every problem answered on time, every problem
+    answered with at least one answer late, some problems answered, nothing answered."""
+    assignment: Assignment
+    problems: int
+    on_time: int
+    late: int
+    partly: int
+    nothing: int
+
+    @property
+    def students(self) -> int:
+        return self.on_time + self.late + self.partly + self.nothing
+
+    def as_row(self) -> dict:
+        return {"assignment_id": self.assignment.id, "title": self.assignment.title, "problems": self.problems,
+                "complete_on_time": self.on_time, "complete_some_late": self.late, "partly": self.partly,
+                "nothing": self.nothing}
+
+
+@dataclass
 class CourseProgress:
     course: Course
     assignments: list[Assignment]
     students: list[StudentProgress]
     error_kinds: list[KindFigures]
+    completion: list[Completion] = field(default_factory=list)
+    timeline: list[HourFigures] = field(default_factory=list)
 
     def average_histogram(self) -> list[dict]:
         """Students by their average over the term, in bins of 10 % (as the assignment's histogram)."""
@@ -146,7 +173,7 @@ def _assignments(db: Session, course_ids: list[int], *, released_only: bool) -> 
 
 def reduced_rows(db: Session, assignment_ids: list[int], student_id: Optional[int] = None) -> list[tuple]:
     """The counting (latest) versions of these assignments, as narrow as a score needs, one query:
-    (student, assignment, problem, solution, marked step, late, penalty, then per component of
+    (student, assignment, problem, solution, marked step, late, penalty, sent at, then per component of
     models.COMPONENTS its effective score, UNDECIDED while it waits, None when the version has none).
     The gradebook's reduction, with a component's presence and score folded into one column."""
     if not assignment_ids:
@@ -161,29 +188,44 @@ def reduced_rows(db: Session, assignment_ids: list[int], student_id: Optional[in
                                     func.coalesce(Grade.override_score, Grade.score, UNDECIDED)), else_=None))
                      for name in COMPONENTS]
     q = (select(Submission.student_id, Submission.assignment_id, Submission.problem_id, Submission.flawed_solution_id,
-                Submission.error_step, Submission.is_late, Submission.late_penalty_percent, *per_component)
+                Submission.error_step, Submission.is_late, Submission.late_penalty_percent, Submission.created_at,
+                *per_component)
          .join(latest, (Submission.assignment_id == latest.c.assignment_id)
                & (Submission.problem_id == latest.c.problem_id)
                & (Submission.student_id == latest.c.student_id) & (Submission.version == latest.c.v))
          .outerjoin(Grade, Grade.submission_id == Submission.id)
          .group_by(Submission.id, Submission.student_id, Submission.assignment_id, Submission.problem_id,
                    Submission.flawed_solution_id, Submission.error_step, Submission.is_late,
-                   Submission.late_penalty_percent))
+                   Submission.late_penalty_percent, Submission.created_at))
     return db.connection().execute(q).all()
 
 
-def _fill(students: dict[int, StudentProgress], assignments: dict[int, tuple[Assignment, int]], rows) -> Counter:
-    """Each student's percentage per assignment and component means, from reduced_rows; returns how often
-    each (solution, marked step) was answered, for the kinds of error. Versions scored alike are scored once."""
+@dataclass
+class Tally:
+    """What _fill counts besides the scores: how often each (solution, marked step) was answered (for the
+    kinds of error), and per (student, assignment) the problems answered and whether any answer was late."""
+    answered: Counter = field(default_factory=Counter)
+    problems: Counter = field(default_factory=Counter)
+    late: set = field(default_factory=set)
+    sent: list = field(default_factory=list)  # (student, assignment, sent at, late) per counting version
+
+
+def _fill(students: dict[int, StudentProgress], assignments: dict[int, tuple[Assignment, int]], rows) -> Tally:
+    """Each student's percentage per assignment and component means, from reduced_rows, and the Tally.
+    Versions scored alike are scored once."""
     points: dict[tuple[int, int], float] = {}
-    answered: Counter = Counter()
+    tally = Tally()
     memo: dict = {}
     chart_at = [COMPONENTS.index(c) for c in CHART_COMPONENTS]
-    for sid, aid, _problem, solution, step, late, penalty, *values in rows:
+    for sid, aid, _problem, solution, step, late, penalty, sent_at, *values in rows:
         sp = students.get(sid)
         if sp is None or aid not in assignments:
             continue
-        answered[(solution, step)] += 1
+        tally.answered[(solution, step)] += 1
+        tally.problems[(sid, aid)] += 1
+        tally.sent.append((sid, aid, sent_at, bool(late)))
+        if late:
+            tally.late.add((sid, aid))
         key = (aid, late, penalty, *values)
         known = memo.get(key)
         if known is None:
@@ -201,7 +243,7 @@ def _fill(students: dict[int, StudentProgress], assignments: dict[int, tuple[Ass
     for (sid, aid), p in points.items():
         a, _n = assignments[aid]
         students[sid].percents[aid] = round_points(100 * p / a.points) if a.points else 0.0
-    return answered
+    return tally
 
 
 def course_progress(db: Session, actor: User, course: Course) -> CourseProgress:
@@ -211,10 +253,41 @@ def course_progress(db: Session, actor: User, course: Course) -> CourseProgress:
     assignments = _assignments(db, [course.id], released_only=False)
     students = {u.id: StudentProgress(u) for u in courses.students_of(db, course.id)}
     rows = reduced_rows(db, list(assignments))
-    answered = _fill(students, assignments, rows)
+    tally = _fill(students, assignments, rows)
     keys = keys_of(db, sorted({r[2] for r in rows}))
     return CourseProgress(course, [a for a, _n in assignments.values()], list(students.values()),
-                          counted_error_kinds(answered, keys))
+                          counted_error_kinds(tally.answered, keys), _completion(assignments, students, tally),
+                          _timeline(assignments, tally))
+
+
+def _completion(assignments: dict[int, tuple[Assignment, int]], students: dict, tally: Tally) -> list[Completion]:
+    out = []
+    for aid, (a, n) in assignments.items():
+        c = Completion(a, n, 0, 0, 0, 0)
+        for sid in students:
+            got = tally.problems.get((sid, aid), 0)
+            if not got:
+                c.nothing += 1
+            elif got < n:
+                c.partly += 1
+            elif (sid, aid) in tally.late:
+                c.late += 1
+            else:
+                c.on_time += 1
+        out.append(c)
+    return out
+
+
+def _timeline(assignments: dict[int, tuple[Assignment, int]], tally: Tally) -> list[HourFigures]:
+    """Every counting version by the hour it arrived, counted from its own assignment's deadline, over
+    the course; "started" counts (student, assignment) pairs with an answer by the end of each hour."""
+    due = {aid: _utc(a.due_at) for aid, (a, _n) in assignments.items()}
+    return hours_from_due([((sid, aid), _utc(t) - due[aid], late) for sid, aid, t, late in tally.sent])
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
 
 
 @dataclass
@@ -233,7 +306,7 @@ def own_progress(db: Session, student: User) -> list[OwnProgress]:
     if not assignments:
         return []
     mine = {student.id: StudentProgress(student)}
-    _fill(mine, assignments, reduced_rows(db, list(assignments), student_id=student.id))
+    _fill(mine, assignments, reduced_rows(db, list(assignments), student_id=student.id))  # one query
     out = []
     for c in course_list:
         listed = [a for a, _n in assignments.values() if a.course_id == c.id]
@@ -272,4 +345,39 @@ def own_csv(items: list[OwnProgress]) -> str:
     for item in items:
         for a, v in zip(item.assignments, item.progress.series(item.assignments)):
             w.writerow([_text(item.course.title), _text(a.title), a.due_at.date().isoformat(), _num(v)])
+    return out.getvalue()
+
+
+COURSE_CHARTS = ("averages", "completion", "timeline", "error-kinds")
+
+
+def require_course_chart(chart: str) -> None:
+    if chart not in COURSE_CHARTS:
+        raise NotFound(f"There is no chart called {chart[:40]!r} to download; the charts are "
+                       f"{', '.join(COURSE_CHARTS)}.")
+
+
+def course_chart_csv(report: CourseProgress, chart: str) -> str:
+    """The numbers behind one of the progress page's course-wide charts."""
+    require_course_chart(chart)
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    if chart == "averages":
+        w.writerow(["from_percent", "to_percent", "students"])
+        for b in report.average_histogram():
+            w.writerow([b["from"], b["to"], b["count"]])
+    elif chart == "completion":
+        w.writerow(["assignment_id", "title", "due_utc", "problems", "complete_on_time", "complete_some_late",
+                    "partly", "nothing"])
+        for c in report.completion:
+            w.writerow([c.assignment.id, _text(c.assignment.title), _utc(c.assignment.due_at).isoformat(), c.problems,
+                        c.on_time, c.late, c.partly, c.nothing])
+    elif chart == "timeline":
+        w.writerow(["hours_to_due", "earlier", "on_time", "late", "answered_so_far"])
+        for h in report.timeline:
+            w.writerow([h.hours_to_due, "yes" if h.earlier else "no", h.on_time, h.late, h.started])
+    else:
+        w.writerow(["error_kind", "label", "answered", "caught", "caught_share"])
+        for k in report.error_kinds:
+            w.writerow([k.error_kind, k.label, k.answered, k.caught, _num(k.caught_share)])
     return out.getvalue()

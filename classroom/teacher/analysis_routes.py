@@ -67,6 +67,8 @@ def course_progress(code):
                            page_size=progress.PAGE_SIZE,
                            charts=chart_pages.progress_figures(report, threshold, shown.rows),
                            average_chart=chart_pages.average_histogram(report) if report.assignments else None,
+                           completion_chart=chart_pages.completion_chart(report) if report.completion else None,
+                           timeline_chart=chart_pages.course_timeline(report) if report.timeline else None,
                            error_chart=(chart_pages.error_kinds_chart("course-error-kinds", report.error_kinds)
                                         if report.error_kinds else None), LABELS=LABELS,
                            PART_LABELS={"location": "Step", "explanation": "Explanation", "final_answer": "Answer",
@@ -78,3 +80,12 @@ def course_progress_csv(code):
     s = db.session()
     c = courses.course_for_instructor(s, current_user, code)
     return _csv(progress.course_csv(progress.course_progress(s, current_user, c)), f"{c.code}-progress.csv")
+
+
+@bp.route("/courses/<code>/progress/<chart>.csv")
+def course_chart_csv(code, chart):
+    s = db.session()
+    c = courses.course_for_instructor(s, current_user, code)
+    progress.require_course_chart(chart)
+    return _csv(progress.course_chart_csv(progress.course_progress(s, current_user, c), chart),
+                f"{c.code}-{chart}.csv")
