@@ -140,6 +140,8 @@ def test_a_score_that_keeps_failing_is_shown_and_sent_again(app, dbs, world, lms
         ("lms-user-2", 30.0, item_url), ("lms-user-3", 0.0, item_url)]
     sends = _sends(dbs, assignment)
     assert sends["Bo Learner"].state == SCORE_SENT and sends["Bo Learner"].attempts == 1
+    audit = teacher.get(f"/teach/courses/{course.code}/audit").get_data(as_text=True)
+    assert "to the LMS again (2 queued)." in audit
     # A changed score is sent again; unchanged ones are not.
     bo = dbs.exec(select(User).where(User.name == "Bo Learner")).one()
     sub = dbs.exec(select(Submission).where(Submission.student_id == bo.id)).one()
@@ -232,6 +234,8 @@ def test_roster_sync_enrols_lms_members_by_their_lms_id(app, dbs, world, lms):
         Enrollment.course_id == course.id))}
     assert roles == {"Ada Lovelace": "instructor", "Bo Learner": "student", "Cy Learner": "student",
                      "Eve Teacher": "instructor"}
+    audit = teacher.get(f"/teach/courses/{course.code}/audit").get_data(as_text=True)
+    assert "synced the roster from the LMS: 2 added, 2 already enrolled, 0 with a new role, 3 left out." in audit
     cy = dbs.exec(select(User).join(LtiAccount, LtiAccount.user_id == User.id)
                   .where(LtiAccount.sub == "lms-user-3")).one()
     assert cy.id != namesake.id and cy.email.endswith("@lti.invalid") and not cy.has_password  # never by e-mail

@@ -129,6 +129,13 @@ def describe(db: Session, log: list[AuditLog]) -> list[Event]:
             else:
                 sentence = [who, Piece(f" imported a roster of {d.get('rows', 0)} rows: {d['invitations']} "
                                        "invitations made.")]
+        elif a == "roster.lti_sync":
+            sentence = [who, Piece(f" synced the roster from the LMS: {d.get('added', 0)} added, "
+                                   f"{d.get('already', 0)} already enrolled, {d.get('role_changed', 0)} with a new "
+                                   f"role, {d.get('left_out', 0)} left out.")]
+        elif a == "lti.scores_again":
+            sentence = [who, Piece(" sent the scores of "), assignment(_target_id(e.target, "assignment")),
+                        Piece(f" to the LMS again ({d.get('queued', 0)} queued).")]
         elif a == "invitation.accept":
             sentence = [who, Piece(" accepted the invitation and joined the course.")]
         elif a == "invitation.resend":

@@ -20,15 +20,13 @@ from ..models import (
     Enrollment, LtiAccount, LtiContext, LtiPlatform, LtiResourceLink, LtiScoreSend, User, utcnow,
 )
 from . import assignments as assignment_service
-from . import audit, courses, gradebook
+from . import audit, courses, gradebook, lti_deep_linking
 from .errors import Conflict, InvalidInput
 from .scoring import round_points
 
 RESOURCE_LINK_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/resource_link"
-CUSTOM_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/custom"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
-ASSIGNMENT_PARAM = "classroom_assignment_id"  # the custom parameter deep linking puts on a link
 LEARNER_ROLES = ("http://purl.imsglobal.org/vocab/lis/v2/membership#Learner",
                  "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Learner",
                  "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Student", "Learner")
@@ -57,14 +55,11 @@ def remember_services(db: Session, platform: LtiPlatform, context_id: str, cours
     ags = data.get(AGS_CLAIM) if isinstance(data.get(AGS_CLAIM), dict) else {}
     nrps = data.get(NRPS_CLAIM) if isinstance(data.get(NRPS_CLAIM), dict) else {}
     scopes = [str(s)[:200] for s in ags.get("scope") or [] if isinstance(s, str)][:10]
-    custom = data.get(CUSTOM_CLAIM) if isinstance(data.get(CUSTOM_CLAIM), dict) else {}
-    raw = str(custom.get(ASSIGNMENT_PARAM) or "")
-    assignment = db.get(Assignment, int(raw)) if raw.isdigit() and len(raw) < 10 else None
     row = db.exec(select(LtiResourceLink).where(LtiResourceLink.context_id == context.id,
                                                 LtiResourceLink.resource_link_id == link_id)).first()
     if row is None:
         row = LtiResourceLink(context_id=context.id, resource_link_id=link_id)
-    row.assignment_id = assignment.id if assignment is not None and assignment.course_id == course.id else None
+    row.assignment_id = lti_deep_linking.linked_assignment(db, course, data)  # the link deep linking made
     row.lineitems_url, row.lineitem_url = _url(ags.get("lineitems")), _url(ags.get("lineitem"))
     row.ags_scopes = scopes if (row.lineitems_url or row.lineitem_url) else []
     if role == ROLE_INSTRUCTOR:

@@ -93,6 +93,8 @@ class Scene:
     new_invite_token: str = ""
     existing_invite_token: str = ""
     lab: tuple = ()  # (lab id, group id, run id, a wrong attempt id, a harvested one): the AI lab's pages
+    lms_code: str = ""  # a course opened from an LMS (the test LMS of tests/lti_platform.py on loopback)
+    lms_assignment: int = 0  # its released assignment: scores sent, failed and not sent to the LMS
 
 
 TUTEE_REPLY = ("Hmm, I used the average because the two pipes work at the same time, so the time should be "
@@ -385,6 +387,75 @@ def seed_lab(s, teacher, course) -> tuple:
     return the_lab.id, placed.id, runs[-1].id, wrong[-1].id, wrong[0].id  # the last: submitted, harvested
 
 
+def add_lms_course(server, sc: Scene):
+    """A course opened from an LMS (the test LMS of tests/lti_platform.py, serving its roster on loopback)
+    whose released assignment's scores were sent: one sent, one failed with the LMS's answer, one student
+    without an LMS account. Returns the LMS (to close)."""
+    import json
+    from datetime import timedelta
+    from urllib.request import urlopen
+
+    from sqlmodel import select
+
+    from classroom.models import (SCORE_FAILED, SCORE_SENT, SCORE_SKIPPED, Enrollment, LtiAccount, LtiContext,
+                                  LtiResourceLink, LtiScoreSend, User, utcnow)
+    from classroom.services import accounts, assignments, courses, lti, lti_sync, problems
+    from classroom.services.assignments import AssignmentDraft
+    from classroom.services.demo import TEACHER
+    from classroom.services.problems import ProblemDraft
+    from lti_platform import AGS_SCOPES, DEPLOYMENT, INSTRUCTOR, LEARNER, FakePlatform
+
+    lms = FakePlatform(tool_jwks=lambda: json.loads(urlopen(server.url + "/lti/jwks").read()))
+    with server.session() as s:
+        teacher = s.exec(select(User).where(User.email == TEACHER[0])).one()
+        platform, _new = lti.add_platform(s, issuer=lms.issuer, client_id=lms.client_id,
+                                          auth_login_url=lms.base + "/auth", auth_token_url=lms.token_url,
+                                          key_set_url=lms.base + "/jwks", deployment_id=DEPLOYMENT)
+        course = courses.create_course(s, teacher, title="Algebra (from the LMS)", code="LMS101")
+        context = LtiContext(platform_id=platform.id, context_id="lms-course-9", course_id=course.id)
+        s.add(context)
+        s.flush()
+        s.add(LtiResourceLink(context_id=context.id, resource_link_id="link-1", ags_scopes=list(AGS_SCOPES),
+                              lineitems_url=lms.context_url("lms-course-9") + "/lineitems",
+                              memberships_url=lms.context_url("lms-course-9") + "/memberships"))
+        people = []
+        for n, name in enumerate(("Bo Learner", "Cy Learner", "Dee Local")):
+            user = accounts.create_user(s, email=f"lms{n}@demo.test", name=name, password="not-used-1234")
+            s.add(Enrollment(course_id=course.id, user_id=user.id, role="student"))
+            if name != "Dee Local":
+                s.add(LtiAccount(platform_id=platform.id, sub=f"lms-user-{n + 2}", user_id=user.id))
+            people.append(user)
+        s.add(LtiAccount(platform_id=platform.id, sub="lms-user-1", user_id=teacher.id))
+        problem = problems.create_problem(s, teacher, course, ProblemDraft(
+            title="Tickets", statement="Tickets cost \\$6 each for $n=28$ students.", reference_solution="28 × 6 = 168",
+            reference_answer="168", steps=["Multiply $28 \\times 6$.", "That is $158$."], flawed_final_answer="158",
+            first_wrong_step=2, reason="28 × 6 = 168, not 158.", error_kind="arithmetic"))
+        now = utcnow()
+        work = assignments.create_assignment(s, teacher, course, AssignmentDraft(
+            title="Week 1 from the LMS", opens_at=now - timedelta(days=9), due_at=now - timedelta(days=1),
+            problem_ids=[problem.id], points=40))
+        work.released_at = now
+        s.add(work)
+        rows = [(SCORE_SENT, 30.0, None, now), (SCORE_FAILED, 0.0, "Try 5: The LMS answered HTTP 503 Service "
+                                                "Unavailable: {\"error\": \"the gradebook is busy\"}", None),
+                (SCORE_SKIPPED, 40.0, lti_sync.NO_ACCOUNT, None)]
+        for user, (state, score, error, sent_at) in zip(people, rows):
+            s.add(LtiScoreSend(assignment_id=work.id, context_id=context.id, user_id=user.id, state=state,
+                               sub=None if state == SCORE_SKIPPED else "lms-user", score_given=score,
+                               score_maximum=40.0, attempts=5 if state == SCORE_FAILED else 1, error=error,
+                               sent_at=sent_at, activity_progress="Completed"))
+        s.commit()
+        sc.lms_code, sc.lms_assignment = course.code, work.id
+    lms.set_roster("lms-course-9", [
+        {"user_id": "lms-user-1", "roles": [INSTRUCTOR], "name": "Demo Teacher"},
+        {"user_id": "lms-user-2", "roles": [LEARNER], "name": "Bo Learner"},
+        {"user_id": "lms-user-5", "roles": [LEARNER], "name": "Eve Newcomer"},
+        {"user_id": "lms-user-6", "roles": [LEARNER], "name": "Fay Gone", "status": "Inactive"},
+        {"user_id": "lms-user-7", "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"],
+         "name": "Gus Mentor"}])
+    return lms
+
+
 def teacher_tour(sc: Scene) -> dict:
     """name -> path, or (path, action) where action(page) runs before the picture."""
     return {
@@ -425,6 +496,11 @@ def teacher_tour(sc: Scene) -> dict:
         "class-progress": f"/teach/courses/{sc.class_code}/progress?sort=average&order=asc&below=50",
         "teacher-course-invited": f"/teach/courses/{sc.roster_code}",
         "roster-result": (f"/teach/courses/{sc.code}", _upload_roster),
+        "teacher-assignment-lms": f"/teach/assignments/{sc.lms_assignment}",
+        "teacher-course-lms": (f"/teach/courses/{sc.lms_code}",
+                               lambda page: page.locator("#lms-roster").scroll_into_view_if_needed()),
+        "lms-roster-result": (f"/teach/courses/{sc.lms_code}",
+                              lambda page: page.get_by_role("button", name="Sync roster from the LMS").click()),
         "lab-overview": f"/teach/labs/{sc.lab[0]}",
         "lab-group-work": f"/teach/labs/{sc.lab[0]}/groups/{sc.lab[1]}",
         "lab-run": f"/teach/runs/{sc.lab[2]}",
@@ -555,6 +631,7 @@ def main(out: Path | None, readme: bool, only: str | None = None) -> int:
     try:
         sc = seed(server)
         add_conversation(server, sc)
+        lms = add_lms_course(server, sc)
         tours = {"visitor": (None, visitor_tour(sc)), "teacher": (TEACHER[0], teacher_tour(sc)),
                  "student": (sc.student_email, student_tour(sc))}
         if only:  # just the pages whose name holds this text
@@ -571,6 +648,8 @@ def main(out: Path | None, readme: bool, only: str | None = None) -> int:
     finally:
         server.stop()
         tutee.stop()
+        if "lms" in locals():
+            lms.close()
     return 0
 
 
