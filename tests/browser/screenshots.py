@@ -574,6 +574,28 @@ def student_tour(sc: Scene) -> dict:
     }
 
 
+ADMIN_EMAIL = "admin@demo.test"
+
+
+def admin_tour(server, password: str) -> dict:
+    """The administrator's pages: an administrator of the demo's password, and a registered LMS (Canvas's
+    addresses) for the LTI page."""
+    from classroom.services import accounts, lti
+    with server.session() as s:
+        accounts.create_user(s, email=ADMIN_EMAIL, name="Ada Admin", password=password, role="admin")
+        lti.add_platform(s, issuer="https://canvas.instructure.com", client_id="10000000000042",
+                         auth_login_url="https://sso.canvaslms.com/api/lti/authorize_redirect",
+                         auth_token_url="https://sso.canvaslms.com/login/oauth2/token",
+                         key_set_url="https://sso.canvaslms.com/api/lti/security/jwks", deployment_id="7:8a1c3e")
+    server.app.config["PUBLIC_URL"] = server.app.config.get("PUBLIC_URL") or server.url  # the tool's addresses
+
+    def wrong_platform(page):
+        page.get_by_label("Issuer (Platform ID)").fill("canvas")
+        page.get_by_role("button", name="Register").click()
+
+    return {"admin-dashboard": "/admin/", "admin-lti": "/admin/lti", "admin-lti-errors": ("/admin/lti", wrong_platform)}
+
+
 # The README's pictures: (file name, who, page name in the tour, desktop or phone).
 README_SHOTS = [
     ("teacher-assignment", "teacher", "teacher-assignment", "desktop"),
@@ -633,7 +655,8 @@ def main(out: Path | None, readme: bool, only: str | None = None) -> int:
         add_conversation(server, sc)
         lms = add_lms_course(server, sc)
         tours = {"visitor": (None, visitor_tour(sc)), "teacher": (TEACHER[0], teacher_tour(sc)),
-                 "student": (sc.student_email, student_tour(sc))}
+                 "student": (sc.student_email, student_tour(sc)),
+                 "admin": (ADMIN_EMAIL, admin_tour(server, DEMO_PASSWORD))}
         if only:  # just the pages whose name holds this text
             tours = {who: (email, {name: t for name, t in pages.items() if any(o in name for o in only.split(","))})
                      for who, (email, pages) in tours.items()}
