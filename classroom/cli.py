@@ -299,17 +299,21 @@ def export_bank_command(code: str):
 @click.option("--course", "code", required=True, help="Course code, e.g. DEMO101.")
 @click.option("--include-planted", is_flag=True, default=False,
               help="Also write the mistakes planted by the instructor (origin \"planted\").")
-def export_dataset_command(code: str, include_planted: bool):
+@click.option("--include-hidden-exams", is_flag=True, default=False,
+              help="Also write the problems of a hidden lab exam (left out otherwise: the hidden benchmark).")
+def export_dataset_command(code: str, include_planted: bool, include_hidden_exams: bool):
     """Write the course's dataset of model mistakes (JSON Lines) to standard output: its approved harvested
     failures as bank lines (import-bank takes the file back) with their provenance, and no student's name,
-    email or id. Harvests their group kept out of the dataset are left out (docs/lab.md)."""
+    email or id. Harvests their group kept out of the dataset, and a hidden lab exam's problems, are left out
+    and counted on standard error (docs/lab.md)."""
     from .services import courses, dataset
     from .services.errors import ServiceError
 
     s = db.session()
     try:
         course = courses.get_course(s, code)
-        result = dataset.export_dataset(s, _an_instructor_of(s, course), course, include_planted=include_planted)
+        result = dataset.export_dataset(s, _an_instructor_of(s, course), course, include_planted=include_planted,
+                                        include_hidden_exams=include_hidden_exams)
     except ServiceError as exc:
         raise click.ClickException(exc.message)
     click.echo(result.text, nl=False)

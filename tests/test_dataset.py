@@ -184,3 +184,31 @@ def test_a_group_changes_its_mind_after_the_approval(harvested, app, dbs, make_c
     assert log.actor_id == w["alice"].id and log.details["exportable"] is False
     alice.post(f"/learn/harvests/{kept.id}/dataset", data={"include": "1"})
     assert len(records(cli(app, "export-dataset", "--course", w["course"].code).stdout)) == 1
+
+
+def test_a_hidden_exam_stays_out_of_the_dataset_unless_asked_for(harvested, app, dbs, make_client):
+    w = harvested
+    code = w["course"].code
+    the_lab = dbs.get(type(w["lab"]), w["lab"].id)
+    the_lab.exam_hidden = True  # Tickets and Apples are now the benchmark nobody should tune to
+    dbs.add(the_lab)
+    dbs.commit()
+    result = cli(app, "export-dataset", "--course", code, "--include-planted")
+    assert result.exit_code == 0, result.output
+    assert [x["title"] for x in records(result.stdout)] == ["Apples (harvested)"]
+    assert "2 problems of a hidden lab exam left out (--include-hidden-exams writes them)" in result.stderr
+    everything = cli(app, "export-dataset", "--course", code, "--include-planted", "--include-hidden-exams")
+    assert [x["title"] for x in records(everything.stdout)] == ["Tickets", "Apples", "Apples (harvested)"]
+    assert "hidden lab exam" not in everything.stderr
+    # The course page's download leaves them out too, and the page says so.
+    teacher = make_client(w["teacher"])
+    download = teacher.get(f"/teach/courses/{code}/dataset.jsonl?planted=1").get_data(as_text=True)
+    assert download == result.stdout
+    page = teacher.get(f"/teach/courses/{code}").get_data(as_text=True)
+    assert "The 2 problems of a hidden lab exam are left out while the exam stays hidden." in page
+    # Shown to the students again, the exam is part of the dataset.
+    the_lab.exam_hidden = False
+    dbs.add(the_lab)
+    dbs.commit()
+    assert len(records(cli(app, "export-dataset", "--course", code, "--include-planted").stdout)) == 3
+    assert "hidden lab exam" not in teacher.get(f"/teach/courses/{code}").get_data(as_text=True)

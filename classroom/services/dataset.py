@@ -15,7 +15,8 @@ fields below are extra and an import ignores them) plus its provenance:
 Nothing names a student: no names, emails or user ids, no group names. A harvest whose group unticked
 "Include it in the course's published dataset" is left out (and counted, so the instructor is told).
 Only approved problems are exported: a harvest still waiting, or a draft waiting for the instructor's key,
-is not a finished item of the dataset.
+is not a finished item of the dataset. A problem of a hidden lab exam is left out (and counted) unless asked
+for explicitly: the hidden exam is the benchmark nobody should be able to tune to.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from typing import Optional
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from ..models import Course, LabAttempt, LabHarvest, LabStrategy, Problem, Submission, User
+from ..models import Course, Lab, LabAttempt, LabExamProblem, LabHarvest, LabStrategy, Problem, Submission, User
 from . import banks, courses, problems
 
 ORIGIN_HARVESTED = "harvested"
@@ -42,6 +43,7 @@ class DatasetResult:
     harvested: int
     planted: int
     opted_out: int  # harvests their group kept out of the dataset
+    hidden_exam: int = 0  # problems left out because they are in a hidden lab exam
 
     def summary(self) -> str:
         text = (f"exported {self.exported} problem{'' if self.exported == 1 else 's'} ({self.harvested} harvested, "
@@ -49,6 +51,9 @@ class DatasetResult:
         if self.opted_out:
             text += f"; {self.opted_out} harvested failure{'' if self.opted_out == 1 else 's'} left out at the " \
                     "group's request"
+        if self.hidden_exam:
+            text += f"; {self.hidden_exam} problem{'' if self.hidden_exam == 1 else 's'} of a hidden lab exam " \
+                    "left out (--include-hidden-exams writes them)"
         return text
 
 
@@ -57,6 +62,12 @@ def _iso(moment: Optional[datetime]) -> Optional[str]:
         return None
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z") if moment.tzinfo else \
         moment.replace(microsecond=0).isoformat() + "Z"
+
+
+def hidden_exam_problem_ids(db: Session, course_id: int) -> set[int]:
+    """The course's problems that are in a lab exam hidden from the students."""
+    return set(db.exec(select(LabExamProblem.problem_id).join(Lab, Lab.id == LabExamProblem.lab_id)
+                       .where(Lab.course_id == course_id, Lab.exam_hidden == True)))  # noqa: E712
 
 
 def _critique_counts(db: Session, problem_ids: list[int]) -> dict[int, int]:
@@ -93,15 +104,21 @@ def provenance(p: Problem, key, harvest_row, critique_count: int) -> dict:
             "critique_count": critique_count}
 
 
-def export_dataset(db: Session, actor: User, course: Course, include_planted: bool = False) -> DatasetResult:
-    """The course's approved harvested failures (and planted mistakes if asked), one JSON object a line."""
+def export_dataset(db: Session, actor: User, course: Course, include_planted: bool = False,
+                   include_hidden_exams: bool = False) -> DatasetResult:
+    """The course's approved harvested failures (and planted mistakes if asked), one JSON object a line;
+    a hidden lab exam's problems only if `include_hidden_exams`."""
     courses.require_instructor(db, actor, course)
-    chosen = []
+    hidden = set() if include_hidden_exams else hidden_exam_problem_ids(db, course.id)
+    chosen, hidden_exam = [], 0
     for p in problems.problems_of(db, course.id):
         solution, key = problems.approved_solution_with_key(db, p.id)
         if solution is None:
             continue
         if key.origin == ORIGIN_HARVESTED or include_planted:
+            if p.id in hidden:
+                hidden_exam += 1
+                continue
             chosen.append((p, solution, key))
     ids = [p.id for p, _s, _k in chosen]
     harvests = _harvests(db, ids)
@@ -120,4 +137,4 @@ def export_dataset(db: Session, actor: User, course: Course, include_planted: bo
             planted += 1
         lines.append(json.dumps(record, ensure_ascii=False))
     return DatasetResult(text="".join(line + "\n" for line in lines), exported=len(lines), harvested=harvested,
-                         planted=planted, opted_out=opted_out)
+                         planted=planted, opted_out=opted_out, hidden_exam=hidden_exam)

@@ -12,7 +12,7 @@ from .. import form_errors
 from ..content import format_label, is_code
 from ..models import Course
 from ..services import assignments as assignment_service
-from ..services import answer_checks, authoring, courses, invitations, lti_sync, problems, reviews
+from ..services import answer_checks, authoring, courses, dataset, invitations, lti_sync, problems, reviews
 from ..services.errors import ServiceError
 from .authoring_forms import BankForm, CopyForm
 from .forms import PlainForm, RosterForm
@@ -85,6 +85,7 @@ def course_page(s, c: Course, *, roster_form: RosterForm | None = None, bank_for
         draft_counts=authoring.draft_counts(s, ids), model_ready=model_ready(), invited=invited,
         mail=invitations.mail_summary(invited) if current_app.config["MAIL"] is not None else None,
         plain_form=PlainForm(), lms_roster=lti_sync.roster_link(s, c.id) is not None,
+        hidden_exam_problems=len(dataset.hidden_exam_problem_ids(s, c.id)),
     ), status
 
 
