@@ -6,6 +6,7 @@ Below the services and the jobs (it knows the models, not Flask); docs/lti.md sa
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -48,7 +49,20 @@ def connector(platform: LtiPlatform, private_pem: str):
                     .set_tool_public_key(public))
     session = _TimedSession()
     session.headers["User-Agent"] = REQUESTS_USER_AGENT
-    return ServiceConnector(registration, session)
+
+    class Connector(ServiceConnector):
+        def make_service_request(self, *args, **kwargs):
+            """PyLTI1p3's request, with the next page's address read from the `Link` header as the LMS wrote it
+            (PyLTI1p3 lower-cases the header first, which breaks a page token with capitals)."""
+            result = super().make_service_request(*args, **kwargs)
+            if result["next_page_url"]:
+                link = next((v for k, v in result["headers"].items() if k.lower() == "link"), "")
+                found = re.search(r'<([^>]*)>\s*;\s*rel="?next"?', str(link).replace("\n", " "), re.IGNORECASE)
+                if found:
+                    result["next_page_url"] = found.group(1)
+            return result
+
+    return Connector(registration, session)
 
 
 def _failed(exc: Exception) -> LmsCallFailed:

@@ -13,8 +13,8 @@ JWKS (what `GET /lti/jwks` serves, read through the Flask test client); and serv
 Every service request must carry a bearer token from the token endpoint with the scope it needs; what was
 refused and why is kept in `refusals`. The `lms` fixture (tests/conftest.py) registers one with the app.
 
-URLs the platform hands out are lower case: PyLTI1p3 lower-cases the `Link` header before reading the next
-page's address from it.
+The roster's next page is named by `page_param` ("page"; a test may set one with capitals, as some LMSs'
+page tokens have: PyLTI1p3 alone lower-cases the `Link` header before reading the next page's address).
 """
 from __future__ import annotations
 
@@ -85,6 +85,7 @@ class FakePlatform:
         self._fail_scores: list[int] = []       # statuses for the next score posts
         self.rosters: dict[str, list[dict]] = {}
         self.page_size: Optional[int] = None
+        self.page_param = "page"
         self.service_requests: list[tuple[str, str]] = []  # (method, path) of every service request
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -216,7 +217,7 @@ class FakePlatform:
         size = self.page_size or max(len(members), 1)
         chunk = members[(page - 1) * size: page * size]
         url = self.context_url(context_id) + "/memberships"
-        following = f"{url}?page={page + 1}" if page * size < len(members) else None
+        following = f"{url}?{self.page_param}={page + 1}" if page * size < len(members) else None
         body = {"id": url, "context": {"id": context_id, "title": "Algebra from the LMS"}, "members": chunk}
         return body, following
 
@@ -264,7 +265,9 @@ def _handler(platform: FakePlatform):
                 if rest == ["memberships"]:
                     if not platform._authorised(auth, SCOPE_MEMBERSHIP):
                         return self._send(401, {"error": "unauthorized"})
-                    body, following = platform._members(context_id, int(query.get("page", "1")))
+                    if set(query) - {platform.page_param}:  # e.g. a page token whose case was changed
+                        return self._send(400, {"error": f"unknown parameters {sorted(query)}"})
+                    body, following = platform._members(context_id, int(query.get(platform.page_param, "1")))
                     links = [("Link", f'<{following}>; rel="next"')] if following else []
                     return self._send(200, body, MEMBERSHIPS_TYPE, links)
             return self._send(404, {})

@@ -217,7 +217,7 @@ def test_roster_sync_enrols_lms_members_by_their_lms_id(app, dbs, world, lms):
          "name": "Gus Mentor"},
         {"roles": [LEARNER], "name": "No Id"},
     ])
-    lms.page_size = 3  # three pages, followed through the Link headers
+    lms.page_size, lms.page_param = 3, "pageToken"  # three pages, the Link headers followed exactly as written
     page = teacher.get(f"/teach/courses/{course.code}").get_data(as_text=True)
     assert "Sync roster from the LMS" in page
     resp = teacher.post(f"/teach/courses/{course.code}/lms-roster")
