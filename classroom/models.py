@@ -578,6 +578,44 @@ class Lab(SQLModel, table=True):
     token_budget: int = Field(default=200_000)
     leaderboard_visible: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow)
+    # Rubric grades (services/lab_grades.py) are shown to students once released.
+    grades_released_at: Optional[datetime] = None
+
+
+class LabCriterion(SQLModel, table=True):
+    """One criterion of a lab's rubric, written by the instructor: what is judged and its points."""
+    __tablename__ = "lab_criterion"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    lab_id: int = Field(foreign_key="lab.id", index=True)
+    position: int = Field(default=0)
+    title: str = Field(max_length=200)
+    points: int
+
+
+class LabCriterionScore(SQLModel, table=True):
+    """A group's points on one criterion (every member gets them, before their own adjustment)."""
+    __tablename__ = "lab_criterion_score"
+    __table_args__ = (UniqueConstraint("criterion_id", "group_id", name="uq_lab_criterion_score"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    lab_id: int = Field(foreign_key="lab.id", index=True)
+    criterion_id: int = Field(foreign_key="lab_criterion.id")
+    group_id: int = Field(foreign_key="lab_group.id")
+    points: float
+    graded_by_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    graded_at: datetime = Field(default_factory=utcnow)
+
+
+class LabAdjustment(SQLModel, table=True):
+    """One student's points above or below their group's in a lab, with the instructor's reason."""
+    __tablename__ = "lab_adjustment"
+    __table_args__ = (UniqueConstraint("lab_id", "user_id", name="uq_lab_adjustment"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    lab_id: int = Field(foreign_key="lab.id", index=True)
+    user_id: int = Field(foreign_key="user.id")
+    points: float
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    graded_by_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    graded_at: datetime = Field(default_factory=utcnow)
 
 
 class LabExamProblem(SQLModel, table=True):

@@ -198,6 +198,15 @@ ACCESS = {
     "GET /teach/labs/<int:lab_id>/leaderboard": ("GET", "/teach/labs/{lab}/leaderboard", TEACH_COURSE, None),
     "POST /teach/labs/<int:lab_id>/leaderboard": ("POST", "/teach/labs/{lab}/leaderboard", TEACH_POST,
                                                   {"visible": "0"}),
+    # Rubric grades: the scene's lab has one criterion; a save with every field blank grades nothing (302).
+    "/teach/labs/<int:lab_id>/grades": ("GET", "/teach/labs/{lab}/grades", TEACH_COURSE, None),
+    "/teach/labs/<int:lab_id>/rubric": ("POST", "/teach/labs/{lab}/rubric", TEACH_POST, {"title": "Runs", "points": "5"}),
+    "/teach/labs/<int:lab_id>/rubric/<int:criterion_id>/remove": (
+        "POST", "/teach/labs/{lab}/rubric/{criterion}/remove", TEACH_POST, {}),
+    "/teach/labs/<int:lab_id>/groups/<int:group_id>/grade": ("POST", "/teach/labs/{lab}/groups/{group}/grade",
+                                                             TEACH_POST, {}),
+    "/teach/labs/<int:lab_id>/grades/release": ("POST", "/teach/labs/{lab}/grades/release", TEACH_POST,
+                                                {"released": "1"}),
     "/learn/labs/<int:lab_id>/leaderboard": ("GET", "/learn/labs/{lab}/leaderboard", {**LEARN_COURSE, "student": 403},
                                              None),
     "/teach/harvests/<int:harvest_id>/decide": ("POST", "/teach/harvests/{harvest}/decide", TEACH_POST,
@@ -364,6 +373,8 @@ def scene(world, dbs, request):
         dbs.commit()
         harvested = harvest.submit_harvest(dbs, w["alice"], attempt.id, first_wrong_step=1,
                                            reason="The product is off.", error_kind="arithmetic")
+        from classroom.services import lab_grades
+        criterion = lab_grades.add_criterion(dbs, w["teacher"], the_lab.id, "Synthetic problems", 10)
     from classroom.models import ApiToken
     token_id = dbs.exec(select(ApiToken.id).where(ApiToken.user_id == w["teacher"].id)).first()
     with world.app.app_context():
@@ -375,7 +386,7 @@ def scene(world, dbs, request):
            "submission": sub.id, "grade": grade.id, "job": job.id, "group": group_a.id,
            "invitation": invitation.id,
            "lab": the_lab.id, "strategy": strategy.id, "run": run.id, "attempt": attempt.id,
-           "harvest": harvested.id}
+           "harvest": harvested.id, "criterion": criterion.id}
 
     if "conversation" in getattr(getattr(request.node, "callspec", None), "params", {}).get("rule", ""):
         # Teach mode's routes only (built for them alone, to keep the other routes' scenes quick).

@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from classroom import jobs
 from classroom.models import LabAttempt, LabRun, utcnow
-from classroom.services import groups, lab
+from classroom.services import groups, lab, lab_grades
 from classroom.services.lab import wilson_interval
 
 APPLES = "Anna has 3 apples and buys 4 more. How many apples does she have?"
@@ -187,3 +187,104 @@ def test_harvest_pages_typeset_the_models_math(scene, world, dbs, make_client):
     assert '<span class="math inline">\\boxed{200}</span>' in html
     assert "\\boxed{1" in render_model_markdown("broken \\boxed{1")  # unbalanced: left as text
     assert "$5 and $10" in render_model_markdown("money $5 and $10")
+
+
+# --------------------------------------------------------------------------- rubric grades
+
+def test_a_rubric_grades_groups_with_member_adjustments_into_the_gradebook(scene, world, dbs, make_client):
+    w = scene
+    the_lab = make_lab(world, dbs, w)
+    teacher, alice, bob = make_client(w["teacher"]), make_client(w["alice"]), make_client(w["bob"])
+    code = w["course"].code
+    gradebook = teacher.get(f"/teach/courses/{code}/gradebook").get_data(as_text=True)
+    assert "Lab 1" not in gradebook  # no rubric, no column
+    resp = teacher.post(f"/teach/labs/{the_lab.id}/rubric", data={"title": "", "points": "0"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "Criterion cannot be empty." in page and "Points must be at least 1." in page
+    for title, points in (("Synthetic problems", "10"), ("Strategy and runs", "20")):
+        assert teacher.post(f"/teach/labs/{the_lab.id}/rubric", data={"title": title, "points": points}).status_code == 302
+    with world.app.app_context():
+        first, second = lab_grades.criteria_of(dbs, the_lab.id)
+    url_a = f"/teach/labs/{the_lab.id}/groups/{w['group_a'].id}/grade"
+    resp = teacher.post(url_a, data={f"points-{first.id}": "11", f"points-{second.id}": "abc",
+                                     f"adjust-{w['alice'].id}": "+10", f"reason-{w['alice'].id}": ""})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert "must be between 0 and 10" in page and "must be a number, such as 7 or 7.5." in page
+    assert "Say why Alice Adams gets 10 points more than the group." in page and 'value="abc"' in page
+    assert teacher.post(url_a, data={
+        f"points-{first.id}": "8", f"points-{second.id}": "15,5",
+        f"adjust-{w['alice'].id}": "+10", f"reason-{w['alice'].id}": "Wrote the strategy **alone**.",
+        f"adjust-{w['carol'].id}": "-3", f"reason-{w['carol'].id}": "Missed two sessions."}).status_code == 302
+    assert teacher.post(f"/teach/labs/{the_lab.id}/groups/{w['group_b'].id}/grade", data={
+        f"points-{first.id}": "5", f"points-{second.id}": "10"}).status_code == 302
+    page = teacher.get(f"/teach/labs/{the_lab.id}/grades").get_data(as_text=True)
+    assert "23.50 of 30 points" in page and "Missed two sessions." in page
+
+    # The gradebook: a column of 30 points; Alice's 33.5 is kept at 30, Carol 20.5, Bob 15.
+    gradebook = teacher.get(f"/teach/courses/{code}/gradebook").get_data(as_text=True)
+    assert "Lab 1<div class=\"small\">of 30</div>" in gradebook
+    csv_text = teacher.get(f"/teach/courses/{code}/gradebook.csv").get_data(as_text=True)
+    header, *rows = csv_text.splitlines()
+    assert "Lab 1 (30 pts)" in header
+    by_name = {r.split(",")[0]: r for r in rows}
+    assert by_name["Alice Adams"].split(",")[3] == "30" and by_name["Carol Clark"].split(",")[3] == "20.50"
+    assert by_name["Bob Brown"].split(",")[3] == "15"
+    found = teacher.get(f"/teach/courses/{code}/gradebook?q=carol").get_data(as_text=True)
+    assert "20.50" in found and "Alice Adams" not in found
+    canvas = teacher.get(f"/teach/courses/{code}/gradebook.csv?format=canvas").get_data(as_text=True)
+    assert "Lab 1 (lab-" in canvas.splitlines()[0] and canvas.splitlines()[1].endswith(",30")
+
+    # Students see their own grade once it is released, and no one else's adjustment.
+    assert "Your grade" not in alice.get(f"/learn/labs/{the_lab.id}").get_data(as_text=True)
+    teacher.post(f"/teach/labs/{the_lab.id}/grades/release", data={"released": "1"})
+    page = alice.get(f"/learn/labs/{the_lab.id}").get_data(as_text=True)
+    assert "Your grade: 30 of 30 points" in page and "Wrote the strategy" in page and "15.50 of 20" in page
+    page = bob.get(f"/learn/labs/{the_lab.id}").get_data(as_text=True)
+    assert "Your grade: 15 of 30 points" in page and "Wrote the strategy" not in page
+    page = make_client(w["carol"]).get(f"/learn/labs/{the_lab.id}").get_data(as_text=True)
+    assert "Your grade: 20.50 of 30 points" in page and "Missed two sessions." in page
+
+    # Removing a criterion takes its points with it; clearing an adjustment removes it.
+    teacher.post(f"/teach/labs/{the_lab.id}/rubric/{first.id}/remove")
+    teacher.post(url_a, data={f"points-{second.id}": "20"})
+    with world.app.app_context():
+        _columns, points = lab_grades.gradebook_columns(dbs, w["course"].id)
+    column = f"lab-{the_lab.id}"
+    assert (points[w["alice"].id][column], points[w["carol"].id][column], points[w["bob"].id][column]) == (20, 20, 10)
+
+
+def test_the_gradebook_with_lab_grades_costs_the_same_queries_whatever_the_number_of_students(
+        world, dbs, make_client):
+    from sqlalchemy import event
+    engine = world.app.extensions["db_engine"]
+    counts = []
+    for n_students in (1, 6):
+        teacher = world.instructor()
+        course = world.course(teacher)
+        problem = world.problem(teacher, course)
+        students = [world.student(course) for _ in range(n_students)]
+        with world.app.app_context():
+            the_lab = lab.create_lab(dbs, teacher, course, lab.LabDraft(title="Lab", exam_problem_ids=[problem.id]))
+            criterion = lab_grades.add_criterion(dbs, teacher, the_lab.id, "Work", 10)
+            group = groups.create_group(dbs, teacher, course, name="G")
+            for s in students:
+                groups.add_member(dbs, teacher, group.id, s.id)
+            lab_grades.grade_group(dbs, teacher, the_lab.id, group.id, lab_grades.GroupGradeDraft(
+                points={criterion.id: "7"}, adjustments={students[0].id: "1"}, reasons={students[0].id: "Led."}))
+        client = make_client(teacher)
+        seen = []
+        for path in (f"/teach/courses/{course.code}/gradebook", f"/teach/courses/{course.code}/gradebook.csv"):
+            statements = []
+
+            def record(*_args, statements=statements):
+                statements.append(1)
+            event.listen(engine, "before_cursor_execute", record)
+            try:
+                resp = client.get(path)
+            finally:
+                event.remove(engine, "before_cursor_execute", record)
+            assert resp.status_code == 200 and b"8" in resp.data
+            seen.append(len(statements))
+        counts.append(seen)
+    assert counts[0] == counts[1], counts

@@ -14,7 +14,7 @@ from ..models import (
     User,
 )
 from . import assignments as assignment_service
-from . import courses, submissions
+from . import courses, lab_grades, submissions
 from .scoring import (
     GradingState, SubmissionScore, format_points, grading_state, round_points, score_components, score_submission,
 )
@@ -145,8 +145,13 @@ def _points(db: Session, course: Course, students: list[courses.CourseStudent], 
     by_id = {a.id: (a, n) for a, n in listed}
     ids = list(by_id)
     rows = {u.id: StudentRow(u, points=dict.fromkeys(ids, 0.0)) for u in students}
+    # Labs graded with a rubric are columns too, after the assignments (services/lab_grades.py).
+    labs, lab_points = lab_grades.gradebook_columns(db, course.id, None if every_student else list(rows))
+    for row in rows.values():
+        mine = lab_points.get(row.student.id, {})
+        row.points.update({c.id: mine.get(c.id, 0.0) for c in labs})
     if not rows:
-        return assignments, []
+        return assignments + labs, []
     memo: dict[tuple, SubmissionScore] = {}  # versions scored alike share one computation
     # Plain rows through the Core connection: the ORM's per-row bookkeeping is not needed here.
     for student_id, assignment_id, is_late, penalty, *components in db.connection().execute(
@@ -163,7 +168,7 @@ def _points(db: Session, course: Course, students: list[courses.CourseStudent], 
         row.points[assignment_id] = round_points(row.points[assignment_id] + score.points)
         if score.pending:
             row.pending[assignment_id] = row.pending.get(assignment_id, 0) + len(score.pending)
-    return assignments, list(rows.values())
+    return assignments + labs, list(rows.values())
 
 
 def _counting_versions(course_id: int, student_ids: Optional[list[int]] = None):

@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from .. import db, form_errors
 from ..models import Course, LabGroup, LabStrategy
-from ..services import courses, groups, harvest, lab, lab_charts
+from ..services import courses, groups, harvest, lab, lab_charts, lab_grades
 from ..services.errors import ServiceError
 from . import bp
 from .lab_forms import HarvestForm, RunForm, StrategyForm, SyntheticForm
@@ -70,7 +70,7 @@ def _lab_page(s, lab_id, *, synthetic_form=None, strategy_form=None, run_form=No
                            synthetic_form=synthetic_form, strategy_form=strategy_form, run_form=run_form,
                            model=lab.solver_model(current_app.config), chart=lab_charts.accuracy_chart(
                                work.points if work else []),
-                           target_labels=lab.TARGET_LABELS), status
+                           target_labels=lab.TARGET_LABELS, grade=lab_grades.own_grade(s, access, current_user)), status
 
 
 @bp.route("/labs/<int:lab_id>")

@@ -5,8 +5,8 @@ from flask_login import current_user
 from .. import db, form_errors
 from ..content import ERROR_KINDS
 from ..models import LabAttempt, LabStrategy
-from ..services import courses, groups, harvest, lab, lab_charts, problems
-from ..services.errors import ServiceError
+from ..services import courses, groups, harvest, lab, lab_charts, lab_grades, problems
+from ..services.errors import InvalidInput, ServiceError
 from . import bp
 from .lab_forms import GroupForm, LabForm, MemberForm
 
@@ -183,3 +183,69 @@ def lab_leaderboard_visibility(lab_id):
     flash("The class now sees the leaderboard (scores only)." if saved.leaderboard_visible
           else "The leaderboard is now for the course's instructors only.", "success")
     return redirect(url_for("teacher.lab_leaderboard", lab_id=lab_id))
+
+
+# --------------------------------------------------------------------------- rubric grades
+
+def _grades_page(s, lab_id, *, errors=None, typed=None, group_id=None, criterion_error=None, status=200):
+    """The lab's rubric and every group's grade. After a refused save: that group's fields as typed,
+    with the messages beside them (`errors`: field -> messages)."""
+    return render_template("teacher/lab/grades.html", grading=lab_grades.grading(s, current_user, lab_id),
+                           errors=errors or {}, typed=typed or {}, error_group=group_id,
+                           criterion_error=criterion_error or {}, max_points=lab_grades.MAX_CRITERION_POINTS), status
+
+
+@bp.route("/labs/<int:lab_id>/grades")
+def lab_grades_page(lab_id):
+    return _grades_page(db.session(), lab_id)
+
+
+@bp.route("/labs/<int:lab_id>/rubric", methods=["POST"])
+def add_lab_criterion(lab_id):
+    s = db.session()
+    try:
+        criterion = lab_grades.add_criterion(s, current_user, lab_id, request.form.get("title"),
+                                             request.form.get("points"))
+    except InvalidInput as exc:
+        s.rollback()
+        return _grades_page(s, lab_id, criterion_error=exc.field_errors, typed=request.form.to_dict(), status=400)
+    flash(f"“{criterion.title}” ({criterion.points} points) added to the rubric.", "success")
+    return redirect(url_for("teacher.lab_grades_page", lab_id=lab_id) + "#rubric")
+
+
+@bp.route("/labs/<int:lab_id>/rubric/<int:criterion_id>/remove", methods=["POST"])
+def remove_lab_criterion(lab_id, criterion_id):
+    s = db.session()
+    criterion = lab_grades.remove_criterion(s, current_user, lab_id, criterion_id)
+    flash(f"“{criterion.title}” removed from the rubric, with the points groups had on it.", "success")
+    return redirect(url_for("teacher.lab_grades_page", lab_id=lab_id) + "#rubric")
+
+
+def _numbered(form, prefix: str) -> dict[int, str]:
+    """Fields named prefix + an id (points-3, adjust-17): id -> what was typed."""
+    return {int(k[len(prefix):]): v for k, v in form.items() if k.startswith(prefix) and k[len(prefix):].isdigit()}
+
+
+@bp.route("/labs/<int:lab_id>/groups/<int:group_id>/grade", methods=["POST"])
+def grade_lab_group(lab_id, group_id):
+    s = db.session()
+    form = request.form
+    draft = lab_grades.GroupGradeDraft(points=_numbered(form, "points-"), adjustments=_numbered(form, "adjust-"),
+                                       reasons=_numbered(form, "reason-"))
+    try:
+        group = lab_grades.grade_group(s, current_user, lab_id, group_id, draft)
+    except InvalidInput as exc:
+        s.rollback()
+        return _grades_page(s, lab_id, errors=exc.field_errors or {"": [exc.message]}, typed=form.to_dict(),
+                            group_id=group_id, status=400)
+    flash(f"{group.name}'s grade saved.", "success")
+    return redirect(url_for("teacher.lab_grades_page", lab_id=lab_id) + f"#group-{group.id}")
+
+
+@bp.route("/labs/<int:lab_id>/grades/release", methods=["POST"])
+def release_lab_grades(lab_id):
+    s = db.session()
+    saved = lab_grades.set_released(s, current_user, lab_id, request.form.get("released") == "1")
+    flash("Grades released: each student sees theirs on the lab's page." if saved.grades_released_at
+          else "Grades hidden from students again.", "success")
+    return redirect(url_for("teacher.lab_grades_page", lab_id=lab_id))

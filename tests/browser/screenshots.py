@@ -384,6 +384,14 @@ def seed_lab(s, teacher, course) -> tuple:
                    .order_by(LabAttempt.id)).all()
     harvest.submit_harvest(s, author, wrong[0].id, first_wrong_step=2, reason="Teachers pay $4 \\times 9 = 36$, "
                            "not $32$.", error_kind="arithmetic")
+    from classroom.services import lab_grades
+    criteria = [lab_grades.add_criterion(s, teacher, the_lab.id, title, 10) for title in (
+        "Synthetic problems: correct and varied", "Strategy versions and what each changed",
+        "Harvested failures with a clear first wrong step")]
+    lab_grades.grade_group(s, teacher, the_lab.id, placed.id, lab_grades.GroupGradeDraft(
+        points=dict(zip([c.id for c in criteria], ("8", "9", "7.5"))), adjustments={pupils[1].id: "-2"},
+        reasons={pupils[1].id: "Missed two of the three lab sessions."}))
+    lab_grades.set_released(s, teacher, the_lab.id, True)
     return the_lab.id, placed.id, runs[-1].id, wrong[-1].id, wrong[0].id  # the last: submitted, harvested
 
 
@@ -506,6 +514,10 @@ def teacher_tour(sc: Scene) -> dict:
         "lab-run": f"/teach/runs/{sc.lab[2]}",
         "lab-harvests": f"/teach/labs/{sc.lab[0]}/harvests",
         "lab-leaderboard": f"/teach/labs/{sc.lab[0]}/leaderboard",
+        "lab-grades": f"/teach/labs/{sc.lab[0]}/grades",
+        "lab-grades-errors": (f"/teach/labs/{sc.lab[0]}/grades",
+                              lambda page: (page.locator("input[name^=adjust-]").first.fill("+3"),
+                                            page.get_by_role("button", name="Save Euler's grade").click())),
         "lab-form-errors": (f"/teach/courses/{sc.code}/labs/new",
                             lambda page: page.get_by_role("button", name="Create lab").click()),
     }
