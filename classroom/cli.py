@@ -164,6 +164,15 @@ def password_link_command(email: str):
     click.echo(_link(token))
 
 
+def end_overdue_conversations() -> int:
+    """Teach-mode conversations still open when their assignment closed end at the deadline, graded on what
+    they hold (services/conversations.py end_overdue): at a worker's start and with each recovery."""
+    from .services import conversations
+
+    with db.fresh_session() as s:
+        return conversations.end_overdue(s, current_app.config)
+
+
 @click.command("worker")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Grading jobs this process runs at once (threads); default WORKER_CONCURRENCY (8).")
@@ -179,13 +188,16 @@ def worker_command(workers: int | None):
     if niceness:
         os.nice(niceness)
     recovered = jobs.recover_jobs()
+    ended = end_overdue_conversations()
     click.echo(f"Grading worker started with {workers} threads at CPU priority +{niceness} (nice)"
                f" ({'Redis' if current_app.config['REDIS_URL'] else 'SQLite'} queue); "
-               f"{recovered} interrupted jobs put back on the queue.", err=True)
+               f"{recovered} interrupted jobs put back on the queue; "
+               f"{ended} conversations left open past their deadline ended.", err=True)
     import threading
 
     stop = threading.Event()
-    threading.Thread(target=jobs.recovery_loop, args=(current_app._get_current_object(), stop),
+    threading.Thread(target=jobs.recovery_loop, args=(current_app._get_current_object(), stop,
+                                                      end_overdue_conversations),
                      name="job-recovery", daemon=True).start()
     consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
     try:

@@ -20,7 +20,7 @@ import threading
 import time
 import traceback
 from datetime import timedelta, timezone
-from typing import Optional
+from typing import Callable, Optional
 
 from flask import Flask, current_app
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
@@ -457,8 +457,9 @@ def recover_lab_runs(now=None) -> tuple[list[int], list[int]]:
                                  enqueue_lab_run)
 
 
-def recovery_loop(app: Flask, stop: threading.Event) -> None:
-    """Each worker process runs this in a thread: recover_jobs every JOB_RECOVERY_SECONDS.
+def recovery_loop(app: Flask, stop: threading.Event, also: Optional[Callable[[], object]] = None) -> None:
+    """Each worker process runs this in a thread: recover_jobs every JOB_RECOVERY_SECONDS, then `also` (the
+    worker command passes the end of conversations left open past their deadline, a service of its layer).
 
     A thread rather than a Huey periodic task, whose finest interval is a minute."""
     interval = max(float(app.config["JOB_RECOVERY_SECONDS"]), 0.1)
@@ -466,6 +467,8 @@ def recovery_loop(app: Flask, stop: threading.Event) -> None:
         try:
             with app.app_context():
                 recover_jobs()
+                if also is not None:
+                    also()
         except Exception:  # noqa: BLE001 - the database may be briefly away; try again next time
             log.exception("job recovery failed; trying again in %s seconds", interval)
 

@@ -80,7 +80,9 @@ CONVERSATION_OPEN = "open"
 CONVERSATION_SOLVED = "solved"          # the model's final answer matches the reference
 CONVERSATION_EXHAUSTED = "exhausted"    # the student used every message of the turn limit
 CONVERSATION_ENDED = "ended"            # the student ended it
-CONVERSATION_STATES = (CONVERSATION_OPEN, CONVERSATION_SOLVED, CONVERSATION_EXHAUSTED, CONVERSATION_ENDED)
+CONVERSATION_DEADLINE = "deadline"      # still open when an assignment without late work closed
+CONVERSATION_STATES = (CONVERSATION_OPEN, CONVERSATION_SOLVED, CONVERSATION_EXHAUSTED, CONVERSATION_ENDED,
+                       CONVERSATION_DEADLINE)
 
 # Who wrote a message, and where it stands.
 SPEAKER_STUDENT = "student"

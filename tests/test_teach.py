@@ -373,3 +373,81 @@ def test_message_limit_and_course_budget_are_told_in_words(app, client, room):
     assert resp.status_code == 429 and "used all the model time" in resp.get_json()["error"]["message"]
     body = client.get(f"/api/v1/conversations/{cid}", headers=_h(room["tokens"]["alice"])).get_json()
     assert [m["speaker"] for m in body["messages"]] == ["tutee", "student", "tutee"]  # nothing half-saved
+
+
+def _past_deadline(dbs, assignment):
+    """The deadline passed a minute ago."""
+    from datetime import timedelta
+
+    from classroom.models import Assignment, utcnow
+    row = dbs.get(Assignment, assignment.id)
+    row.due_at = utcnow() - timedelta(minutes=1)
+    dbs.add(row)
+    dbs.commit()
+    return row.due_at
+
+
+def test_a_conversation_open_at_the_deadline_ends_there_graded_on_what_it_holds(app, client, room, dbs,
+                                                                                 make_client):
+    from classroom.cli import end_overdue_conversations
+    from classroom.models import Conversation, Submission
+    a = room["assignment"](turn_limit=3)
+    late_ok = room["assignment"]()
+    late_ok_row = dbs.get(type(a), late_ok.id)
+    late_ok_row.allow_late, late_ok_row.late_penalty_percent = True, 20
+    dbs.add(late_ok_row)
+    dbs.commit()
+    alice = _start(client, room, a).get_json()["id"]
+    assert _say(client, room, alice, DICTATES).get_json()["state"] == "open"
+    bob = _start(client, room, a, who="bob").get_json()["id"]
+    assert _say(client, room, bob, DICTATES, who="bob").get_json()["state"] == "open"
+    going_on = _start(client, room, late_ok).get_json()["id"]
+    due = _past_deadline(dbs, a)
+    _past_deadline(dbs, late_ok)
+
+    # Alice's next look ends hers at the deadline: her submission, in time, graded on what it holds.
+    body = client.get(f"/api/v1/conversations/{alice}", headers=_h(room["tokens"]["alice"])).get_json()
+    assert body["state"] == "deadline" and body["submission_id"]
+    dbs.expire_all()
+    conv = dbs.get(Conversation, alice)
+    assert conv.ended_at.replace(tzinfo=None) == due.replace(tzinfo=None)
+    sub = dbs.get(Submission, conv.submission_id)
+    assert not sub.is_late and sub.late_penalty_percent == 0
+    assert DICTATES in sub.explanation and "FINAL ANSWER" not in sub.explanation and sub.final_answer == "158"
+    teacher = client.get(f"/api/v1/conversations/{alice}", headers=_h(room["tokens"]["teacher"])).get_json()
+    assert teacher["scores"]["revision"]["score"] == 0.0 and teacher["pending"] == ["teaching"]
+    resp = _say(client, room, alice, EXPLAINS)
+    assert resp.status_code == 403 and "deadline" in resp.get_json()["error"]["message"]
+    page = make_client(room["alice"]).get(f"/learn/conversations/{alice}").get_data(as_text=True)
+    assert "Ended at the deadline" in page and "The deadline ended this conversation" in page
+
+    # Nobody looks at Bob's: the workers' recovery ends it, once.
+    with app.app_context():
+        assert end_overdue_conversations() == 1
+        assert end_overdue_conversations() == 0
+    dbs.expire_all()
+    assert dbs.get(Conversation, bob).state == "deadline" and dbs.get(Conversation, bob).submission_id
+    # An assignment that takes late work keeps its conversation going (ending it then is late).
+    assert dbs.get(Conversation, going_on).state == "open"
+    ended = client.post(f"/api/v1/conversations/{going_on}/end", headers=_h(room["tokens"]["alice"])).get_json()
+    assert ended["state"] == "ended"
+    late_sub = dbs.get(Submission, ended["submission_id"])
+    assert late_sub.is_late and late_sub.late_penalty_percent == 20
+
+
+def test_a_reply_being_written_at_the_deadline_is_waited_for(app, room, dbs):
+    from classroom.models import Conversation
+    from classroom.services import conversations
+    a = room["assignment"](turn_limit=3)
+    with app.app_context():
+        t = conversations.start(dbs, room["alice"], a.id, room["problem"].id, app.config)
+        _t, reply = conversations.post_message(dbs, room["alice"], t.conversation.id, DICTATES, app.config)
+        _past_deadline(dbs, a)
+        assert conversations.end_overdue(dbs, app.config) == 0  # the model is still to answer a message in time
+        conversations.write_reply(dbs, reply.id, app.config)
+    dbs.expire_all()
+    conv = dbs.get(Conversation, t.conversation.id)
+    assert conv.state == "deadline" and conv.submission_id
+    from classroom.models import Submission
+    sub = dbs.get(Submission, conv.submission_id)
+    assert not sub.is_late and DICTATES in sub.explanation and "step 2 still looks right" in sub.explanation

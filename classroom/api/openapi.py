@@ -160,7 +160,7 @@ CREATED = {"type": "object", "required": ["id"], "properties": {"id": {"type": "
 
 CODE = _path_param("code", "string")
 CONVERSATION_ID = _path_param("conversation_id")
-CONVERSATION_STATE = {"type": "string", "enum": ["open", "solved", "exhausted", "ended"]}
+CONVERSATION_STATE = {"type": "string", "enum": ["open", "solved", "exhausted", "ended", "deadline"]}
 MESSAGE = {"type": "object", "properties": {
     "id": {"type": "integer"}, "position": {"type": "integer"},
     "speaker": {"type": "string", "enum": ["student", "tutee"]},

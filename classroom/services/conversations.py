@@ -4,7 +4,9 @@ Every message is stored the moment it exists: the student's before the model is 
 is lost when the model is slow or down), the model's reply while it is being written (so a reload shows
 what has arrived and follows the rest). A conversation ends solved (the model's final answer matches the
 reference, by the same answer checker as every final answer), exhausted (the student used the turn
-limit) or ended (by the student); the ended conversation is the attempt's submission.
+limit), ended (by the student) or at the deadline (still open when an assignment that takes no late work
+closed: `end_overdue`, on the next access and by the workers' recovery); the ended conversation is the
+attempt's submission.
 
 The reply itself is written by `write_reply`, called in the request (the API's non-streaming form) or in
 a background thread (`write_reply_in_background`, the page's streaming form) while the page follows the
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Mapping, Optional
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from ..config import model_settings
@@ -28,7 +30,7 @@ from ..grading.answers import check_answer
 from ..llm import tutee
 from ..llm.client import ModelError, ModelSettings, client_for
 from ..models import (
-    CONVERSATION_ENDED, CONVERSATION_EXHAUSTED, CONVERSATION_OPEN, CONVERSATION_SOLVED, MESSAGE_DONE,
+    CONVERSATION_DEADLINE, CONVERSATION_ENDED, CONVERSATION_EXHAUSTED, CONVERSATION_OPEN, CONVERSATION_SOLVED, MESSAGE_DONE,
     MESSAGE_FAILED, MESSAGE_PENDING, MESSAGE_SENT, MESSAGE_STREAMING, MESSAGE_UNANSWERED, MODE_TEACH,
     SPEAKER_STUDENT, SPEAKER_TUTEE, Assignment, AssignmentProblem, Conversation, ConversationMessage,
     FlawedSolution, GradingJob, Problem, Submission, User, utcnow,
@@ -49,6 +51,7 @@ STATE_WORDS = {
     CONVERSATION_SOLVED: "Solved: the model corrected its answer",
     CONVERSATION_EXHAUSTED: "Turn limit reached",
     CONVERSATION_ENDED: "Ended by the student",
+    CONVERSATION_DEADLINE: "Ended at the deadline",
 }
 
 
@@ -140,6 +143,9 @@ def transcript(db: Session, actor: User, conversation_id: int, config: Optional[
     messages = messages_of(db, conv.id)
     if config is not None and _expire_stale(db, conv, messages, config):
         messages = messages_of(db, conv.id)
+    if conv.state == CONVERSATION_OPEN and end_overdue(db, config, conversation_id=conv.id):
+        db.refresh(conv)
+        messages = messages_of(db, conv.id)
     return Transcript(conv, assignment, db.get(Problem, conv.problem_id), messages, teaches)
 
 
@@ -183,6 +189,13 @@ def assignment_overview(db: Session, assignment: Assignment, config: Mapping) ->
                    .join(User, User.id == Conversation.student_id).join(Problem, Problem.id == Conversation.problem_id)
                    .where(Conversation.assignment_id == assignment.id)
                    .order_by(User.name, Problem.id, Conversation.attempt)).all()
+    if any(c.state == CONVERSATION_OPEN for c, _u, _p, _n in rows) and end_overdue(
+            db, config, assignment_id=assignment.id):
+        rows = db.exec(select(Conversation, User, Problem, sent)
+                       .join(User, User.id == Conversation.student_id)
+                       .join(Problem, Problem.id == Conversation.problem_id)
+                       .where(Conversation.assignment_id == assignment.id)
+                       .order_by(User.name, Problem.id, Conversation.attempt)).all()
     # Students named as the course lists them: the roster's name, else their own.
     listed = courses.listed_people(db, assignment.course_id, {u.id for _c, u, _p, _n in rows})
     rows = [(c, listed.get(u.id, u), p, n) for c, u, p, n in rows]
@@ -199,7 +212,8 @@ def transcript_of_submission(db: Session, actor: User, submission_id: int) -> Op
 
 
 def conversations_of(db: Session, assignment_id: int, problem_id: int, student_id: int) -> list[Conversation]:
-    """A student's attempts at one problem, newest first."""
+    """A student's attempts at one problem, newest first (one left open past the deadline ends first)."""
+    end_overdue(db, None, assignment_id=assignment_id, problem_id=problem_id, student_id=student_id)
     return list(db.exec(select(Conversation).where(
         Conversation.assignment_id == assignment_id, Conversation.problem_id == problem_id,
         Conversation.student_id == student_id).order_by(Conversation.attempt.desc())))
@@ -378,11 +392,14 @@ def end(db: Session, actor: User, conversation_id: int, config: Mapping) -> Tran
 
 def _finish(db: Session, conv: Conversation, state: str) -> GradingJob:
     """End the conversation: it becomes the attempt's submission (a new version of the student's answer to
-    the problem, holding the transcript), with its grading job. The caller commits, then queues the job."""
-    conv.state = state
-    conv.ended_at = utcnow()
+    the problem, holding the transcript), with its grading job. The caller commits, then queues the job.
+
+    Late only while the assignment takes late work: once it is closed, every message was sent in time
+    (a reply may still arrive after the deadline, or the deadline itself ends the conversation)."""
     assignment = db.get(Assignment, conv.assignment_id)
-    late = assignments.status(assignment) != "open"
+    conv.state = state
+    conv.ended_at = assignment.due_at if state == CONVERSATION_DEADLINE else utcnow()
+    late = assignments.status(assignment) == "late"
     version = db.exec(select(func.coalesce(func.max(Submission.version), 0)).where(
         Submission.assignment_id == conv.assignment_id, Submission.problem_id == conv.problem_id,
         Submission.student_id == conv.student_id)).one() + 1
@@ -399,6 +416,45 @@ def _finish(db: Session, conv: Conversation, state: str) -> GradingJob:
     db.add(job)
     db.flush()
     return job
+
+
+def end_overdue(db: Session, config: Optional[Mapping], now: Optional[datetime] = None, *,
+                assignment_id: Optional[int] = None, problem_id: Optional[int] = None,
+                student_id: Optional[int] = None, conversation_id: Optional[int] = None) -> int:
+    """End the open conversations (all, or those the filters pick) of assignments past their deadline that
+    take no late work, as a critique is refused then: each becomes its submission, graded on what it holds,
+    in time. One whose reply is still being written waits for it (write_reply ends it then) unless the reply
+    went stale (known with `config` only). Returns how many ended; called on access and by the workers."""
+    now = now or utcnow()
+    query = (select(Conversation).join(Assignment, Assignment.id == Conversation.assignment_id)
+             .where(Conversation.state == CONVERSATION_OPEN, Assignment.due_at < now,
+                    Assignment.allow_late == False))  # noqa: E712
+    for column, value in ((Conversation.assignment_id, assignment_id), (Conversation.problem_id, problem_id),
+                          (Conversation.student_id, student_id), (Conversation.id, conversation_id)):
+        if value is not None:
+            query = query.where(column == value)
+    ended = 0
+    for conv in db.exec(query).all():
+        messages = messages_of(db, conv.id)
+        if config is not None and _expire_stale(db, conv, messages, config):
+            messages = messages_of(db, conv.id)
+        if messages and messages[-1].status in (MESSAGE_PENDING, MESSAGE_STREAMING):
+            continue
+        # Claimed by one update, so a student ending it or another worker at the same moment cannot
+        # make a second submission of it.
+        claimed = db.exec(update(Conversation).where(Conversation.id == conv.id,
+                                                     Conversation.state == CONVERSATION_OPEN)
+                          .values(state=CONVERSATION_DEADLINE)).rowcount
+        if not claimed:
+            db.rollback()
+            continue
+        job = _finish(db, conv, CONVERSATION_DEADLINE)
+        db.commit()
+        jobs.enqueue_grading(job.id)
+        ended += 1
+    if ended:
+        log.info("ended %d conversation(s) left open at their assignment's deadline", ended)
+    return ended
 
 
 def transcript_text(messages) -> str:
@@ -472,6 +528,8 @@ def write_reply(db: Session, reply_id: int, config: Mapping) -> ConversationMess
             job = _finish(db, conv, CONVERSATION_SOLVED)
         elif turns_used(earlier) >= conv.turn_limit:
             job = _finish(db, conv, CONVERSATION_EXHAUSTED)
+        elif assignments.status(db.get(Assignment, conv.assignment_id)) == "closed":
+            job = _finish(db, conv, CONVERSATION_DEADLINE)  # the reply the deadline was waiting for
     db.add(conv)
     db.commit()
     if job is not None:
