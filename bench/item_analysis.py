@@ -7,7 +7,9 @@ through the real app as the instructor, requests each --repeat times:
   - GET /teach/assignments/<id>/analysis             (the page, every chart drawn)
   - GET /api/v1/assignments/<id>/item-analysis       (the JSON)
   - GET /teach/assignments/<id>/analysis/steps.csv   (one chart's numbers)
-  - GET /teach/courses/<code>/progress               (a row of small multiples per student)
+  - GET /teach/courses/<code>/progress               (a page of 50 rows of small multiples, by name)
+  - GET /teach/courses/<code>/progress?sort=average&order=desc&page=7   (the seventh page by average)
+  - GET /teach/courses/<code>/progress.csv           (every student)
 
 It reports the median, first and best times and the statements per request.
 
@@ -53,7 +55,9 @@ def measure(app, seeded: dict, repeat: int) -> dict:
     routes = (("page", f"/teach/assignments/{assignment_id}/analysis", {}),
               ("api", f"/api/v1/assignments/{assignment_id}/item-analysis", {"Authorization": f"Bearer {token}"}),
               ("csv", f"/teach/assignments/{assignment_id}/analysis/steps.csv", {}),
-              ("progress", f"/teach/courses/{seeded['course']}/progress", {}))
+              ("progress", f"/teach/courses/{seeded['course']}/progress", {}),
+              ("sorted", f"/teach/courses/{seeded['course']}/progress?sort=average&order=desc&page=7", {}),
+              ("course-csv", f"/teach/courses/{seeded['course']}/progress.csv", {}))
     out = {}
     try:
         for name, path, headers in routes:
@@ -102,7 +106,7 @@ def main(argv=None) -> int:
               f"{seeded['grades']} grades, seeded in {time.perf_counter() - started:.1f} s; load {loadavg()}")
         figures = measure(app, seeded, args.repeat)
         for name, f in figures.items():
-            print(f"{name:9s} median {f['median_s']:.3f} s  first {f['first_s']:.3f} s  best {f['best_s']:.3f} s"
+            print(f"{name:10s} median {f['median_s']:.3f} s  first {f['first_s']:.3f} s  best {f['best_s']:.3f} s"
                   f"  {f['statements']} statements")
         print(f"load average after: {loadavg()}")
         scratch.ok = True

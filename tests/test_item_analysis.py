@@ -371,3 +371,26 @@ def test_analysis_takes_a_fixed_number_of_queries(known_class, make_client, worl
             assert c.get(url).status_code == 200
         assert after.n == before[url].n, f"{url}\n{before[url]}\n---\n{after}"
         assert after.n <= 11, str(after)
+
+
+def test_the_students_own_progress_takes_a_fixed_number_of_queries(known_class, make_client, world,
+                                                                    count_queries):  # noqa: F811
+    teacher, course = known_class["teacher"], known_class["course"]
+    student = known_class["people"]["B"]
+    c = make_client(student)
+    with world.app.app_context():
+        assignments.release_grades(world.s, teacher, known_class["assignment"], confirmed=True)
+    c.get("/learn/progress.csv")
+    with count_queries() as before:
+        rows = _rows(c.get("/learn/progress.csv").get_data(as_text=True))
+    assert [r["Score (%)"] for r in rows] == ["66.67"]
+    # A second released assignment, answered: one more row, the same statements.
+    p1, p2, _p3 = known_class["problems"]
+    week2 = world.assignment(teacher, course, [p1, p2], due_in=timedelta(hours=9), title="Week 2")
+    _answer(world, teacher, student, week2, p1, 2, "168", True)
+    with world.app.app_context():
+        assignments.release_grades(world.s, teacher, week2, confirmed=True)
+    with count_queries() as after:
+        rows = _rows(c.get("/learn/progress.csv").get_data(as_text=True))
+    assert [(r["Assignment"], r["Score (%)"]) for r in rows] == [("Week 1", "66.67"), ("Week 2", "50.0")]
+    assert after.n == before.n, f"{before}\n---\n{after}"

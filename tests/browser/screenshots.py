@@ -4,6 +4,7 @@
                                                       length, at 1280 and 390 px
                                                       (default OUT_DIR /tmp/shots)
     python tests/browser/screenshots.py --readme      the README's pictures, into docs/screenshots/
+                                                      (with --only, just those pictures)
 
 Starts the app on a temporary SQLite file with the demo course (plus a problem full of wide content, a
 released assignment and forms sent back with errors), logs in as the demo teacher and a demo student, and
@@ -719,6 +720,8 @@ def _tour(browser, server, tours, password, out: Path) -> None:
 def _readme_pictures(browser, server, tours, password) -> None:
     README_DIR.mkdir(parents=True, exist_ok=True)
     for file_name, who, page_name, kind in README_SHOTS:
+        if page_name not in tours.get(who, (None, {}))[1]:
+            continue  # left out by --only: that picture stays as it is
         email, pages = tours[who]
         width, height = README_SIZES[kind]
         ctx = browser.new_context(base_url=server.url, viewport={"width": width, "height": height},
