@@ -237,6 +237,7 @@ def test_a_rubric_grades_groups_with_member_adjustments_into_the_gradebook(scene
 
     # Students see their own grade once it is released, and no one else's adjustment.
     assert "Your grade" not in alice.get(f"/learn/labs/{the_lab.id}").get_data(as_text=True)
+    assert "Lab 1" not in alice.get("/learn/progress.csv").get_data(as_text=True)
     teacher.post(f"/teach/labs/{the_lab.id}/grades/release", data={"released": "1"})
     page = alice.get(f"/learn/labs/{the_lab.id}").get_data(as_text=True)
     assert "Your grade: 30 of 30 points" in page and "Wrote the strategy" in page and "15.50 of 20" in page
@@ -244,6 +245,9 @@ def test_a_rubric_grades_groups_with_member_adjustments_into_the_gradebook(scene
     assert "Your grade: 15 of 30 points" in page and "Wrote the strategy" not in page
     page = make_client(w["carol"]).get(f"/learn/labs/{the_lab.id}").get_data(as_text=True)
     assert "Your grade: 20.50 of 30 points" in page and "Missed two sessions." in page
+    # ... and in their own progress: the dashboard's chart and its CSV, as a percentage of the rubric.
+    assert "Lab 1 68.33%" in make_client(w["carol"]).get("/learn/").get_data(as_text=True)
+    assert ",Lab 1,,68.33" in make_client(w["carol"]).get("/learn/progress.csv").get_data(as_text=True)
 
     # Removing a criterion takes its points with it; clearing an adjustment removes it.
     teacher.post(f"/teach/labs/{the_lab.id}/rubric/{first.id}/remove")

@@ -20,7 +20,7 @@ from sqlalchemy import case, func
 from sqlmodel import Session, select
 
 from ..models import COMPONENTS, Assignment, AssignmentProblem, Course, Enrollment, Grade, Submission, User, utcnow
-from . import courses
+from . import courses, lab_grades
 from .errors import NotFound
 from .item_analysis import (
     CHART_COMPONENTS, HourFigures, KindFigures, counted_error_kinds, histogram, hours_from_due, keys_of,
@@ -303,13 +303,19 @@ def own_progress(db: Session, student: User) -> list[OwnProgress]:
                                .where(Enrollment.user_id == student.id, Enrollment.role == "student")
                                .order_by(Course.created_at.desc())))
     assignments = _assignments(db, [c.id for c in course_list], released_only=True)
-    if not assignments:
+    # Released lab grades (services/lab_grades.py) follow a course's assignments, as in the gradebook.
+    labs = lab_grades.released_for_student(db, student.id, [c.id for c in course_list])
+    if not assignments and not labs:
         return []
     mine = {student.id: StudentProgress(student)}
-    _fill(mine, assignments, reduced_rows(db, list(assignments), student_id=student.id))  # one query
+    if assignments:
+        _fill(mine, assignments, reduced_rows(db, list(assignments), student_id=student.id))  # one query
+    for column, points in labs:
+        mine[student.id].percents[column.id] = round_points(100 * points / column.points) if column.points else 0.0
     out = []
     for c in course_list:
         listed = [a for a, _n in assignments.values() if a.course_id == c.id]
+        listed += [column for column, _points in labs if column.lab.course_id == c.id]
         if listed:
             out.append(OwnProgress(c, listed, mine[student.id]))
     return out
@@ -344,7 +350,8 @@ def own_csv(items: list[OwnProgress]) -> str:
     w.writerow(["Course", "Assignment", "Due", "Score (%)"])
     for item in items:
         for a, v in zip(item.assignments, item.progress.series(item.assignments)):
-            w.writerow([_text(item.course.title), _text(a.title), a.due_at.date().isoformat(), _num(v)])
+            due = a.due_at.date().isoformat() if getattr(a, "due_at", None) else ""  # a lab has no deadline
+            w.writerow([_text(item.course.title), _text(a.title), due, _num(v)])
     return out.getvalue()
 
 
