@@ -11,6 +11,7 @@ Dollar rules follow Pandoc so that money in word problems stays text:
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from threading import Lock
 
@@ -28,7 +29,12 @@ def _parser(model_text: bool = False) -> MarkdownIt:
     md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True)
     if model_text:
         # A model writes math as \(...\) and \[...\] too, and often leaves \boxed{...} outside any math.
+        dollar_rules = {id(rule.fn) for rule in md.block.ruler.__rules__}
         md.use(texmath_plugin, delimiters="brackets")
+        for rule in md.block.ruler.__rules__:  # texmath's \[ \] blocks: one that ends mid-line stays a paragraph
+            if id(rule.fn) not in dollar_rules:
+                rule.fn = _whole_lines(rule.fn)
+        md.block.ruler.__cache__ = None
         md.inline.ruler.before("escape", "bare_boxed", _bare_boxed)
     md.enable("table")
     md.enable("strikethrough")
@@ -72,6 +78,24 @@ def render_model_markdown(text: str | None) -> Markup:
     if not text:
         return Markup("")
     return Markup(_render_model(text))
+
+
+_DISPLAY_END = re.compile(r"\\\[[\s\S]+?\\\]")
+
+
+def _whole_lines(rule):
+    """texmath's \\[...\\] block rule, only when nothing but an equation number follows the \\] on its line
+    (the rule would drop the rest of that line)."""
+    def guarded(state, begin_line: int, end_line: int, silent: bool) -> bool:
+        start = state.bMarks[begin_line] + state.tShift[begin_line]
+        found = _DISPLAY_END.match(state.src, start)
+        if found is None:
+            return False
+        rest = state.src[found.end():].split("\n", 1)[0].strip()
+        if rest and not re.fullmatch(r"\([^)$]+\)", rest):
+            return False
+        return rule(state, begin_line, end_line, silent)
+    return guarded
 
 
 def _bare_boxed(state, silent: bool) -> bool:

@@ -187,6 +187,7 @@ def test_harvest_pages_typeset_the_models_math(scene, world, dbs, make_client):
     assert '<span class="math inline">\\boxed{200}</span>' in html
     assert "\\boxed{1" in render_model_markdown("broken \\boxed{1")  # unbalanced: left as text
     assert "$5 and $10" in render_model_markdown("money $5 and $10")
+    assert "after it" in render_model_markdown("\\[ z^2 \\] after it")  # a display ending mid-line keeps its text
 
 
 # --------------------------------------------------------------------------- rubric grades
