@@ -103,6 +103,9 @@ def score_components(assignment: Assignment, n_problems: int, is_late: bool, lat
 # --------------------------------------------------------------------------- one way to write numbers
 
 @lru_cache(maxsize=8192)  # pure, and called for every cell of a gradebook
+# Both are pure functions of a float, called once per cell of a gradebook (80,000 for 2,000 students
+# x 40 assignments) with few distinct values; Decimal arithmetic made them a third of the export's CPU.
+@lru_cache(maxsize=65536)
 def round_points(value: float) -> float:
     """Points to the hundredth, halves rounded up as a person does (9.625 -> 9.63; Python's round() would
     give 9.62). The float's shortest repr is what was meant: 10 * 0.9625 is 9.625, not 9.62499..."""
@@ -110,6 +113,7 @@ def round_points(value: float) -> float:
 
 
 @lru_cache(maxsize=8192)  # a gradebook writes the same few values tens of thousands of times
+@lru_cache(maxsize=65536)
 def format_points(value: Optional[float]) -> str:
     """Points as every page and the gradebook CSV write them: whole numbers plain ("25"),
     anything with a fraction to two decimals ("11.25", "92.50")."""
