@@ -7,9 +7,10 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import lru_cache
 from typing import Optional
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -131,14 +132,21 @@ def course_and_membership(db: Session, user: User, code: str) -> tuple[Course, E
     candidates = code_candidates(normalise_code(code))
     rows = {}
     if candidates:
-        rows = {c.code: (c, e) for c, e in db.exec(
-            select(Course, Enrollment)
-            .outerjoin(Enrollment, (Enrollment.course_id == Course.id) & (Enrollment.user_id == user.id))
-            .where(Course.code.in_(candidates)))}
+        rows = {c.code: (c, e) for c, e in db.exec(_course_and_membership_statement(),
+                                                   params={"user_id": user.id, "codes": candidates})}
     row = next((rows[c] for c in candidates if c in rows), None)
     if row is None or row[1] is None:
         raise NotFound(COURSE_NOT_FOUND)
     return row[0], row[1]
+
+
+@lru_cache(maxsize=1)
+def _course_and_membership_statement():
+    # Built once, with bound parameters: every course-scoped API request runs it, and building it cost
+    # more Python time than running it.
+    return (select(Course, Enrollment)
+            .outerjoin(Enrollment, (Enrollment.course_id == Course.id) & (Enrollment.user_id == bindparam("user_id")))
+            .where(Course.code.in_(bindparam("codes", expanding=True))))
 
 
 def course_for_instructor(db: Session, user: User, code: str) -> Course:
