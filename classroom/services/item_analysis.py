@@ -421,11 +421,13 @@ def _problem_figures(problem: Problem, key: Optional[KeyInfo], keys: dict[int, K
     # Difficulty and discrimination, for the whole problem and per component.
     complete = [r for r in rows if scores[(r.student_id, r.problem_id)].complete]
 
-    totals = {sid: sum(fractions.values()) for sid, fractions in by_student.items()}
-
-    def rest(student_id: int) -> float:
-        # Rounded: a difference of sums must not tell apart students whose rests are the same.
-        return round(totals.get(student_id, 0.0) - by_student.get(student_id, {}).get(problem.id, 0.0), 9)
+    # Each answering student's score on the rest of the assignment, worked out once per problem. Rounded:
+    # a difference of sums must not tell apart students whose rests are the same.
+    rests = {}
+    for r in rows:
+        fractions = by_student.get(r.student_id, {})
+        rests[r.student_id] = round(sum(fractions.values()) - fractions.get(problem.id, 0.0), 9)
+    rest = rests.__getitem__
 
     full = [int(scores[(r.student_id, r.problem_id)].fraction >= FULL) for r in complete]
     components = {}
