@@ -17,7 +17,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from ..models import LtiLaunchData
@@ -63,18 +64,17 @@ class _TableRecords:
         self.engine = db.get_bind()
 
     def set(self, key: str, value: Any, seconds: int) -> None:
-        expires = _now() + timedelta(seconds=seconds)
+        # One statement (INSERT ... ON CONFLICT DO UPDATE): a read-then-write here raced with a concurrent
+        # launch spending the same key (PyLTI1p3 writes `<state>-id-token-hash` in every post of a launch),
+        # whose DELETE left the UPDATE matching no row.
+        row = {"key": key, "value": {"v": value}, "expires_at": _now() + timedelta(seconds=seconds)}
+        insert = (postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert)(LtiLaunchData)
+        statement = insert.values(**row)
+        statement = statement.on_conflict_do_update(
+            index_elements=[LtiLaunchData.key],
+            set_={"value": statement.excluded.value, "expires_at": statement.excluded.expires_at})
         with Session(self.engine) as s:
-            row = s.get(LtiLaunchData, key)
-            if row is None:
-                s.add(LtiLaunchData(key=key, value={"v": value}, expires_at=expires))
-                try:
-                    s.commit()
-                    return
-                except IntegrityError:  # written at the same moment by another request: overwrite it
-                    s.rollback()
-                    row = s.get(LtiLaunchData, key)
-            row.value, row.expires_at = {"v": value}, expires
+            s.exec(statement)
             s.commit()
 
     def get(self, key: str) -> Any:
