@@ -24,6 +24,9 @@ ROLE_STUDENT = "student"
 # Not a value of User.role: `--role admin` makes an instructor with is_admin set, who also approves
 # instructor requests and can disable accounts.
 ROLE_ADMIN = "admin"
+# An account made from an LMS launch or roster sync has a placeholder address on this reserved domain
+# (RFC 2606): unique, never mailed, and never shown (services/accounts.py shown_email).
+LTI_EMAIL_DOMAIN = "lti.invalid"
 
 # Single-use links (AccountLink.purpose): a new account's invitation, a forgotten password's reset.
 LINK_INVITE = "invite"

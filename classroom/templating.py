@@ -4,7 +4,7 @@ from flask import Flask, current_app
 from .models import ERROR_KINDS
 from .content import format_label, is_code
 from .rendering import highlight_lines, render_code, render_markdown, render_model_markdown
-from .services import agreement, scoring
+from .services import accounts, agreement, scoring
 from .services.scoring import LABELS
 from .services.validation import to_local
 
@@ -39,6 +39,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.tests["code_format"] = is_code
     app.jinja_env.filters["format_label"] = format_label
     app.jinja_env.filters["local_time"] = local_time
+    # An account made from an LMS launch has a placeholder address: pages say "from the LMS" instead.
+    app.jinja_env.filters["shown_email"] = accounts.shown_email
     app.jinja_env.filters["input_time"] = input_time
     # One way to write numbers and states on every page (and in the CSV): services/scoring.py.
     app.jinja_env.filters["percent"] = scoring.format_percent

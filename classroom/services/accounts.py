@@ -20,7 +20,8 @@ from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..models import (LINK_INVITE, LINK_RESET, REQUEST_APPROVED, REQUEST_DECLINED, REQUEST_PENDING, ROLE_ADMIN,
-                      ROLE_INSTRUCTOR, ROLE_STUDENT, AccountLink, ApiToken, InstructorRequest, User, utcnow)
+                      LTI_EMAIL_DOMAIN, ROLE_INSTRUCTOR, ROLE_STUDENT, AccountLink, ApiToken, InstructorRequest, User,
+                      utcnow)
 from .errors import ErrorCollector, Forbidden, InvalidInput, NotFound
 from .validation import clean_text
 
@@ -30,6 +31,22 @@ MIN_PASSWORD = 8
 INVITE_LIFETIME = timedelta(days=14)
 RESET_LIFETIME = timedelta(hours=1)
 CREATABLE_ROLES = (ROLE_STUDENT, ROLE_INSTRUCTOR, ROLE_ADMIN)
+FROM_THE_LMS = "from the LMS"
+
+
+def is_placeholder_email(email) -> bool:
+    """An account made from an LMS launch or roster sync: its address is a placeholder, not a person's."""
+    return str(email or "").lower().endswith("@" + LTI_EMAIL_DOMAIN)
+
+
+def shown_email(email) -> str:
+    """An account's address as pages show it: "from the LMS" instead of an LMS account's placeholder."""
+    return FROM_THE_LMS if is_placeholder_email(email) else str(email or "")
+
+
+def exported_email(email) -> str:
+    """An account's address in a CSV: empty for an LMS account's placeholder (no address to import)."""
+    return "" if is_placeholder_email(email) else str(email or "")
 
 
 def normalise_email(value) -> str:

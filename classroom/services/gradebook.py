@@ -14,7 +14,7 @@ from ..models import (
     User,
 )
 from . import assignments as assignment_service
-from . import courses, lab_grades, submissions
+from . import accounts, courses, lab_grades, submissions
 from .scoring import (
     GradingState, SubmissionScore, format_points, grading_state, round_points, score_components, score_submission,
 )
@@ -214,7 +214,7 @@ def to_csv(assignments: list[Assignment], rows: list[StudentRow], fmt: str = "pl
                    + [_text(f"{a.title} ({a.id})") for a in assignments])
         w.writerow(["    Points Possible", "", "", "", ""] + [str(a.points) for a in assignments])
         for r in rows:
-            w.writerow([_text(_sortable_name(r.student.name)), "", "", _text(r.student.email), ""]
+            w.writerow([_text(_sortable_name(r.student.name)), "", "", _text(accounts.exported_email(r.student.email)), ""]
                        + [text for text, _waiting in r.cells(ids)])
         return out.getvalue()
     titles = [a.title for a in assignments]
@@ -223,7 +223,7 @@ def to_csv(assignments: list[Assignment], rows: list[StudentRow], fmt: str = "pl
     for r in rows:
         cells = r.cells(ids)
         notes = "; ".join(f"{title}: {waiting} undecided" for title, (_text_, waiting) in zip(titles, cells) if waiting)
-        w.writerow([_text(r.student.name), _text(r.student.email)] + [text for text, _waiting in cells]
+        w.writerow([_text(r.student.name), _text(accounts.exported_email(r.student.email))] + [text for text, _waiting in cells]
                    + [format_points(r.total), _text(notes)])
     return out.getvalue()
 

@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from ..models import (ROLE_INSTRUCTOR, ROLE_STUDENT, Course, Enrollment, LtiAccount, LtiContext, LtiDeployment,
-                      LtiPlatform, User)
-from . import audit, courses, lti_deep_linking, lti_frame
+from ..models import (LTI_EMAIL_DOMAIN, ROLE_INSTRUCTOR, ROLE_STUDENT, Course, Enrollment, LtiAccount, LtiContext,
+                      LtiDeployment, LtiPlatform, User)
+from . import accounts, audit, courses, lti_deep_linking, lti_frame
 from .errors import Conflict, InvalidInput
 
 ROLE_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/roles"
@@ -298,22 +298,34 @@ def _plain(reason: str) -> str:
     return f"The LMS's launch could not be accepted: {reason}"
 
 
+def claimed_name(data: dict) -> str:
+    """The person's name as the LMS gives it (an id_token or a roster member): `name`, else `given_name`
+    and `family_name`; "" when it gives none."""
+    name = str(data.get("name") or "").strip()
+    if not name:
+        name = " ".join(part for part in (str(data.get(k) or "").strip() for k in ("given_name", "family_name"))
+                        if part)
+    return name[:120]
+
+
 def _account(db: Session, platform: LtiPlatform, sub: str, data: dict, role: str) -> User:
     found = db.exec(select(LtiAccount).where(LtiAccount.platform_id == platform.id, LtiAccount.sub == sub)).first()
-    name = (str(data.get("name") or "").strip()
-            or " ".join(str(data.get(k) or "").strip() for k in ("given_name", "family_name")).strip()
-            or "LMS user")[:120]
+    claimed = claimed_name(data)
     if found is not None:
         user = db.get(User, found.user_id)
         if user.disabled_at is not None:
             raise LaunchRefused("This account is disabled. Ask an administrator.")
         if role == ROLE_INSTRUCTOR and not user.is_instructor:
             user.role = ROLE_INSTRUCTOR
+        if claimed and user.name != claimed and accounts.is_placeholder_email(user.email):
+            user.name = claimed  # an account made from the LMS follows the LMS's name; a linked one keeps its own
+            db.add(user)
         return user
     # Never matched to a local account by e-mail: the LMS's e-mail claim is not proof of owning that account.
     # The address is a placeholder unique to this platform and sub; the account has no password.
     digest = hashlib.sha256(f"{platform.id}:{sub}".encode()).hexdigest()[:24]
-    user = User(email=f"lti-{digest}@lti.invalid", name=name, password_hash="", role=role)
+    user = User(email=f"lti-{digest}@{LTI_EMAIL_DOMAIN}", name=claimed or f"LMS user {sub[:40]}"[:120],
+                password_hash="", role=role)
     db.add(user)
     db.flush()
     db.add(LtiAccount(platform_id=platform.id, sub=sub, user_id=user.id))

@@ -254,9 +254,7 @@ def sync_roster(db: Session, actor: User, course: Course, private_pem: str) -> R
         if not isinstance(member, dict):
             continue
         sub = str(member.get("user_id") or "").strip()
-        who = (str(member.get("name") or "").strip()
-               or " ".join(str(member.get(k) or "").strip() for k in ("given_name", "family_name")).strip()
-               or f"LMS user {sub[:40]}")[:120]
+        who = lti.claimed_name(member) or f"LMS user {sub[:40]}"[:120]
         if not sub or len(sub) > 255:
             result.left_out.append((who, "the LMS gave no usable user id"))
             continue
@@ -275,9 +273,6 @@ def sync_roster(db: Session, actor: User, course: Course, private_pem: str) -> R
         except lti.LaunchRefused:
             result.left_out.append((who, "their classroom account is disabled"))
             continue
-        if user.email.endswith("@lti.invalid") and member.get("name") and user.name != who:
-            user.name = who  # an account made from the LMS takes the LMS's name; a linked one keeps its own
-            db.add(user)
         shown = user.name
         enrollment = courses.enrollment(db, user, course.id)
         if user.id == actor.id:

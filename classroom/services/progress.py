@@ -20,7 +20,7 @@ from sqlalchemy import case, func
 from sqlmodel import Session, select
 
 from ..models import COMPONENTS, Assignment, AssignmentProblem, Course, Enrollment, Grade, Submission, User, utcnow
-from . import courses, lab_grades
+from . import accounts, courses, lab_grades
 from .errors import NotFound
 from .item_analysis import (
     CHART_COMPONENTS, HourFigures, KindFigures, counted_error_kinds, histogram, hours_from_due, keys_of,
@@ -338,7 +338,7 @@ def course_csv(report: CourseProgress) -> str:
                + ["Average (%)", "Trend (points of %)"]
                + [f"{LABELS[c]} (mean score)" for c in CHART_COMPONENTS])
     for s in report.sorted_students("name"):
-        w.writerow([_text(s.student.name), _text(s.student.email)] + [_num(v) for v in s.series(report.assignments)]
+        w.writerow([_text(s.student.name), _text(accounts.exported_email(s.student.email))] + [_num(v) for v in s.series(report.assignments)]
                    + [_num(s.average(report.assignments)), _num(s.trend(report.assignments))]
                    + [_num(s.component(c)) for c in CHART_COMPONENTS])
     return out.getvalue()

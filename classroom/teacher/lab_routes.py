@@ -5,7 +5,7 @@ from flask_login import current_user
 from .. import db, form_errors
 from ..content import ERROR_KINDS
 from ..models import LabAttempt, LabStrategy
-from ..services import courses, groups, harvest, lab, lab_charts, lab_grades, problems
+from ..services import accounts, courses, groups, harvest, lab, lab_charts, lab_grades, problems
 from ..services.errors import InvalidInput, ServiceError
 from . import bp
 from .lab_forms import GroupForm, LabForm, MemberForm
@@ -17,7 +17,7 @@ def _groups_page(s, c, form=None, status=200):
     students = courses.students_of(s, c.id)
     member_form = MemberForm()
     member_form.student.choices = [("", "Choose a student")] + [
-        (str(u.id), f"{u.name} ({u.email})" + ("" if u.id not in grouped else " · in a group")) for u in students]
+        (str(u.id), f"{u.name} ({accounts.shown_email(u.email)})" + ("" if u.id not in grouped else " · in a group")) for u in students]
     ungrouped = [u for u in students if u.id not in grouped]
     return render_template("teacher/lab/groups.html", course=c, groups=views, form=form or GroupForm(),
                            member_form=member_form, ungrouped=ungrouped, labs=lab.labs_of(s, c.id)), status
