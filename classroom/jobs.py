@@ -197,6 +197,7 @@ def send_lti_scores(ids: list[int], sleep=time.sleep) -> tuple[int, int]:
             missing = f"The tool's key file could not be read ({exc.strerror})."
         services: dict[tuple[int, int], object] = {}  # (context, assignment) -> (service, Ags, line item URL)
         connectors: dict[int, object] = {}
+        lease, beat = float(config["JOB_LEASE_SECONDS"]), utcnow()
 
         def target(row: LtiScoreSend):
             key = (row.context_id, row.assignment_id)
@@ -217,7 +218,13 @@ def send_lti_scores(ids: list[int], sleep=time.sleep) -> tuple[int, int]:
 
         for attempt in range(attempts):
             again = []
-            for row in rows:
+            for index, row in enumerate(rows):
+                if utcnow() - beat > timedelta(seconds=lease / 3):
+                    # A sign of life, as a grading job renews its lease: recover_lti_scores leaves these to us.
+                    beat = utcnow()
+                    s.exec(update(LtiScoreSend).where(LtiScoreSend.id.in_([r.id for r in rows[index:]]),
+                                                      LtiScoreSend.state == SCORE_QUEUED)
+                           .values(queued_at=beat).execution_options(synchronize_session=False))
                 row.attempts += 1
                 try:
                     if private_pem is None:
@@ -445,7 +452,29 @@ def recover_jobs(now=None) -> int:
     if ids:
         log.info("recovered %d grading jobs on %s", len(ids), socket.gethostname())
     recover_lab_runs(now)
+    recover_lti_scores(now)
     return len(ids)
+
+
+def recover_lti_scores(now=None) -> list[int]:
+    """LMS scores still queued JOB_LEASE_SECONDS after they were queued (or after the sending job last
+    touched them): their job's worker died or its message was lost. Sent to the queue again; returns their ids.
+    Runs with recover_jobs: at a worker's start and every JOB_RECOVERY_SECONDS."""
+    now = now or utcnow()
+    stale = now - timedelta(seconds=current_app.config["JOB_LEASE_SECONDS"])
+    with database.fresh_session() as s:
+        ids = list(s.exec(select(LtiScoreSend.id).where(LtiScoreSend.state == SCORE_QUEUED,
+                                                        LtiScoreSend.queued_at < stale).order_by(LtiScoreSend.id)))
+        if ids:
+            # Only rows still stale as this runs: another worker's recovery at the same moment takes none twice.
+            ids = [i for i in ids if s.exec(update(LtiScoreSend).where(
+                LtiScoreSend.id == i, LtiScoreSend.state == SCORE_QUEUED, LtiScoreSend.queued_at < stale)
+                .values(queued_at=now)).rowcount == 1]
+            s.commit()
+    if ids:
+        log.info("recovered %d queued LMS scores on %s", len(ids), socket.gethostname())
+        enqueue_lti_scores(ids)
+    return ids
 
 
 def recover_lab_runs(now=None) -> tuple[list[int], list[int]]:

@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import select
 
 from classroom import jobs
-from classroom.models import (SCORE_FAILED, SCORE_SENT, SCORE_SKIPPED, Course, Enrollment, LtiAccount,
-                              LtiResourceLink, LtiScoreSend, Submission, User)
+from classroom.models import (SCORE_FAILED, SCORE_QUEUED, SCORE_SENT, SCORE_SKIPPED, Course, Enrollment, LtiAccount,
+                              LtiResourceLink, LtiScoreSend, Submission, User, utcnow)
 from classroom.services import reviews, submissions
 from classroom.services.submissions import CritiqueDraft
 from lti_platform import INSTRUCTOR, LEARNER, launch
@@ -269,3 +269,34 @@ def test_roster_sync_is_for_the_courses_instructors_only(app, dbs, world, lms, m
     app.config["WTF_CSRF_ENABLED"] = True
     assert teacher.post(url).status_code == 400
     assert not dbs.exec(select(User).where(User.name == "Hal")).all()
+
+
+def test_scores_left_queued_by_a_dead_worker_are_sent_by_the_workers_recovery(app, dbs, world, lms):
+    teacher, course, ada, assignment, local = _scene(app, dbs, world, lms)
+    assert teacher.post(f"/teach/assignments/{assignment.id}/release", data={"action": "release"}).status_code == 302
+    assert len(lms.scores) == 2
+    # A send of Bo's score whose worker died mid-job long ago, and one of Cy's queued a moment ago (its job
+    # is still to come): both still "queued".
+    lease = timedelta(seconds=app.config["JOB_LEASE_SECONDS"])
+    sends = _sends(dbs, assignment)
+    now = utcnow()
+    for name, queued_at in (("Bo Learner", now - lease - timedelta(seconds=5)), ("Cy Learner", now)):
+        row = sends[name]
+        row.state, row.queued_at, row.sent_at, row.attempts = SCORE_QUEUED, queued_at, None, 0
+        dbs.add(row)
+    dbs.commit()
+    with app.app_context():
+        assert jobs.recover_jobs(now) == 0  # no grading job to recover; the scores are recovered with them
+    assert [s["userId"] for s in lms.scores[2:]] == ["lms-user-2"]
+    sends = _sends(dbs, assignment)
+    assert sends["Bo Learner"].state == SCORE_SENT and sends["Bo Learner"].attempts == 1
+    assert sends["Cy Learner"].state == SCORE_QUEUED and sends["Cy Learner"].attempts == 0
+    # Past the lease, Cy's is stale too; a sent score is never sent again by the recovery.
+    with app.app_context():
+        assert jobs.recover_lti_scores(now + lease + timedelta(seconds=1)) == [sends["Cy Learner"].id]
+        assert jobs.recover_lti_scores(now + 3 * lease) == []
+    assert [s["userId"] for s in lms.scores[2:]] == ["lms-user-2", "lms-user-3"]
+    sends = _sends(dbs, assignment)
+    assert sends["Cy Learner"].state == SCORE_SENT
+    page = teacher.get(f"/teach/assignments/{assignment.id}").get_data(as_text=True)
+    assert "2 sent" in page
