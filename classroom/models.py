@@ -519,6 +519,8 @@ class LtiPlatform(SQLModel, table=True):
     auth_token_url: str = Field(max_length=1000)
     key_set_url: str = Field(max_length=1000)
     created_at: datetime = Field(default_factory=utcnow)
+    # Switched off by an administrator: its launches are refused; nothing of it is deleted (docs/lti.md).
+    disabled_at: Optional[datetime] = None
 
 
 class LtiDeployment(SQLModel, table=True):
@@ -528,6 +530,7 @@ class LtiDeployment(SQLModel, table=True):
     platform_id: int = Field(foreign_key="lti_platform.id", index=True)
     deployment_id: str = Field(max_length=255)
     created_at: datetime = Field(default_factory=utcnow)
+    disabled_at: Optional[datetime] = None  # switched off: launches through it are refused
 
 
 class LtiAccount(SQLModel, table=True):
@@ -539,6 +542,10 @@ class LtiAccount(SQLModel, table=True):
     sub: str = Field(max_length=255)
     user_id: int = Field(foreign_key="user.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
+    # What the LMS last said (name and e-mail claims), shown to an administrator linking the account to a
+    # local one; never used to match accounts.
+    name_claim: Optional[str] = Field(default=None, max_length=200)
+    email_claim: Optional[str] = Field(default=None, max_length=320)
 
 
 class LtiContext(SQLModel, table=True):

@@ -67,6 +67,14 @@ ACCESS = {
                              {"issuer": "https://lms.test", "client_id": "c", "auth_login_url": "https://lms.test/a",
                               "auth_token_url": "https://lms.test/t", "key_set_url": "https://lms.test/k",
                               "deployment_id": "d"}),
+    # Switching an LMS or one deployment off, and linking an LTI account (tests/test_lti_link.py covers admins).
+    "/admin/lti/platforms/<int:platform_id>/active": ("POST", "/admin/lti/platforms/1/active", {
+        "anonymous": "login", **{r: 403 for r in ROLES[1:]}}, {"action": "off"}),
+    "/admin/lti/deployments/<int:deployment_id>/active": ("POST", "/admin/lti/deployments/1/active", {
+        "anonymous": "login", **{r: 403 for r in ROLES[1:]}}, {"action": "off"}),
+    "/admin/lti/accounts": ("GET", "/admin/lti/accounts", {"anonymous": "login", **{r: 403 for r in ROLES[1:]}}, None),
+    "/admin/lti/accounts/<int:account_id>/link": ("POST", "/admin/lti/accounts/1/link", {
+        "anonymous": "login", **{r: 403 for r in ROLES[1:]}}, {"email": "a@b.test", "step": "confirm"}),
     "/admin/users/<int:user_id>/access": ("POST", "/admin/users/{student_id}/access",
                                           {"anonymous": "login", **{r: 403 for r in ROLES[1:]}},
                                           {"action": "disable"}),

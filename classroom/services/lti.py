@@ -18,9 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..models import (LTI_EMAIL_DOMAIN, ROLE_INSTRUCTOR, ROLE_STUDENT, Course, Enrollment, LtiAccount, LtiContext,
-                      LtiDeployment, LtiPlatform, User)
+                      LtiDeployment, LtiPlatform, User, utcnow)
 from . import accounts, audit, courses, lti_deep_linking, lti_frame
-from .errors import Conflict, InvalidInput
+from .errors import Conflict, InvalidInput, NotFound
 
 ROLE_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/roles"
 CONTEXT_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/context"
@@ -30,6 +30,12 @@ INSTRUCTOR_ROLES = ("http://purl.imsglobal.org/vocab/lis/v2/membership#Instructo
                     "http://purl.imsglobal.org/vocab/lis/v2/membership#Administrator",
                     "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Instructor",
                     "Instructor")
+
+
+PLATFORM_OFF = ("An administrator has switched this LMS off in the classroom, so its launches are refused. "
+                "Ask an administrator of the classroom if it should be on again.")
+DEPLOYMENT_OFF = ("An administrator has switched this deployment of the tool off in the classroom, so "
+                  "launches through it are refused. Ask an administrator of the classroom if it should be on again.")
 
 
 class LaunchRefused(Exception):
@@ -154,13 +160,47 @@ def add_platform(db: Session, *, issuer, client_id, auth_login_url, auth_token_u
     return platform, known is None
 
 
-def platforms(db: Session) -> list[tuple[LtiPlatform, list[str]]]:
+def platforms(db: Session) -> list[tuple[LtiPlatform, list[LtiDeployment]]]:
     out = []
     for platform in db.exec(select(LtiPlatform).order_by(LtiPlatform.id)):
-        ids = db.exec(select(LtiDeployment.deployment_id).where(LtiDeployment.platform_id == platform.id)
-                      .order_by(LtiDeployment.id)).all()
-        out.append((platform, list(ids)))
+        deployments = db.exec(select(LtiDeployment).where(LtiDeployment.platform_id == platform.id)
+                              .order_by(LtiDeployment.id)).all()
+        out.append((platform, list(deployments)))
     return out
+
+
+def set_platform_active(db: Session, admin: User, platform_id: int, active: bool) -> LtiPlatform:
+    """Switches a registered LMS off (its launches and deep-linking choices are refused from then on) or on
+    again. Nothing is deleted: its accounts, courses, links and scores stay."""
+    accounts.require_admin(admin)
+    platform = db.get(LtiPlatform, platform_id)
+    if platform is None:
+        raise NotFound("No such LTI platform.")
+    if (platform.disabled_at is None) != active:
+        platform.disabled_at = None if active else utcnow()
+        db.add(platform)
+        audit.record(db, admin, None, "lti.platform_on" if active else "lti.platform_off",
+                     f"lti platform {platform.id}", {"issuer": platform.issuer, "client_id": platform.client_id})
+    db.commit()
+    return platform
+
+
+def set_deployment_active(db: Session, admin: User, deployment_id: int, active: bool) -> tuple[LtiPlatform,
+                                                                                             LtiDeployment]:
+    """Switches one deployment of a registered LMS off (launches through it are refused) or on again."""
+    accounts.require_admin(admin)
+    deployment = db.get(LtiDeployment, deployment_id)
+    if deployment is None:
+        raise NotFound("No such LTI deployment.")
+    platform = db.get(LtiPlatform, deployment.platform_id)
+    if (deployment.disabled_at is None) != active:
+        deployment.disabled_at = None if active else utcnow()
+        db.add(deployment)
+        audit.record(db, admin, None, "lti.deployment_on" if active else "lti.deployment_off",
+                     f"lti deployment {deployment.id}", {"issuer": platform.issuer, "client_id": platform.client_id,
+                                                         "deployment_id": deployment.deployment_id})
+    db.commit()
+    return platform, deployment
 
 
 # ---------------------------------------------------------------- PyLTI1p3's view of the registrations
@@ -194,6 +234,8 @@ def _tool_conf(db: Session, private_pem: str):
             platform = self._platform(iss, client_id)
             if platform is None:
                 return None
+            if platform.disabled_at is not None:
+                raise LaunchRefused(PLATFORM_OFF)
             return (Registration().set_issuer(platform.issuer).set_client_id(platform.client_id)
                     .set_auth_login_url(platform.auth_login_url).set_auth_token_url(platform.auth_token_url)
                     .set_key_set_url(platform.key_set_url).set_tool_private_key(private_pem)
@@ -206,8 +248,12 @@ def _tool_conf(db: Session, private_pem: str):
             platform = self._platform(iss, client_id)
             if platform is None:
                 return None
+            if platform.disabled_at is not None:
+                raise LaunchRefused(PLATFORM_OFF)
             found = db.exec(select(LtiDeployment).where(LtiDeployment.platform_id == platform.id,
                                                         LtiDeployment.deployment_id == deployment_id)).first()
+            if found is not None and found.disabled_at is not None:
+                raise LaunchRefused(DEPLOYMENT_OFF)
             return Deployment().set_deployment_id(found.deployment_id) if found else None
 
     return DatabaseToolConf()
@@ -311,7 +357,12 @@ def claimed_name(data: dict) -> str:
 def _account(db: Session, platform: LtiPlatform, sub: str, data: dict, role: str) -> User:
     found = db.exec(select(LtiAccount).where(LtiAccount.platform_id == platform.id, LtiAccount.sub == sub)).first()
     claimed = claimed_name(data)
+    email_claim = str(data.get("email") or "").strip()[:320] or None
+    name_claim = claimed or None
     if found is not None:
+        if (found.name_claim, found.email_claim) != (name_claim, email_claim):
+            found.name_claim, found.email_claim = name_claim, email_claim
+            db.add(found)
         user = db.get(User, found.user_id)
         if user.disabled_at is not None:
             raise LaunchRefused("This account is disabled. Ask an administrator.")
@@ -328,7 +379,8 @@ def _account(db: Session, platform: LtiPlatform, sub: str, data: dict, role: str
                 password_hash="", role=role)
     db.add(user)
     db.flush()
-    db.add(LtiAccount(platform_id=platform.id, sub=sub, user_id=user.id))
+    db.add(LtiAccount(platform_id=platform.id, sub=sub, user_id=user.id, name_claim=name_claim,
+                      email_claim=email_claim))
     db.flush()
     return user
 

@@ -600,13 +600,41 @@ def admin_tour(server, password: str) -> dict:
                          auth_login_url="https://sso.canvaslms.com/api/lti/authorize_redirect",
                          auth_token_url="https://sso.canvaslms.com/login/oauth2/token",
                          key_set_url="https://sso.canvaslms.com/api/lti/security/jwks", deployment_id="7:8a1c3e")
+        # A second deployment, switched off; a placeholder LTI account to link to a local one.
+        from sqlmodel import select
+
+        from classroom.models import Course, Enrollment, LtiAccount, LtiDeployment, User, utcnow
+        canvas, _new = lti.add_platform(s, issuer="https://canvas.instructure.com", client_id="10000000000042",
+                                        auth_login_url="https://sso.canvaslms.com/api/lti/authorize_redirect",
+                                        auth_token_url="https://sso.canvaslms.com/login/oauth2/token",
+                                        key_set_url="https://sso.canvaslms.com/api/lti/security/jwks",
+                                        deployment_id="9:old-term")
+        old = s.exec(select(LtiDeployment).where(LtiDeployment.deployment_id == "9:old-term")).one()
+        old.disabled_at = utcnow()
+        placeholder = User(email="lti-5f2a9c0d1e7b3a6c4d8e2f10@lti.invalid", name="Grace Hopper", password_hash="")
+        s.add_all([old, placeholder])
+        s.flush()
+        s.add(LtiAccount(platform_id=canvas.id, sub="c6a1f3e2-8d4b-4c1e-9f7a-2b5d8e0c4a19", user_id=placeholder.id,
+                         name_claim="Grace Hopper", email_claim="ghopper@school.edu"))
+        lms_course = s.exec(select(Course).where(Course.code == "LMS101")).first()
+        if lms_course is not None:
+            s.add(Enrollment(course_id=lms_course.id, user_id=placeholder.id, role="student"))
+        accounts.create_user(s, email="grace.hopper@demo.test", name="Grace Hopper", password=password)
+        s.commit()
+        account_id = s.exec(select(LtiAccount.id).where(LtiAccount.user_id == placeholder.id)).one()
     server.app.config["PUBLIC_URL"] = server.app.config.get("PUBLIC_URL") or server.url  # the tool's addresses
 
     def wrong_platform(page):
         page.get_by_label("Issuer (Platform ID)").fill("canvas")
         page.get_by_role("button", name="Register").click()
 
-    return {"admin-dashboard": "/admin/", "admin-lti": "/admin/lti", "admin-lti-errors": ("/admin/lti", wrong_platform)}
+    def check_link(page):
+        page.get_by_label("E-mail address of the local account").fill("grace.hopper@demo.test")
+        page.get_by_role("button", name="Check").click()
+
+    link = f"/admin/lti/accounts/{account_id}/link"
+    return {"admin-dashboard": "/admin/", "admin-lti": "/admin/lti", "admin-lti-errors": ("/admin/lti", wrong_platform),
+            "admin-lti-accounts": "/admin/lti/accounts", "admin-lti-link": (link, check_link)}
 
 
 # The README's pictures: (file name, who, page name in the tour, desktop or phone).
