@@ -7,7 +7,11 @@ and typeset in the browser by static/js/math.js with KaTeX (trust off, so
 \\href and \\url cannot make links).
 
 Dollar rules follow Pandoc so that money in word problems stays text:
-"$5 and $10" is not math, "$x+1$" is.
+"$5 and $10" is not math, "$x+1$" is. The \\(...\\) and \\[...\\] delimiters are math
+too (Pandoc's tex_math_single_backslash), and a bare \\boxed{...} outside math is typeset:
+models write them (the lab's attempts, harvested problems) and so do people used to LaTeX.
+One rule for every text, so a model's solution reads the same on the harvest page, in a
+critique assignment and on the instructor's pages.
 """
 from __future__ import annotations
 
@@ -23,19 +27,22 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.texmath import texmath_plugin
 
 
-@lru_cache(maxsize=2)
-def _parser(model_text: bool = False) -> MarkdownIt:
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True)
-    if model_text:
-        # A model writes math as \(...\) and \[...\] too, and often leaves \boxed{...} outside any math.
-        dollar_rules = {id(rule.fn) for rule in md.block.ruler.__rules__}
-        md.use(texmath_plugin, delimiters="brackets")
-        for rule in md.block.ruler.__rules__:  # texmath's \[ \] blocks: one that ends mid-line stays a paragraph
-            if id(rule.fn) not in dollar_rules:
-                rule.fn = _whole_lines(rule.fn)
-        md.block.ruler.__cache__ = None
-        md.inline.ruler.before("escape", "bare_boxed", _bare_boxed)
+    # Math as \(...\) and \[...\] too, and \boxed{...} left outside any math (as models write it).
+    dollar_rules = {id(rule.fn) for rule in md.block.ruler.__rules__ + md.inline.ruler.__rules__}
+    md.use(texmath_plugin, delimiters="brackets")
+    for rule in md.block.ruler.__rules__:  # texmath's \[ \] blocks: one that ends mid-line stays a paragraph
+        if id(rule.fn) not in dollar_rules:
+            rule.fn = _whole_lines(rule.fn)
+    md.block.ruler.__cache__ = None
+    for rule in md.inline.ruler.__rules__:  # texmath's \( \): only where a \) follows
+        if rule.name == "math_inline" and id(rule.fn) not in dollar_rules:
+            rule.fn = _closed_later(rule.fn)
+    md.inline.ruler.__cache__ = None
+    md.inline.ruler.before("escape", "bare_boxed", _bare_boxed)
     md.enable("table")
     md.enable("strikethrough")
 
@@ -66,18 +73,10 @@ def _parser(model_text: bool = False) -> MarkdownIt:
 
 
 def render_markdown(text: str | None) -> Markup:
-    """Safe HTML for user-written Markdown with math; never raises on odd input."""
+    """Safe HTML for Markdown with math (a person's or a model's); never raises on odd input."""
     if not text:
         return Markup("")
     return Markup(_render(text))
-
-
-def render_model_markdown(text: str | None) -> Markup:
-    """A model's text (the lab's attempts and harvested steps): Markdown with math as people write it, plus
-    the \\(...\\) and \\[...\\] delimiters and a bare \\boxed{...}, which models write."""
-    if not text:
-        return Markup("")
-    return Markup(_render_model(text))
 
 
 _DISPLAY_END = re.compile(r"\\\[[\s\S]+?\\\]")
@@ -98,23 +97,45 @@ def _whole_lines(rule):
     return guarded
 
 
+def _closed_later(rule):
+    """texmath's \\(...\\) rule, tried only when a `\\)` follows: its lazy match from every `\\(` of a text
+    with no `\\)` would take time growing with the square of the text's length."""
+    def guarded(state, silent: bool) -> bool:
+        last = state.env.setdefault("last_close", {})
+        if state.src not in last:
+            last[state.src] = state.src.rfind("\\)")
+        if last[state.src] < state.pos + 2:
+            return False
+        return rule(state, silent)
+    return guarded
+
+
+_BRACE = re.compile(r"\\[\s\S]|[{}]")
+
+
+def _matching_braces(src: str) -> dict[int, int]:
+    """Each `{` of src (escapes skipped) to the position just after its matching `}`: one pass, so that many
+    unbalanced `\\boxed{` cost no more than one."""
+    ends: dict[int, int] = {}
+    opened: list[int] = []
+    for found in _BRACE.finditer(src):
+        if found.group() == "{":
+            opened.append(found.start())
+        elif found.group() == "}" and opened:
+            ends[opened.pop()] = found.end()
+    return ends
+
+
 def _bare_boxed(state, silent: bool) -> bool:
     """`\\boxed{...}` outside math (balanced braces) becomes inline math, as the model meant it."""
     start = state.pos
     if not state.src.startswith("\\boxed{", start):
         return False
-    depth, pos = 0, start + len("\\boxed")
-    while pos < state.posMax:
-        char = state.src[pos]
-        if char == "\\":
-            pos += 2
-            continue
-        depth += char == "{"
-        depth -= char == "}"
-        pos += 1
-        if depth == 0:
-            break
-    if depth != 0:
+    known = state.env.setdefault("boxed_braces", {})
+    if state.src not in known:
+        known[state.src] = _matching_braces(state.src)
+    pos = known[state.src].get(start + len("\\boxed"))
+    if pos is None or pos > state.posMax:
         return False
     if not silent:
         token = state.push("math_inline", "math", 0)
@@ -134,14 +155,6 @@ _rendered: TTLCache = TTLCache(maxsize=4096, ttl=300)
 @cached(_rendered, lock=Lock())
 def _render(text: str) -> str:
     return _parser().render(text.replace("\x00", "\ufffd"))
-
-
-_rendered_model: TTLCache = TTLCache(maxsize=1024, ttl=300)
-
-
-@cached(_rendered_model, lock=Lock())
-def _render_model(text: str) -> str:
-    return _parser(model_text=True).render(text.replace("\x00", "\ufffd"))
 
 
 # --------------------------------------------------------------------------- programs

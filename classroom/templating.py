@@ -3,7 +3,7 @@ from flask import Flask, current_app
 
 from .models import ERROR_KINDS
 from .content import format_label, is_code
-from .rendering import highlight_lines, render_code, render_markdown, render_model_markdown
+from .rendering import highlight_lines, render_code, render_markdown
 from .services import accounts, agreement, scoring
 from .services.scoring import LABELS
 from .services.validation import to_local
@@ -32,7 +32,6 @@ def lean_status_line() -> tuple[bool, str]:
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["lean_status"] = lean_status_line
     app.jinja_env.filters["markdown"] = render_markdown
-    app.jinja_env.filters["model_markdown"] = render_model_markdown  # a model's text: \\( \\), \\[ \\], bare \\boxed
     # Programs: Pygments on the server, one fragment per line (a step), or a whole block (a correction).
     app.jinja_env.filters["code_lines"] = highlight_lines
     app.jinja_env.filters["code"] = render_code

@@ -288,3 +288,36 @@ def test_a_hidden_exams_attempts_cannot_be_harvested_by_students(scene, world, d
     alice = make_client(w["alice"])
     _lab, _run, by_verdict = run_exam(world, dbs, w, alice, exam_hidden=True)
     assert alice.get(f"/learn/attempts/{by_verdict['incorrect'].id}/harvest").status_code == 404
+
+
+def test_a_harvested_problems_math_is_typeset_wherever_it_is_shown(scene, world, dbs, make_client, openai_server):
+    """The model's \\( \\), \\[ \\] and bare \\boxed{} read as math on the student's critique page and on the
+    instructor's problem, preview and solution pages, as on the harvest page: one renderer for every text."""
+    w = scene
+    openai_server.responder = lambda req: (
+        "Step 1: \\(3 + 4 = 8\\).\n\\[ 3 + 4 = 8 \\]\nThe answer is \\boxed{8}."
+        if "apples" in req.contents("user")[-1] else solver_reply(req))
+    alice, bob, teacher = make_client(w["alice"]), make_client(w["bob"]), make_client(w["teacher"])
+    _lab, _run, by_verdict = run_exam(world, dbs, w, alice)
+    wrong = by_verdict["incorrect"]
+    good = {"first_wrong_step": "1", "reason": "3 + 4 is 7, not 8.", "error_kind": "arithmetic"}
+    assert alice.post(f"/learn/attempts/{wrong.id}/harvest", data=good).status_code == 302
+    h = dbs.exec(select(LabHarvest)).one()
+    teacher.post(f"/teach/harvests/{h.id}/decide", data={"decision": "approve"})
+    dbs.expire_all()
+    problem = dbs.get(Problem, dbs.get(LabHarvest, h.id).problem_id)
+    solution = dbs.exec(select(FlawedSolution).where(FlawedSolution.problem_id == problem.id)).one()
+    assignment = world.assignment(w["teacher"], w["course"], [problem], title="Real mistakes")
+
+    typeset = ['<span class="math inline">3 + 4 = 8</span>', '<div class="math display">3 + 4 = 8</div>',
+               '<span class="math inline">\\boxed{8}</span>']
+    pages = {"student": bob.get(f"/learn/assignments/{assignment.id}/problems/{problem.id}"),
+             "problem": teacher.get(f"/teach/problems/{problem.id}"),
+             "preview": teacher.get(f"/teach/problems/{problem.id}/preview"),
+             "solution": teacher.get(f"/teach/solutions/{solution.id}")}
+    for name, resp in pages.items():
+        page = resp.get_data(as_text=True)
+        assert resp.status_code == 200, name
+        for html in typeset:
+            assert html in page, (name, html)
+        assert "\\(" not in page and "\\[" not in page, name  # no delimiter left for the reader to see

@@ -181,13 +181,25 @@ def test_a_run_without_progress_fails_with_its_reason_and_runs_again_from_where_
 
 
 def test_harvest_pages_typeset_the_models_math(scene, world, dbs, make_client):
-    from classroom.rendering import render_model_markdown
-    html = render_model_markdown("Teachers: \\(4 \\times 9 = 32\\).\n\n\\[\n28 + 4\n\\]\n\nTotal: \\boxed{200}")
+    from classroom.rendering import render_markdown
+    html = render_markdown("Teachers: \\(4 \\times 9 = 32\\).\n\n\\[\n28 + 4\n\\]\n\nTotal: \\boxed{200}")
     assert html.count('class="math inline"') == 2 and '<div class="math display">28 + 4</div>' in html
     assert '<span class="math inline">\\boxed{200}</span>' in html
-    assert "\\boxed{1" in render_model_markdown("broken \\boxed{1")  # unbalanced: left as text
-    assert "$5 and $10" in render_model_markdown("money $5 and $10")
-    assert "after it" in render_model_markdown("\\[ z^2 \\] after it")  # a display ending mid-line keeps its text
+    assert "\\boxed{1" in render_markdown("broken \\boxed{1")  # unbalanced: left as text
+    assert "$5 and $10" in render_markdown("money $5 and $10")
+    assert "after it" in render_markdown("\\[ z^2 \\] after it")  # a display ending mid-line keeps its text
+
+
+def test_unclosed_tex_delimiters_in_any_text_render_in_linear_time():
+    """Every text reads \\( \\) and \\boxed{} now (a student's critique too): thousands of unclosed ones render
+    in a moment, where scanning to the end from each took minutes."""
+    import time
+
+    from classroom.rendering import render_markdown
+    for text in ("\\(" * 25_000, "\\boxed{" * 10_000, "\\boxed{" * 5_000 + "}", "\\[\n" * 20_000):
+        started = time.perf_counter()
+        html = render_markdown(text + " end")
+        assert time.perf_counter() - started < 5 and "end" in html, text[:12]
 
 
 # --------------------------------------------------------------------------- rubric grades
