@@ -1,5 +1,6 @@
 """The instructor's side of a lab in Chromium: the leaderboard shown to the class, a rubric written and a group
-graded from the keyboard, the model's math typeset on the harvest page; then the student's view of both."""
+graded from the keyboard, the model's math typeset on the harvest page; then the student's view of both, and the approved harvest in a
+critique assignment, its math typeset for the student on a laptop and on a phone."""
 from __future__ import annotations
 
 import pytest
@@ -34,8 +35,8 @@ def test_an_instructor_grades_a_lab_and_opens_its_leaderboard(new_page, live_ser
                            model="m", strategy_id=strategy.id)
         s.add(wrong)
         s.commit()
-        harvest.submit_harvest(s, student, wrong.id, first_wrong_step=1, reason="$28 \\times 6$ is $168$.",
-                               error_kind="arithmetic")
+        harvested = harvest.submit_harvest(s, student, wrong.id, first_wrong_step=1,
+                                           reason="$28 \\times 6$ is $168$.", error_kind="arithmetic")
         lab_id = the_lab.id
 
     page = new_page(width=390, height=844)
@@ -71,5 +72,22 @@ def test_an_instructor_grades_a_lab_and_opens_its_leaderboard(new_page, live_ser
     expect(student_page.get_by_role("heading", name="Your grade: 17.50 of 20 points")).to_be_visible()
     student_page.get_by_role("link", name="Leaderboard").click()
     expect(student_page.locator("tr.mine")).to_contain_text("Euler")
+
+    from datetime import timedelta
+
+    from classroom.models import utcnow
+    from classroom.services import assignments
+    with live_server.session() as s:
+        teacher, course = accounts.find_user(s, room.teacher_email), courses.get_course(s, room.code)
+        problem_id = harvest.decide(s, teacher, harvested.id, "approve").problem_id
+        critique = assignments.create_assignment(s, teacher, course, assignments.AssignmentDraft(
+            title="Real mistakes", opens_at=utcnow() - timedelta(days=1), due_at=utcnow() + timedelta(days=7),
+            problem_ids=[problem_id]))
+    for width, height in ((1280, 900), (390, 844)):
+        student_page.set_viewport_size({"width": width, "height": height})
+        student_page.goto(f"/learn/assignments/{critique.id}/problems/{problem_id}")
+        expect(student_page.locator(".steps .katex")).to_have_count(2)  # the model's \\( \\) and bare \\boxed
+        expect(student_page.locator(".steps")).not_to_contain_text("\\(")
+        assert student_page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     assert not page.watch.page_errors and not student_page.watch.page_errors
     assert not page.watch.server_errors and not student_page.watch.server_errors
