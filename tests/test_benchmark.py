@@ -12,18 +12,7 @@ from classroom.models import AnswerKey, AuditLog, FlawedSolution, Problem
 from classroom.services import lab
 from classroom.services.benchmark import JSON_FIELDS
 
-APPLES = "Anna has 3 apples and buys 4 more. How many apples does she have?"
-PENS = "A pen costs 2 dollars. How much do 5 pens cost?"
-TICKETS = "Tickets cost 6 dollars. What do 28 students pay?"
-
-
-def solver_reply(req):
-    asked = req.contents("user")[-1]
-    if "apples" in asked:
-        return "Step 1: 3 + 4 = 8.\nThe answer is 8."
-    if "pen" in asked:
-        return "5 pens cost 5 × 2 = 10 dollars.\n\\boxed{10}"
-    return "28 × 6 = 168.\nFINAL ANSWER: 168"
+from lab_support import APPLES, PENS, TICKETS, solver_reply, solver_settings
 
 
 def bank_line(id_, question, answer, **extra):
@@ -35,9 +24,7 @@ def bank_line(id_, question, answer, **extra):
 
 @pytest.fixture
 def app_config(app_config, openai_server):
-    app_config.update({"SOLVER_MODEL": "test-solver", "OPENAI_BASE_URL": openai_server.base_url,
-                       "OPENAI_API_KEY": "k", "GRADER_TIMEOUT": 2.0, "GRADER_MAX_ATTEMPTS": 1,
-                       "GRADER_BACKOFF_BASE": 0.01})
+    app_config.update(solver_settings(openai_server))
     return app_config
 
 
@@ -190,7 +177,6 @@ def test_a_model_that_stops_answering_is_reported_with_what_was_measured(app, wo
     assert "The solver model failed on 'tickets' (sample 2) after 1 attempts" in result.output
     assert "Overall: 1 of 1 attempts correct" in result.stdout
     assert not result.stdout.splitlines()[-1].startswith("{")  # no JSON line for a run that did not finish
-
 
 
 def test_a_terminal_gets_a_progress_bar(tmp_path, openai_server):

@@ -12,21 +12,12 @@ from classroom.models import LabAttempt, LabHarvest, LabRun, LabStrategy, Proble
 from classroom.services import banks, dataset, groups, harvest, lab, submissions
 from classroom.services.submissions import CritiqueDraft
 
-APPLES = "Anna has 3 apples and buys 4 more. How many apples does she have?"
-
-
-def solver_reply(req):
-    asked = req.contents("user")[-1]
-    if "apples" in asked:
-        return "Step 1: 3 + 4 = 8.\nThe answer is 8."
-    return "28 × 6 = 168.\nFINAL ANSWER: 168"
+from lab_support import APPLES, solver_reply, solver_settings
 
 
 @pytest.fixture
 def app_config(app_config, openai_server):
-    app_config.update({"SOLVER_MODEL": "test-solver", "OPENAI_BASE_URL": openai_server.base_url,
-                       "OPENAI_API_KEY": "k", "GRADER_TIMEOUT": 2.0, "GRADER_MAX_ATTEMPTS": 1,
-                       "GRADER_BACKOFF_BASE": 0.01})
+    app_config.update(solver_settings(openai_server))
     return app_config
 
 

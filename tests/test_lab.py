@@ -11,25 +11,12 @@ from classroom.services import groups, lab, submissions
 from classroom.services.lab import wilson_interval
 from classroom.services.submissions import CritiqueDraft
 
-APPLES = "Anna has 3 apples and buys 4 more. How many apples does she have?"
-PENS = "A pen costs 2 dollars. How much do 5 pens cost?"
-
-
-def solver_reply(req):
-    """Right on the tickets (168) and on pens (10), wrong on the apples (8 instead of 7)."""
-    asked = req.contents("user")[-1]
-    if "apples" in asked:
-        return "Step 1: 3 + 4 = 8.\nThe answer is 8."
-    if "pen" in asked:
-        return "5 pens cost 5 × 2 = 10 dollars.\n\\boxed{10}"
-    return "28 × 6 = 168.\nFINAL ANSWER: 168"
+from lab_support import APPLES, PENS, make_lab, solver_reply, solver_settings
 
 
 @pytest.fixture
 def app_config(app_config, openai_server):
-    app_config.update({"SOLVER_MODEL": "test-solver", "OPENAI_BASE_URL": openai_server.base_url,
-                       "OPENAI_API_KEY": "k", "GRADER_TIMEOUT": 2.0, "GRADER_MAX_ATTEMPTS": 1,
-                       "GRADER_BACKOFF_BASE": 0.01})
+    app_config.update(solver_settings(openai_server))
     return app_config
 
 
@@ -47,13 +34,6 @@ def scene(world, dbs, openai_server):
         groups.add_member(dbs, w["teacher"], gb.id, w["bob"].id)
     w.update(apples=apples, group_a=ga, group_b=gb)
     return w
-
-
-def make_lab(world, dbs, w, **overrides):
-    values = dict(title="Lab 1", exam_problem_ids=[w["problem"].id, w["apples"].id], samples=3)
-    values.update(overrides)
-    with world.app.app_context():
-        return lab.create_lab(dbs, w["teacher"], w["course"], lab.LabDraft(**values))
 
 
 def write_pens(client, the_lab, w, tests=""):

@@ -10,7 +10,7 @@ from classroom.models import LabAttempt, LabRun, utcnow
 from classroom.services import groups, lab, lab_grades
 from classroom.services.lab import wilson_interval
 
-APPLES = "Anna has 3 apples and buys 4 more. How many apples does she have?"
+from lab_support import APPLES, make_lab
 
 
 @pytest.fixture
@@ -27,13 +27,6 @@ def scene(world, dbs):
         gc = groups.create_group(dbs, w["teacher"], w["course"], name="Group C")
     w.update(group_a=ga, group_b=gb, group_c=gc)
     return w
-
-
-def make_lab(world, dbs, w, **overrides):
-    values = dict(title="Lab 1", exam_problem_ids=[w["problem"].id, w["apples"].id], samples=3)
-    values.update(overrides)
-    with world.app.app_context():
-        return lab.create_lab(dbs, w["teacher"], w["course"], lab.LabDraft(**values))
 
 
 def add_run(dbs, the_lab, w, group, author, *, correct, completed, total=6, state="done", target="exam",
