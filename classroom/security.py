@@ -40,8 +40,10 @@ LTI_FRAME = "lti_frame"  # in the session an LTI launch made: the LMS origins th
 
 def lti_framed() -> bool:
     """Whether this request belongs to a session an LTI launch established (inside the LMS's iframe)."""
-    # Not for static files: reading the session would add `Vary: Cookie` to them.
-    return has_request_context() and request.endpoint != "static" and bool(session.get(LTI_FRAME))
+    # Not for static files, nor for the API (bearer tokens, JSON, never framed): reading the session would
+    # add `Vary: Cookie` to their answers, and cost every API call a cookie's worth of work.
+    return (has_request_context() and request.endpoint != "static" and request.blueprint != "api"
+            and bool(session.get(LTI_FRAME)))
 
 
 class SessionInterface(SecureCookieSessionInterface):

@@ -194,3 +194,40 @@ def test_the_assignment_listing_answers_304_to_a_client_that_has_it(world, make_
     changed = api.get(path, headers={**second, "If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
     assert [a["title"] for a in changed.get_json()["assignments"]][-1] == "Week 9"
+
+
+@pytest.mark.real_queue  # the job waits in the queue (a worker's grading keeps its transactions)
+def test_the_busy_api_routes_send_no_begin_or_commit_on_postgresql(world, make_client, backend):
+    """The listing and a submission run each statement in autocommit on PostgreSQL (db.autocommit): no
+    BEGIN, COMMIT or ROLLBACK round trips, and the submission with its job is one statement, so it is
+    saved whole or not at all. On SQLite the same requests keep their transactions."""
+    setup = _course(world, n_assignments=1, n_problems=1, n_students=1, graded=False)
+    a, p, student = setup["assignments"][0], setup["problems"][0][0], setup["students"][0]
+    headers = _token(world, student)
+    api = make_client()
+    modes: list[tuple[bool, str]] = []
+
+    def record(conn, _cursor, statement, *_args):
+        modes.append((conn.connection.dbapi_connection.autocommit
+                      if backend == "postgresql" else conn.connection.dbapi_connection.isolation_level is None,
+                      " ".join(statement.split())))
+
+    engine = world.app.extensions["db_engine"]
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert api.get(f"/api/v1/courses/{setup['course'].code}/assignments", headers=headers).status_code == 200
+        resp = api.post(f"/api/v1/assignments/{a.id}/problems/{p.id}/submissions", headers=headers, json={
+            "error_step": 2, "explanation": "28 × 6 is 168.", "correction": "168", "final_answer": "168"})
+        assert resp.status_code == 201, resp.get_json()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert modes
+    if backend == "postgresql":
+        assert all(auto for auto, _s in modes), modes
+        inserts = [s for _a, s in modes if "INSERT" in s]
+        assert len(inserts) == 1 and "grading_job" in inserts[0], inserts
+    else:
+        assert not any(auto for auto, _s in modes), modes
+    with world.app.app_context():
+        sub = submissions.versions(world.s, a.id, p.id, student.id)[0]
+        assert submissions.job_of(world.s, sub.id) is not None

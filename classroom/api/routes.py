@@ -24,6 +24,7 @@ def service_error(exc: ServiceError):
 
 
 @bp.route("/courses/<code>/assignments")
+@db.autocommit
 @token_required
 def list_assignments(code):
     s = db.session()
@@ -48,6 +49,7 @@ def list_assignments(code):
 
 
 @bp.route("/assignments/<int:assignment_id>/problems/<int:problem_id>/submissions", methods=["POST"])
+@db.autocommit  # the submission and its job are one INSERT (services/submissions.py)
 @token_required
 def create_submission(assignment_id, problem_id):
     body = _json_object("Send a JSON object with error_step, explanation, correction and final_answer.")

@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Optional
 
-from sqlalchemy import bindparam, func, insert
+from sqlalchemy import bindparam, func, insert, literal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
@@ -89,11 +89,7 @@ def submit(db: Session, actor: User, assignment_id: int, problem_id: int, draft:
     job_state = JOB_HELD if target.hold_for_pilot else JOB_QUEUED
     for _attempt in range(3):
         try:
-            # Two Core statements and the commit: the version is numbered inside the INSERT (no read
-            # before the write) and RETURNING brings back what the database chose.
-            sub_id, version = db.exec(_insert_submission(), params=values).one()
-            job_id = db.exec(_insert_job(), params={"submission_id": sub_id, "assignment_id": target.assignment_id,
-                                                    "state": job_state, "enqueued_at": now}).scalar_one()
+            sub_id, version, job_id = _insert(db, values, job_state)
             db.commit()
         except IntegrityError:
             # Two saves raced for the same version number; take the next one.
@@ -116,6 +112,36 @@ def _persistent(db: Session, row):
     make_transient_to_detached(row)
     db.add(row)
     return row
+
+
+def _insert(db: Session, values: dict, job_state: str) -> tuple[int, int, int]:
+    """Save the submission and its job: (submission id, version, job id). The version is numbered inside
+    the INSERT (no read before the write) and RETURNING brings back what the database chose. On
+    PostgreSQL both rows go in one statement, atomic by itself (so an autocommit session is safe: see
+    db.autocommit); elsewhere two statements, which the session's transaction holds together."""
+    job_values = {"job_state": job_state, "enqueued_at": values["created_at"]}
+    if db.get_bind().dialect.name == "postgresql":
+        return tuple(db.exec(_insert_submission_and_job(), params={**values, **job_values}).one())
+    sub_id, version = db.exec(_insert_submission(), params=values).one()
+    job_id = db.exec(_insert_job(), params={"submission_id": sub_id, "assignment_id": values["assignment_id"],
+                                            "state": job_state, "enqueued_at": values["created_at"]}).scalar_one()
+    return sub_id, version, job_id
+
+
+@lru_cache(maxsize=1)
+def _insert_submission_and_job():
+    # WITH sub AS (INSERT INTO submission ... RETURNING id, version),
+    #      job AS (INSERT INTO grading_job ... SELECT FROM sub RETURNING id, submission_id)
+    # SELECT sub.id, sub.version, job.id FROM sub JOIN job: one round trip, one statement.
+    sub = _insert_submission().cte("sub")
+    t = GradingJob.__table__
+    job = (insert(t).from_select(
+        ["submission_id", "assignment_id", "state", "enqueued_at", "attempts", "pilot"],
+        select(sub.c.id, bindparam("assignment_id", type_=t.c.assignment_id.type),
+               bindparam("job_state", type_=t.c.state.type), bindparam("enqueued_at", type_=t.c.enqueued_at.type),
+               literal(0), literal(False)))
+        .returning(t.c.id, t.c.submission_id).cte("job"))
+    return select(sub.c.id, sub.c.version, job.c.id).select_from(sub.join(job, job.c.submission_id == sub.c.id))
 
 
 @lru_cache(maxsize=1)
