@@ -25,7 +25,7 @@ def token_required(view):
         found = accounts.token_owner(db.session(), token.strip())
         if found is None:
             return api_error(401, "That API token is not valid. Create a new one with: flask --app app create-token EMAIL")
-        g.api_user, g.api_token_id = found[0], found[1].id
+        g.api_user, g.api_token_id = found
         return view(*args, **kwargs)
 
     return wrapper
