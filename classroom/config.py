@@ -12,7 +12,7 @@ import re
 import secrets
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Union
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -48,6 +48,17 @@ def _int(name: str, default: int, minimum: Optional[int] = None, maximum: Option
         bounds = (f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}")
         raise ConfigError(f"{name} must be a whole number {bounds}, got {raw!r}")
     return value
+
+
+def _niceness(name: str, default: Union[int, str]) -> Union[int, str]:
+    raw = _raw(name)
+    if raw is None:
+        return default
+    if raw.lower() == "idle":
+        return "idle"
+    if not raw.isdigit() or int(raw) > 19:
+        raise ConfigError(f"{name} must be idle or a whole number from 0 to 19, got {raw!r}")
+    return int(raw)
 
 
 def _float(name: str, default: float, minimum: Optional[float] = None, above: Optional[float] = None) -> float:
@@ -170,9 +181,11 @@ def load_config(instance_dir: Path) -> dict:
         "LEAN_TOOL_ENV": tuple((name, os.environ[name]) for name in LEAN_TOOL_VARIABLES if os.environ.get(name)),
         # Grading jobs one worker process runs at once (threads; a job mostly waits for the model).
         "WORKER_CONCURRENCY": _int("WORKER_CONCURRENCY", 8, minimum=1, maximum=64),
-        # How much a grading worker lowers its own CPU priority (nice): on a machine it shares with the
-        # web server, requests (people waiting) come first and grading catches up after a rush.
-        "WORKER_NICENESS": _int("WORKER_NICENESS", 10, minimum=0, maximum=19),
+        # How much a grading worker lowers its own CPU priority: on a machine it shares with the web server,
+        # requests (people waiting) come first and grading catches up after a rush. 0-19: a nice value;
+        # "idle" (Linux's SCHED_IDLE): only CPU time nothing else wants, so a server kept busy all the time
+        # would leave grading waiting.
+        "WORKER_NICENESS": _niceness("WORKER_NICENESS", 10),
         # A job whose worker died is taken up again after this many seconds.
         "JOB_LEASE_SECONDS": _int("JOB_LEASE_SECONDS", 300, minimum=1),
         # How often each worker looks for such jobs (and for queue messages that were lost).

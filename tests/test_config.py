@@ -65,6 +65,7 @@ def test_a_role_model_falls_back_to_the_grader_model():
     ("GRADER_CALIBRATION_EXAMPLES", "a few", "whole number"),
     ("WORKER_CONCURRENCY", "0", "from 1 to 64"),
     ("WORKER_NICENESS", "20", "from 0 to 19"),
+    ("WORKER_NICENESS", "lowest", "idle or a whole number"),
     ("JOB_LEASE_SECONDS", "ten", "whole number"),
     ("JOB_RECOVERY_SECONDS", "0", "more than 0"),
     ("JOB_QUEUE_NAME", "my queue!", "letters, digits"),

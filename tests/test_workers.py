@@ -105,6 +105,19 @@ def test_worker_grades_what_the_web_app_queued(app, world, dbs, tmp_path, queue)
     assert all(j.attempts == 1 for j in _jobs(app).values())
 
 
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+def test_an_idle_priority_worker_still_grades(app, world, dbs, tmp_path, queue):
+    """WORKER_NICENESS=idle: the worker's threads run under SCHED_IDLE (CPU time nothing else wants)."""
+    w = world.classroom()
+    sub, _job = _submit(app, dbs, w["alice"], w)
+    log = tmp_path / "worker.log"
+    with running(flask_args("worker", "--workers", "2"), app_env(app.config, WORKER_NICENESS="idle"), log) as proc:
+        wait_for(lambda: _all_done(app, 1), WAIT, "the idle-priority worker to grade", log_path=log, proc=proc)
+        assert os.sched_getscheduler(proc.pid) == os.SCHED_IDLE
+    assert "CPU priority idle (SCHED_IDLE" in tail(log)
+    assert _grade_rows(app)[sub.id]["location"] == 1
+
+
 def test_killed_worker_loses_nothing_and_grades_once(app, world, dbs, tmp_path, openai_server, queue):
     """kill -9 in the middle of a model call; a new worker takes the job up when its lease runs out.
 
