@@ -29,10 +29,6 @@ from .pipeline import REVIEW_FLAGS, REVIEW_NOTE
 TEACH_COMPONENTS = ("revision", "teaching", "efficiency")
 
 
-def conversation_of(db: Session, submission_id: int) -> Optional[Conversation]:
-    return db.exec(select(Conversation).where(Conversation.submission_id == submission_id)).first()
-
-
 def load_work(db: Session, conv: Conversation) -> tuple[teach_grader.TeachingWork, Problem]:
     problem = db.get(Problem, conv.problem_id)
     solution = db.get(FlawedSolution, conv.flawed_solution_id)

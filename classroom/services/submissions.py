@@ -119,9 +119,9 @@ def _insert(db: Session, values: dict, job_state: str) -> tuple[int, int, int]:
     the INSERT (no read before the write) and RETURNING brings back what the database chose. On
     PostgreSQL both rows go in one statement, atomic by itself (so an autocommit session is safe: see
     db.autocommit); elsewhere two statements, which the session's transaction holds together."""
-    job_values = {"job_state": job_state, "enqueued_at": values["created_at"]}
     if db.get_bind().dialect.name == "postgresql":
-        return tuple(db.exec(_insert_submission_and_job(), params={**values, **job_values}).one())
+        return tuple(db.exec(_insert_submission_and_job(), params={**values, "job_state": job_state,
+                                                                    "enqueued_at": values["created_at"]}).one())
     sub_id, version = db.exec(_insert_submission(), params=values).one()
     job_id = db.exec(_insert_job(), params={"submission_id": sub_id, "assignment_id": values["assignment_id"],
                                             "state": job_state, "enqueued_at": values["created_at"]}).scalar_one()
