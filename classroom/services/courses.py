@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Optional
 
 from sqlalchemy import bindparam, func
+from sqlalchemy import select as sql_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -18,6 +19,7 @@ from ..models import ROLE_INSTRUCTOR, ROLE_STUDENT, Course, CourseInvitation, En
 from . import accounts, audit, invitations
 from .invitations import STATUS_ENROLLED, STATUS_INVITED, RosterRow
 from .errors import Conflict, ErrorCollector, Forbidden, InvalidInput, NotFound
+from .hot_reads import attached, columns_of, first
 from .validation import clean_text
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,19}$")
@@ -130,23 +132,28 @@ def course_and_membership(db: Session, user: User, code: str) -> tuple[Course, E
     """The course with this code and the user's enrolment in it, in one query; outsiders get the same
     'not found' as a wrong code, so course codes cannot be probed."""
     candidates = code_candidates(normalise_code(code))
-    rows = {}
-    if candidates:
-        rows = {c.code: (c, e) for c, e in db.exec(_course_and_membership_statement(),
-                                                   params={"user_id": user.id, "codes": candidates})}
-    row = next((rows[c] for c in candidates if c in rows), None)
-    if row is None or row[1] is None:
+    if not candidates:
         raise NotFound(COURSE_NOT_FOUND)
-    return row[0], row[1]
+    # Every course-scoped API request runs this: it is a hot read (hot_reads.py). Of two candidate codes
+    # (six letters typed without their dash) the code as typed wins.
+    row = first(db, _course_and_membership_statement(),
+                {"user_id": user.id, "code": candidates[0], "other_code": candidates[-1]})
+    width = len(columns_of(Course))
+    if row is None or row[width] is None:
+        raise NotFound(COURSE_NOT_FOUND)
+    return attached(db, Course, row[:width]), attached(db, Enrollment, row[width:])
 
 
 @lru_cache(maxsize=1)
 def _course_and_membership_statement():
-    # Built once, with bound parameters: every course-scoped API request runs it, and building it cost
-    # more Python time than running it.
-    return (select(Course, Enrollment)
-            .outerjoin(Enrollment, (Enrollment.course_id == Course.id) & (Enrollment.user_id == bindparam("user_id")))
-            .where(Course.code.in_(bindparam("codes", expanding=True))))
+    # Built once, with bound parameters: building it cost more Python time than running it.
+    course, enrolment = Course.__table__, Enrollment.__table__
+    return (sql_select(*columns_of(Course), *columns_of(Enrollment))
+            .select_from(course.outerjoin(enrolment, (enrolment.c.course_id == course.c.id)
+                                          & (enrolment.c.user_id == bindparam("user_id"))))
+            .where(course.c.code.in_([bindparam("code"), bindparam("other_code")]))
+            .order_by((course.c.code == bindparam("code")).desc())
+            .limit(1))
 
 
 def course_for_instructor(db: Session, user: User, code: str) -> Course:
