@@ -8,7 +8,7 @@ from ..services.errors import ServiceError
 from ..services.scoring import round_points, score_submission, student_job_state
 from ..services.submissions import MISSING, CritiqueDraft
 from . import bp, listing_cache
-from .auth import api_error, token_required
+from .auth import api_error, course_member_required, token_required
 from .bodies import json_object as _json_object
 from .serializers import assignment_json, grade_json, submission_json
 
@@ -25,11 +25,11 @@ def service_error(exc: ServiceError):
 
 @bp.route("/courses/<code>/assignments")
 @db.autocommit
-@token_required
+@course_member_required  # the token and the course in one read: this is the API's busiest request
 def list_assignments(code):
     s = db.session()
-    c, membership = courses.course_and_membership(s, g.api_user, code)
-    teaches = membership.role == ROLE_INSTRUCTOR
+    c = g.api_course
+    teaches = g.api_membership.role == ROLE_INSTRUCTOR
 
     def build():
         found, until = assignment_service.listing_until(s, c.id, only_open_to_students=not teaches)

@@ -408,31 +408,48 @@ TOKEN_TOUCH_SECONDS = 300
 
 def token_owner(db: Session, token: str) -> Optional[tuple[User, int]]:
     """The active account a bearer token belongs to, with the token's id (its last use noted)."""
-    if not token or len(token) > 200:
+    token_hash = token_hash_of(token)
+    if token_hash is None:
         return None
     # Every API request runs this: it is one of the hot reads (hot_reads.py), a sixth of an ORM query's cost.
-    row = first(db, _token_statement(), {"token_hash": _hash_token(token)})
-    if row is None:
+    row = first(db, token_statement(), {"token_hash": token_hash})
+    return None if row is None else owner_from_row(db, row)
+
+
+def token_hash_of(token: str) -> Optional[str]:
+    """What a bearer token is looked up by; None for text that cannot be a token."""
+    if not token or len(token) > 200:
         return None
-    token_id, last = row[0], row[1]
-    user = attached(db, User, row[2:])
-    if not user.is_active:  # a disabled account's tokens stop working with it
-        return None
-    now = utcnow()
-    if last is None or (now - _aware(last)).total_seconds() > TOKEN_TOUCH_SECONDS:
-        db.exec(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
-        db.commit()
-    return user, token_id
+    return _hash_token(token)
 
 
 @lru_cache(maxsize=1)
-def _token_statement():
+def token_statement():
+    """The token (bound as :token_hash) with its owner: TOKEN_ROW_WIDTH columns, for `owner_from_row`.
+    Other hot reads extend it with what their request needs besides (courses.member_for_token)."""
     # Built once: building it cost a fifth of a request's own time. The token is read as two columns, not
     # a whole row: the request needs only its id and last use.
     token, user = ApiToken.__table__, User.__table__
     return (sql_select(token.c.id, token.c.last_used_at, *columns_of(User))
             .join(user, user.c.id == token.c.user_id)
             .where(token.c.token_hash == bindparam("token_hash")))
+
+
+TOKEN_ROW_WIDTH = 2 + len(User.__table__.columns)
+
+
+def owner_from_row(db: Session, row) -> Optional[tuple[User, int]]:
+    """(account, token id) from the first TOKEN_ROW_WIDTH columns of a `token_statement` row; None for a
+    disabled account, whose tokens stop working with it. Notes the token's last use."""
+    token_id, last = row[0], row[1]
+    user = attached(db, User, row[2:TOKEN_ROW_WIDTH])
+    if not user.is_active:
+        return None
+    now = utcnow()
+    if last is None or (now - _aware(last)).total_seconds() > TOKEN_TOUCH_SECONDS:
+        db.exec(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+        db.commit()
+    return user, token_id
 
 
 def user_for_token(db: Session, token: str) -> Optional[User]:

@@ -131,17 +131,50 @@ def require_instructor(db: Session, user: User, course: Course, not_found: str =
 def course_and_membership(db: Session, user: User, code: str) -> tuple[Course, Enrollment]:
     """The course with this code and the user's enrolment in it, in one query; outsiders get the same
     'not found' as a wrong code, so course codes cannot be probed."""
+    params = _code_params(code)
+    if params is None:
+        raise NotFound(COURSE_NOT_FOUND)
+    # A hot read (hot_reads.py): every course-scoped API request runs it.
+    row = first(db, _course_and_membership_statement(), {"user_id": user.id, **params})
+    return _course_and_membership_from(db, row)
+
+
+def member_for_token(db: Session, token: str, code: str) -> Optional[tuple[User, int, Course, Enrollment]]:
+    """`accounts.token_owner` and `course_and_membership` in one read, for the busiest course-scoped API
+    request (the assignment listing): (account, token id, course, enrolment); None for a token that is not
+    valid, which is checked first; NotFound for a course the account is not in."""
+    token_hash = accounts.token_hash_of(token)
+    if token_hash is None:
+        return None
+    # A code that cannot be one matches no course, but the token is still checked: 401 comes before 404.
+    params = _code_params(code) or {"code": "", "other_code": ""}
+    row = first(db, _member_for_token_statement(), {"token_hash": token_hash, **params})
+    if row is None:
+        return None
+    owner = accounts.owner_from_row(db, row)
+    if owner is None:
+        return None
+    course, membership = _course_and_membership_from(db, row[accounts.TOKEN_ROW_WIDTH:])
+    return owner[0], owner[1], course, membership
+
+
+def _code_params(code: str) -> Optional[dict]:
+    """The typed code's candidates as the statements below bind them; None when it cannot be a code."""
     candidates = code_candidates(normalise_code(code))
-    if not candidates:
-        raise NotFound(COURSE_NOT_FOUND)
-    # Every course-scoped API request runs this: it is a hot read (hot_reads.py). Of two candidate codes
-    # (six letters typed without their dash) the code as typed wins.
-    row = first(db, _course_and_membership_statement(),
-                {"user_id": user.id, "code": candidates[0], "other_code": candidates[-1]})
-    width = len(columns_of(Course))
-    if row is None or row[width] is None:
-        raise NotFound(COURSE_NOT_FOUND)
-    return attached(db, Course, row[:width]), attached(db, Enrollment, row[width:])
+    return {"code": candidates[0], "other_code": candidates[-1]} if candidates else None
+
+
+def _joined_course(statement, onto, user_id):
+    """`statement` with the course (bound as :code or :other_code, the code as typed first) joined onto
+    `onto`, and the enrolment of `user_id` in it: one row at most."""
+    course, enrolment = Course.__table__, Enrollment.__table__
+    return (statement.add_columns(*columns_of(Course), *columns_of(Enrollment))
+            .join_from(onto, course, course.c.code.in_([bindparam("code"), bindparam("other_code")]),
+                       isouter=True)
+            .join_from(course, enrolment, (enrolment.c.course_id == course.c.id) & (enrolment.c.user_id == user_id),
+                       isouter=True)
+            .order_by((course.c.code == bindparam("code")).desc())
+            .limit(1))
 
 
 @lru_cache(maxsize=1)
@@ -154,6 +187,24 @@ def _course_and_membership_statement():
             .where(course.c.code.in_([bindparam("code"), bindparam("other_code")]))
             .order_by((course.c.code == bindparam("code")).desc())
             .limit(1))
+
+
+@lru_cache(maxsize=1)
+def _member_for_token_statement():
+    return _joined_course(accounts.token_statement(), User.__table__, User.__table__.c.id)
+
+
+def _course_and_membership_from(db: Session, row) -> tuple[Course, Enrollment]:
+    """(course, enrolment) from a row ending in a course's and an enrolment's columns; NotFound where
+    there is no such course or the caller is not enrolled in it."""
+    if row is None:
+        raise NotFound(COURSE_NOT_FOUND)
+    course_width, enrolment_width = len(columns_of(Course)), len(columns_of(Enrollment))
+    course_values = row[len(row) - course_width - enrolment_width:len(row) - enrolment_width]
+    enrolment_values = row[len(row) - enrolment_width:]
+    if course_values[0] is None or enrolment_values[0] is None:
+        raise NotFound(COURSE_NOT_FOUND)
+    return attached(db, Course, course_values), attached(db, Enrollment, enrolment_values)
 
 
 def course_for_instructor(db: Session, user: User, code: str) -> Course:

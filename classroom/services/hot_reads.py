@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Optional, Sequence, TypeVar
 
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import instrumentation, make_transient_to_detached
+from sqlalchemy.orm import configure_mappers, instrumentation, make_transient_to_detached
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
@@ -60,6 +60,8 @@ def columns_of(model: type) -> tuple:
 
 @lru_cache(maxsize=None)
 def _attribute_names(model: type) -> tuple[str, ...]:
+    # A query would set the mappers up on first use; in a new process this may come before any query.
+    configure_mappers()
     mapper = sa_inspect(model)
     return tuple(mapper.get_property_by_column(c).key for c in columns_of(model))
 
