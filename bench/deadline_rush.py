@@ -26,8 +26,11 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
+import signal
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -146,8 +149,14 @@ def _gunicorn(args, port: int, app_spec: str, chdir: Path = ROOT) -> list[str]:
             str(args.threads), "-b", f"{HOST}:{port}", "--timeout", "60", "--chdir", str(chdir), app_spec]
 
 
-def _saturation(args, port: int, seed: dict) -> dict:
-    """Requests per second each route serves when clients never pause (after the rush, on the same server)."""
+def _saturation(args, port: int, seed: dict, worker: subprocess.Popen) -> dict:
+    """Requests per second each route serves when clients never pause (after the rush, on the same server).
+
+    Submissions are measured twice. First with the grading worker at work beside the server, as in the
+    rush: on this 2-core machine its grading takes about half the CPU the server could use. Then with the
+    worker paused (SIGSTOP, then SIGCONT), which is what the server alone serves when the worker runs on a
+    machine of its own, as the README advises at scale: the jobs wait in the queue meanwhile and are
+    graded afterwards, and the run fails unless every one of them is done."""
     from bench import saturate
 
     tokens = seed["tokens"][:256]
@@ -158,13 +167,24 @@ def _saturation(args, port: int, seed: dict) -> dict:
           f"connections from {args.saturate_clients} client processes ...", flush=True)
     listing = saturate.measure(HOST, port, "get", (f"/api/v1/courses/{seed['course']}/assignments", tokens),
                                **common)
-    out["GET /api/v1/courses/<code>/assignments"] = listing.as_dict()
+    out[LISTING] = listing.as_dict()
     path = f"/api/v1/assignments/{seed['assignment_id']}/problems/{seed['problem_id']}/submissions"
-    submitting = saturate.measure(HOST, port, "post_json", (path, tokens, {
-        "error_step": 2, "explanation": "saturate-{n}: step 2 says 28 × 6 = 158, but it is 168.",
-        "correction": "28 × 6 = 168.", "final_answer": "168"}), expect=201, **common)
-    out["POST .../submissions"] = submitting.as_dict()
+    body = {"error_step": 2, "explanation": "saturate-{n}: step 2 says 28 × 6 = 158, but it is 168.",
+            "correction": "28 × 6 = 168.", "final_answer": "168"}
+    out[SUBMITTING] = saturate.measure(HOST, port, "post_json", (path, tokens, body), expect=201, **common).as_dict()
+    os.killpg(worker.pid, signal.SIGSTOP)
+    try:
+        body = {**body, "explanation": "saturate-paused-{n}: step 2 says 28 × 6 = 158, but it is 168."}
+        out[SUBMITTING_ALONE] = saturate.measure(HOST, port, "post_json", (path, tokens, body), expect=201,
+                                                 **common).as_dict()
+    finally:
+        os.killpg(worker.pid, signal.SIGCONT)
     return {"routes": out}
+
+
+LISTING = "GET /api/v1/courses/<code>/assignments"
+SUBMITTING = "POST .../submissions"
+SUBMITTING_ALONE = "POST .../submissions, worker paused"
 
 
 def _ceiling(args, scratch: Scratch, env: dict) -> dict:
@@ -198,6 +218,8 @@ def _print_saturation(sat: dict) -> None:
         r["share_of_ceiling_percent"] = round(share, 1)
         print(f"{route:44} {r['requests_per_s']:>8.0f} requests/s = {share:5.1f} % of the ceiling; "
               f"errors {r['errors']} {r['statuses'] or ''} (client CPU {r['client_cpu_s']} s)")
+    print(f"('{SUBMITTING_ALONE}': the server alone, as with the worker on a machine of its own; its jobs were "
+          "graded after it)")
     print(f"load average after: {loadavg()}", flush=True)
 
 
@@ -266,14 +288,17 @@ def main(argv=None) -> int:
                         "share this machine, and grading may wait for the rush to pass) or 0-19")
     p.add_argument("--drain-timeout", type=float, default=180.0, help="seconds to wait for grading to finish")
     p.add_argument("--seed", type=int, default=None, help="random seed for the arrival times")
-    p.add_argument("--saturate-seconds", type=float, default=5.0,
-                   help="after the rush, seconds of closed-loop load per route and on the bare-Flask ceiling; 0 = skip")
+    p.add_argument("--saturate-seconds", type=float, default=None,
+                   help="after the rush, seconds of closed-loop load per route and on the bare-Flask ceiling; "
+                        "0 = skip (default 5, or 0 with --short)")
     p.add_argument("--saturate-connections", type=int, default=32)
     p.add_argument("--saturate-clients", type=int, default=2, help="client processes for the saturation load")
     p.add_argument("--json", help="also write the results to this file")
     args = p.parse_args(argv)
     if args.short:
-        args.students, args.window, args.saturate_seconds = 40, 10.0, 0.0
+        args.students, args.window = 40, 10.0
+    if args.saturate_seconds is None:
+        args.saturate_seconds = 0.0 if args.short else 5.0
     if not 1 <= args.students <= 5000 or not 1 <= args.window <= 600:
         p.error("--students must be 1..5000 and --window 1..600 seconds")
     if not args.admin_url:
@@ -304,7 +329,7 @@ def _run(args, rng: random.Random, scratch: Scratch, report: dict) -> bool:
           flush=True)
 
     env = scratch.env()
-    scratch.start_worker({**env, "WORKER_NICENESS": args.worker_priority}, args.grading_threads)
+    worker = scratch.start_worker({**env, "WORKER_NICENESS": args.worker_priority}, args.grading_threads)
     port = free_port()
     gunicorn = scratch.start(_gunicorn(args, port, "app:create_app()"), "gunicorn", env)
     wait_http(port, 60, gunicorn, scratch.log("gunicorn"))
@@ -350,7 +375,7 @@ def _run(args, rng: random.Random, scratch: Scratch, report: dict) -> bool:
     report["checks"] = _verify(scratch.db_url, rec, args.drain_timeout)
     _print(report)
     if args.saturate_seconds > 0:
-        report["saturation"] = _saturation(args, port, seed)
+        report["saturation"] = _saturation(args, port, seed, worker)
         stop(gunicorn)
         # The saturated submissions leave the worker a backlog: the ceiling is measured once it is graded,
         # on a machine as quiet as the rush found it (else the worker's grading lowers the ceiling and so
