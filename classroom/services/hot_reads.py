@@ -13,43 +13,68 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Optional, Sequence, TypeVar
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import configure_mappers, instrumentation, make_transient_to_detached
-from sqlalchemy.sql import Select
+from sqlalchemy.sql.expression import ReturnsRows
 from sqlmodel import Session
 
 T = TypeVar("T")
 
 
-def first(db: Session, statement: Select, params: dict) -> Optional[tuple]:
-    """The statement's first row (a tuple), or None."""
+def first(db: Session, statement: ReturnsRows, params: dict) -> Optional[tuple]:
+    """The statement's first row (a tuple), or None. The statement may write (an INSERT ... RETURNING
+    inside it): it runs on the session's connection, so in the session's transaction if it has one."""
     conn = db.connection()
     driver = _driver_form(statement, conn.dialect)
     if driver is None:
-        return conn.execute(statement, params).first()
-    sql, fixed, convert = driver
-    # Prepared on the server at first use on each connection (psycopg keeps it per connection).
-    row = conn.connection.driver_connection.execute(sql, {**fixed, **params} if fixed else params,
-                                                    prepare=True).fetchone()
-    if row is None or not convert:
+        row = conn.execute(statement, params).first()
+        return None if row is None else tuple(row)
+    sql, fixed, convert_params, convert_columns = driver
+    values = {**fixed, **params}
+    for name, process in convert_params:
+        values[name] = process(values[name])
+    driver_error = conn.dialect.loaded_dbapi.Error
+    cursor = conn.connection.driver_connection.cursor()
+    # SQLAlchemy's cursor events still hear of the statement, so query counters (tests/test_query_budget.py)
+    # and tracing see it; with no listener (a server in production) this costs nothing.
+    events = conn.dispatch
+    if events.before_cursor_execute:
+        events.before_cursor_execute(conn, cursor, sql, values, None, False)
+    try:
+        # Prepared on the server at first use on each connection (psycopg keeps it per connection).
+        row = cursor.execute(sql, values, prepare=True).fetchone()
+    except driver_error as error:
+        # The exception SQLAlchemy would raise (IntegrityError for a unique key, say), as callers expect.
+        raise sa_exc.DBAPIError.instance(sql, values, error, driver_error) from error
+    finally:
+        cursor.close()
+    if events.after_cursor_execute:
+        events.after_cursor_execute(conn, cursor, sql, values, None, False)
+    if row is None or not convert_columns:
         return row
-    return tuple(value if process is None else process(value) for value, process in zip(row, convert))
+    return tuple(value if process is None else process(value) for value, process in zip(row, convert_columns))
 
 
 @lru_cache(maxsize=64)
-def _driver_form(statement: Select, dialect) -> Optional[tuple[str, dict, tuple]]:
-    """(psycopg's SQL with named parameters, the values the statement fixes itself (a LIMIT), each
-    column's SQLAlchemy result conversion or None), or None where the statement is not for psycopg or a
-    parameter would need SQLAlchemy to convert it."""
+def _driver_form(statement: ReturnsRows, dialect) -> Optional[tuple[str, dict, tuple, tuple]]:
+    """What `first` needs to run the statement with psycopg itself: (its SQL with named parameters, the
+    values it fixes itself (a LIMIT), SQLAlchemy's conversion of each parameter that has one (the UTC
+    datetimes), and of each column, or None); None where the statement is not for psycopg, or where
+    SQLAlchemy has work to do at execution (an INSERT's column defaults computed in Python)."""
     if dialect.name != "postgresql" or dialect.driver != "psycopg":
         return None
     compiled = statement.compile(dialect=dialect)
     binds = compiled.binds
-    if compiled.positional or any(b.expanding or b.type.bind_processor(dialect) for b in binds.values()):
+    if compiled.positional or any(b.expanding for b in binds.values()):
+        return None
+    if compiled.insert_prefetch or compiled.update_prefetch:  # defaults SQLAlchemy computes at execution
         return None
     fixed = {name: b.value for name, b in binds.items() if b.value is not None}
-    convert = tuple(column.type.result_processor(dialect, None) for column in statement.selected_columns)
-    return compiled.string, fixed, (convert if any(convert) else ())
+    convert_params = tuple((name, process) for name, process in
+                           ((name, b.type.bind_processor(dialect)) for name, b in binds.items()) if process)
+    convert_columns = tuple(column.type.result_processor(dialect, None) for column in statement.exported_columns)
+    return compiled.string, fixed, convert_params, (convert_columns if any(convert_columns) else ())
 
 
 @lru_cache(maxsize=None)
@@ -69,7 +94,14 @@ def _attribute_names(model: type) -> tuple[str, ...]:
 def attached(db: Session, model: type[T], values: Sequence) -> T:
     """The `model` object whose columns (in `columns_of(model)` order) hold `values`, persistent in `db`.
     If the session already holds that row, its object is returned, as a query would."""
-    row = dict(zip(_attribute_names(model), values))
+    return attached_row(db, model, dict(zip(_attribute_names(model), values)))
+
+
+def attached_row(db: Session, model: type[T], row: dict) -> T:
+    """As `attached`, from every column's value by attribute name (a row just written whole, say)."""
+    if len(row) != len(_attribute_names(model)):
+        raise ValueError(f"{model.__name__}: every column needs a value; missing "
+                         f"{sorted(set(_attribute_names(model)) - set(row))}")
     mapper = sa_inspect(model)
     key = mapper.identity_key_from_primary_key([row[c.key] for c in mapper.primary_key])
     known = db.identity_map.get(key)

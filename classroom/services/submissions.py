@@ -4,11 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from sqlalchemy import bindparam, func, insert, literal
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from ..models import (
@@ -19,6 +18,7 @@ from .. import jobs
 from ..content import step_choice
 from . import assignments, courses
 from .errors import DeadlinePassed, ErrorCollector, Forbidden, InvalidInput, NotFound
+from .hot_reads import attached_row, first
 from .validation import clean_text, parse_int
 
 
@@ -96,9 +96,10 @@ def submit(db: Session, actor: User, assignment_id: int, problem_id: int, draft:
             db.rollback()
             continue
         # The rows are known whole (every column was sent): they join the session as loaded rows, no SELECT.
-        submission = _persistent(db, Submission(id=sub_id, version=version, **values))
-        job = _persistent(db, GradingJob(id=job_id, submission_id=sub_id, assignment_id=target.assignment_id,
-                                         state=job_state, attempts=0, enqueued_at=now, pilot=False))
+        submission = attached_row(db, Submission, dict(id=sub_id, version=version, **values))
+        job = attached_row(db, GradingJob, dict(
+            id=job_id, submission_id=sub_id, assignment_id=target.assignment_id, state=job_state, attempts=0,
+            last_error=None, enqueued_at=now, started_at=None, finished_at=None, lease_until=None, pilot=False))
         if job.state == JOB_HELD:
             return submission, job
         jobs.enqueue_grading(job.id)
@@ -108,20 +109,15 @@ def submit(db: Session, actor: User, assignment_id: int, problem_id: int, draft:
     raise InvalidInput("Your submission could not be saved because of heavy load; please submit again.")
 
 
-def _persistent(db: Session, row):
-    make_transient_to_detached(row)
-    db.add(row)
-    return row
-
-
 def _insert(db: Session, values: dict, job_state: str) -> tuple[int, int, int]:
     """Save the submission and its job: (submission id, version, job id). The version is numbered inside
     the INSERT (no read before the write) and RETURNING brings back what the database chose. On
     PostgreSQL both rows go in one statement, atomic by itself (so an autocommit session is safe: see
     db.autocommit); elsewhere two statements, which the session's transaction holds together."""
     if db.get_bind().dialect.name == "postgresql":
-        return tuple(db.exec(_insert_submission_and_job(), params={**values, "job_state": job_state,
-                                                                    "enqueued_at": values["created_at"]}).one())
+        # A hot read's way (hot_reads.py), though it writes: the statement is run by psycopg itself.
+        return first(db, _insert_submission_and_job(), {**values, "job_state": job_state,
+                                                        "enqueued_at": values["created_at"]})
     sub_id, version = db.exec(_insert_submission(), params=values).one()
     job_id = db.exec(_insert_job(), params={"submission_id": sub_id, "assignment_id": values["assignment_id"],
                                             "state": job_state, "enqueued_at": values["created_at"]}).scalar_one()
@@ -198,16 +194,30 @@ def _check_target(role: Optional[str], opens_at: datetime, has_problem: bool, ha
         raise NotFound("This problem has no approved flawed solution yet.")
 
 
-def _submit_target(db: Session, actor: User, assignment_id: int, problem_id: int):
-    """What a submission needs of its target, with `_target`'s checks: one row of eleven columns
-    (assignment_id, opens_at, due_at, allow_late, late_penalty_percent, hold_for_pilot, role,
-    problem_id, solution_id, steps, mode) rather than four whole rows."""
-    row = db.exec(_submit_target_statement(), params={"assignment_id": assignment_id, "problem_id": problem_id,
-                                                       "user_id": actor.id}).first()
+class SubmitTarget(NamedTuple):
+    """What a submission needs of its target: one row of eleven columns rather than four whole rows."""
+    assignment_id: int
+    opens_at: datetime
+    due_at: datetime
+    allow_late: bool
+    late_penalty_percent: int
+    hold_for_pilot: bool
+    role: Optional[str]
+    problem_id: Optional[int]
+    solution_id: Optional[int]
+    steps: Optional[list]
+    mode: Optional[str]
+
+
+def _submit_target(db: Session, actor: User, assignment_id: int, problem_id: int) -> SubmitTarget:
+    """The submission's `SubmitTarget`, with `_target`'s checks (a hot read: hot_reads.py)."""
+    row = first(db, _submit_target_statement(), {"assignment_id": assignment_id, "problem_id": problem_id,
+                                                 "user_id": actor.id})
     if row is None:
         raise NotFound("That assignment does not exist.")
-    _check_target(row.role, row.opens_at, row.problem_id is not None, row.solution_id is not None)
-    return row
+    target = SubmitTarget(*row)
+    _check_target(target.role, target.opens_at, target.problem_id is not None, target.solution_id is not None)
+    return target
 
 
 def _target_joins(q):
