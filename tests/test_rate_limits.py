@@ -147,3 +147,29 @@ def test_no_api_view_carries_a_rate_limit():
     written = [f"{path.name}:{n}" for path in sorted(api.glob("*.py"))
                for n, line in enumerate(path.read_text().splitlines(), 1) if "limiter" in line]
     assert written == [], f"a rate limit on an API view needs the filter in create_app narrowed: {written}"
+
+
+def test_api_requests_skip_the_limiters_hook_and_pages_keep_it(app_config, world, monkeypatch):
+    """The limiter's before_request hook runs for every page and form, never for the API (create_app's
+    _no_limiter_hook_for_the_api); the login limit above shows the wrapped hook still limits."""
+    from flask_limiter import Limiter
+
+    calls: list[str] = []
+    original = Limiter._check_request_limit
+
+    def counted(self, *args, **kwargs):
+        from flask import request
+        calls.append(request.path)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Limiter, "_check_request_limit", counted)
+    fresh = create_app(app_config)
+    try:
+        client = fresh.test_client()
+        client.get("/api/v1/openapi.json")
+        client.get("/api/v1/courses/ABC-DEF/assignments", headers={"Authorization": "Bearer nope"})
+        assert calls == []
+        client.get("/login")
+        assert calls and set(calls) == {"/login"}
+    finally:
+        fresh.extensions["db_engine"].dispose()
