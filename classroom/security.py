@@ -35,8 +35,8 @@ def csp(frame_ancestors: Optional[Iterable[str]] = None, form_action: Iterable[s
 
 
 CSP = csp()
-LTI_FRAME = "lti_frame"
-API_PATH = "/api/"  # where the bearer-token API lives (the api blueprint's prefix)  # in the session an LTI launch made: the LMS origins that may frame the tool
+LTI_FRAME = "lti_frame"  # in the session an LTI launch made: the LMS origins that may frame the tool
+API_PATH = "/api/"  # where the bearer-token API lives (the api blueprint's prefix)
 
 
 def lti_framed() -> bool:

@@ -24,7 +24,7 @@ from ..models import (LINK_INVITE, LINK_RESET, REQUEST_APPROVED, REQUEST_DECLINE
                       LTI_EMAIL_DOMAIN, ROLE_INSTRUCTOR, ROLE_STUDENT, AccountLink, ApiToken, InstructorRequest, User,
                       utcnow)
 from .errors import ErrorCollector, Forbidden, InvalidInput, NotFound
-from .hot_reads import attached, columns_of, first
+from .hot_statements import attached, columns_of, first
 from .validation import clean_text
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -411,7 +411,7 @@ def token_owner(db: Session, token: str) -> Optional[tuple[User, int]]:
     token_hash = token_hash_of(token)
     if token_hash is None:
         return None
-    # Every API request runs this: it is one of the hot reads (hot_reads.py), a sixth of an ORM query's cost.
+    # Every API request runs this: a hot statement (hot_statements.py), a sixth of an ORM query's cost.
     row = first(db, token_statement(), {"token_hash": token_hash})
     return None if row is None else owner_from_row(db, row)
 
@@ -426,7 +426,7 @@ def token_hash_of(token: str) -> Optional[str]:
 @lru_cache(maxsize=1)
 def token_statement():
     """The token (bound as :token_hash) with its owner: TOKEN_ROW_WIDTH columns, for `owner_from_row`.
-    Other hot reads extend it with what their request needs besides (courses.member_for_token)."""
+    Other hot statements extend it with what their request needs besides (courses.member_for_token)."""
     # Built once: building it cost a fifth of a request's own time. The token is read as two columns, not
     # a whole row: the request needs only its id and last use.
     token, user = ApiToken.__table__, User.__table__

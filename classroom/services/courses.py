@@ -19,7 +19,7 @@ from ..models import ROLE_INSTRUCTOR, ROLE_STUDENT, Course, CourseInvitation, En
 from . import accounts, audit, invitations
 from .invitations import STATUS_ENROLLED, STATUS_INVITED, RosterRow
 from .errors import Conflict, ErrorCollector, Forbidden, InvalidInput, NotFound
-from .hot_reads import attached, columns_of, first
+from .hot_statements import attached, columns_of, first
 from .validation import clean_text
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,19}$")
@@ -134,7 +134,7 @@ def course_and_membership(db: Session, user: User, code: str) -> tuple[Course, E
     params = _code_params(code)
     if params is None:
         raise NotFound(COURSE_NOT_FOUND)
-    # A hot read (hot_reads.py): every course-scoped API request runs it.
+    # A hot statement (hot_statements.py): every course-scoped API request runs it.
     row = first(db, _course_and_membership_statement(), {"user_id": user.id, **params})
     return _course_and_membership_from(db, row)
 
@@ -164,34 +164,34 @@ def _code_params(code: str) -> Optional[dict]:
     return {"code": candidates[0], "other_code": candidates[-1]} if candidates else None
 
 
-def _joined_course(statement, onto, user_id):
-    """`statement` with the course (bound as :code or :other_code, the code as typed first) joined onto
-    `onto`, and the enrolment of `user_id` in it: one row at most."""
-    course, enrolment = Course.__table__, Enrollment.__table__
-    return (statement.add_columns(*columns_of(Course), *columns_of(Enrollment))
-            .join_from(onto, course, course.c.code.in_([bindparam("code"), bindparam("other_code")]),
-                       isouter=True)
-            .join_from(course, enrolment, (enrolment.c.course_id == course.c.id) & (enrolment.c.user_id == user_id),
-                       isouter=True)
-            .order_by((course.c.code == bindparam("code")).desc())
-            .limit(1))
+def _course_by_code(course):
+    """The course whose code is :code or :other_code: (join condition, ordering that puts the code as
+    typed first)."""
+    return (course.c.code.in_([bindparam("code"), bindparam("other_code")]),
+            (course.c.code == bindparam("code")).desc())
 
 
 @lru_cache(maxsize=1)
 def _course_and_membership_statement():
     # Built once, with bound parameters: building it cost more Python time than running it.
     course, enrolment = Course.__table__, Enrollment.__table__
+    matches, typed_first = _course_by_code(course)
     return (sql_select(*columns_of(Course), *columns_of(Enrollment))
             .select_from(course.outerjoin(enrolment, (enrolment.c.course_id == course.c.id)
                                           & (enrolment.c.user_id == bindparam("user_id"))))
-            .where(course.c.code.in_([bindparam("code"), bindparam("other_code")]))
-            .order_by((course.c.code == bindparam("code")).desc())
-            .limit(1))
+            .where(matches).order_by(typed_first).limit(1))
 
 
 @lru_cache(maxsize=1)
 def _member_for_token_statement():
-    return _joined_course(accounts.token_statement(), User.__table__, User.__table__.c.id)
+    # The token's statement with the course joined on by its code, and the owner's enrolment in it.
+    course, enrolment, user = Course.__table__, Enrollment.__table__, User.__table__
+    matches, typed_first = _course_by_code(course)
+    return (accounts.token_statement().add_columns(*columns_of(Course), *columns_of(Enrollment))
+            .join_from(user, course, matches, isouter=True)
+            .join_from(course, enrolment, (enrolment.c.course_id == course.c.id) & (enrolment.c.user_id == user.c.id),
+                       isouter=True)
+            .order_by(typed_first).limit(1))
 
 
 def _course_and_membership_from(db: Session, row) -> tuple[Course, Enrollment]:

@@ -18,7 +18,7 @@ from .. import jobs
 from ..content import step_choice
 from . import assignments, courses
 from .errors import DeadlinePassed, ErrorCollector, Forbidden, InvalidInput, NotFound
-from .hot_reads import attached_row, first
+from .hot_statements import attached_row, first
 from .validation import clean_text, parse_int
 
 
@@ -115,7 +115,7 @@ def _insert(db: Session, values: dict, job_state: str) -> tuple[int, int, int]:
     PostgreSQL both rows go in one statement, atomic by itself (so an autocommit session is safe: see
     db.autocommit); elsewhere two statements, which the session's transaction holds together."""
     if db.get_bind().dialect.name == "postgresql":
-        # A hot read's way (hot_reads.py), though it writes: the statement is run by psycopg itself.
+        # A hot statement (hot_statements.py): on PostgreSQL psycopg runs it itself.
         return first(db, _insert_submission_and_job(), {**values, "job_state": job_state,
                                                         "enqueued_at": values["created_at"]})
     sub_id, version = db.exec(_insert_submission(), params=values).one()
@@ -210,7 +210,7 @@ class SubmitTarget(NamedTuple):
 
 
 def _submit_target(db: Session, actor: User, assignment_id: int, problem_id: int) -> SubmitTarget:
-    """The submission's `SubmitTarget`, with `_target`'s checks (a hot read: hot_reads.py)."""
+    """The submission's `SubmitTarget`, with `_target`'s checks (a hot statement: hot_statements.py)."""
     row = first(db, _submit_target_statement(), {"assignment_id": assignment_id, "problem_id": problem_id,
                                                  "user_id": actor.id})
     if row is None:

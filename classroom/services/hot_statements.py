@@ -1,12 +1,14 @@
-"""Reads for the busiest requests: every API call's token check, and the course lookup of the listing.
+"""The busiest requests' statements: every API call's token check, the listing's course lookup, and a
+submission's target and its INSERT.
 
-Measured on PostgreSQL (bench/, issue 13), one such read through the ORM cost about 230 µs of Python,
-of which the query itself, sent by psycopg, was 36 µs: the rest was SQLAlchemy's execution and loading
-layers. So these few statements, built once with SQLAlchemy Core, are compiled once to the driver's SQL
-and run on the session's own connection with the driver; each value gets the conversion SQLAlchemy would
-apply (the UTC datetimes), rows come back as plain tuples, and `attached` turns a row into the ORM
-object the rest of the code expects, as though the session had loaded it. Another database (SQLite)
-takes the ordinary Core path, with the same result.
+Measured on PostgreSQL (bench/, issue 13), one such statement through the ORM cost about 230 µs of
+Python, of which the query itself, sent by psycopg, was 36 µs: the rest was SQLAlchemy's execution and
+loading layers. So these few statements, built once with SQLAlchemy Core, are compiled once to the
+driver's SQL and run on the session's own connection by psycopg; each value gets the conversion
+SQLAlchemy would apply (the UTC datetimes), SQLAlchemy's cursor events and exceptions are kept, rows
+come back as plain tuples, and `attached` turns a row into the ORM object the rest of the code
+expects, as though the session had loaded it. Another database (SQLite) takes the ordinary Core path,
+with the same result.
 """
 from __future__ import annotations
 

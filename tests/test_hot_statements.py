@@ -1,4 +1,4 @@
-"""The hot reads (services/hot_reads.py): on PostgreSQL the busiest statements are run by psycopg
+"""The hot statements (services/hot_statements.py): on PostgreSQL the busiest statements are run by psycopg
 itself; what they return must be what SQLAlchemy would have returned, on either database, and the
 objects made from their rows must behave as loaded ones."""
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from classroom import db
 from classroom.models import ApiToken, Course, User
-from classroom.services import accounts, courses, hot_reads
+from classroom.services import accounts, courses, hot_statements
 from support import PG_URL, PROJECT_ROOT
 
 
@@ -24,12 +24,12 @@ def _token_row(app, token, driver: bool):
         statement = accounts.token_statement()
         params = {"token_hash": accounts.token_hash_of(token)}
         if driver:
-            return hot_reads.first(s, statement, params)
+            return hot_statements.first(s, statement, params)
         row = s.connection().execute(statement, params).first()
         return None if row is None else tuple(row)
 
 
-def test_a_hot_read_returns_what_sqlalchemy_returns(app, world, dbs):
+def test_a_hot_statement_returns_what_sqlalchemy_returns(app, world, dbs):
     c = world.classroom()
     token = accounts.create_token(dbs, c["alice"].email, "t")
     assert accounts.token_owner(dbs, token) is not None  # notes its last use: a datetime column to compare
@@ -82,11 +82,11 @@ def test_a_unique_key_broken_by_a_hot_statement_is_sqlalchemys_integrity_error(a
     with app.app_context():
         s = db.session()
         dialect = s.get_bind().dialect
-        assert (hot_reads._driver_form(statement, dialect) is not None) == (dialect.name == "postgresql")
+        assert (hot_statements._driver_form(statement, dialect) is not None) == (dialect.name == "postgresql")
         with pytest.raises(sa_exc.IntegrityError):
-            hot_reads.first(s, statement, {})
+            hot_statements.first(s, statement, {})
         s.rollback()
-        assert hot_reads.first(s, select(Course.__table__.c.id), {}) is not None  # the session goes on
+        assert hot_statements.first(s, select(Course.__table__.c.id), {}) is not None  # the session goes on
 
 
 def test_an_insert_with_defaults_computed_in_python_takes_sqlalchemys_path(app, world, dbs):
@@ -95,14 +95,14 @@ def test_an_insert_with_defaults_computed_in_python_takes_sqlalchemys_path(app, 
     statement = table.insert().values(user_id=c["alice"].id, token_hash="h" * 64, label="x").returning(table.c.id)
     with app.app_context():
         s = db.session()
-        assert hot_reads._driver_form(statement, s.get_bind().dialect) is None  # created_at is filled in Python
-        token_id = hot_reads.first(s, statement, {})[0]
+        assert hot_statements._driver_form(statement, s.get_bind().dialect) is None  # created_at is filled in Python
+        token_id = hot_statements.first(s, statement, {})[0]
         s.commit()
     assert dbs.get(ApiToken, token_id).created_at is not None
 
 
 @pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL: set TEST_DATABASE_URL")
-def test_a_new_process_can_start_with_a_hot_read(app, world, dbs):
+def test_a_new_process_can_start_with_a_hot_statement(app, world, dbs):
     """gunicorn's first request may be a token check before any ORM query has set the mappers up."""
     c = world.classroom()
     token = accounts.create_token(dbs, c["alice"].email, "t")
