@@ -41,10 +41,9 @@ API_PATH = "/api/"  # where the bearer-token API lives (the api blueprint's pref
 
 def lti_framed() -> bool:
     """Whether this request belongs to a session an LTI launch established (inside the LMS's iframe)."""
-    # Not for static files, nor for the API (bearer tokens, JSON, never framed): reading the session would
-    # add `Vary: Cookie` to their answers, and cost every API call a cookie's worth of work.
-    return (has_request_context() and request.endpoint != "static" and request.blueprint != "api"
-            and bool(session.get(LTI_FRAME)))
+    # Not for static files: reading the session would add `Vary: Cookie` to their answers. (The API's session
+    # is Flask's null session, which holds nothing and is never saved: see SessionInterface.open_session.)
+    return has_request_context() and request.endpoint != "static" and bool(session.get(LTI_FRAME))
 
 
 class SessionInterface(SecureCookieSessionInterface):

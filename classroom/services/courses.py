@@ -195,13 +195,12 @@ def _member_for_token_statement():
 
 
 def _course_and_membership_from(db: Session, row) -> tuple[Course, Enrollment]:
-    """(course, enrolment) from a row ending in a course's and an enrolment's columns; NotFound where
-    there is no such course or the caller is not enrolled in it."""
+    """(course, enrolment) from a course's columns then an enrolment's; NotFound where there is no such
+    course or the caller is not enrolled in it."""
     if row is None:
         raise NotFound(COURSE_NOT_FOUND)
-    course_width, enrolment_width = len(columns_of(Course)), len(columns_of(Enrollment))
-    course_values = row[len(row) - course_width - enrolment_width:len(row) - enrolment_width]
-    enrolment_values = row[len(row) - enrolment_width:]
+    width = len(columns_of(Course))
+    course_values, enrolment_values = row[:width], row[width:]
     if course_values[0] is None or enrolment_values[0] is None:
         raise NotFound(COURSE_NOT_FOUND)
     return attached(db, Course, course_values), attached(db, Enrollment, enrolment_values)
