@@ -34,8 +34,9 @@ from . import db as database
 from .mail import invitation_mail, send_each
 from .models import (
     INVITE_PENDING, JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, MAIL_FAILED, MAIL_QUEUED, MAIL_SENT,
-    SCORE_FAILED, SCORE_QUEUED, SCORE_SENT, Assignment, Conversation, Course, CourseInvitation, Grade, GradingJob,
-    LtiContext, LtiPlatform, LtiResourceLink, LtiScoreSend, Submission, User, utcnow,
+    SCORE_FAILED, SCORE_QUEUED, SCORE_SENT, AnswerKey, Assignment, Conversation, Course, CourseInvitation,
+    FlawedSolution, Grade, GradingJob, LtiContext, LtiPlatform, LtiResourceLink, LtiScoreSend, Problem, Submission,
+    User, utcnow,
 )
 
 log = logging.getLogger(__name__)
@@ -365,15 +366,12 @@ def run_job(job_id: int) -> str:
             job = s.get(GradingJob, job_id)
             return job.state if job else "missing"
         submission_id, attempt = claimed
-        # The version, its assignment and (teach mode) its conversation, in one query.
-        submission, assignment, conversation = s.exec(
-            select(Submission, Assignment, Conversation)
-            .join(Assignment, Assignment.id == Submission.assignment_id)
-            .outerjoin(Conversation, Conversation.submission_id == Submission.id)
-            .where(Submission.id == submission_id)).one()
+        # The version, its assignment, (teach mode) its conversation, and the problem, solution and key it
+        # answered, in one query.
+        submission, assignment, conversation, *answered = s.exec(_job_rows_statement(), params={"id": submission_id}).one()
         try:
             with _LeaseKeeper(database.engine(), job_id, attempt, config["JOB_LEASE_SECONDS"]):
-                grades = _grade(s, submission, assignment, conversation, config)
+                grades = _grade(s, submission, assignment, conversation, answered, config)
         except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job
             s.rollback()
             reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
@@ -446,15 +444,31 @@ class _LeaseKeeper:
                 return
 
 
+@lru_cache(maxsize=1)
+def _job_rows_statement():
+    """A job's version with everything grading reads about it, bound as :id (built once)."""
+    return (select(Submission, Assignment, Conversation, Problem, FlawedSolution, AnswerKey)
+            .join(Assignment, Assignment.id == Submission.assignment_id)
+            .outerjoin(Conversation, Conversation.submission_id == Submission.id)
+            .join(FlawedSolution, FlawedSolution.id == Submission.flawed_solution_id)
+            .join(Problem, Problem.id == FlawedSolution.problem_id)
+            .outerjoin(AnswerKey, AnswerKey.flawed_solution_id == FlawedSolution.id)
+            .where(Submission.id == bindparam("id")))
+
+
 def _grade(s: Session, submission: Submission, assignment: Assignment, conversation: Optional[Conversation],
-           config) -> list[Grade]:
-    """The input is built once (and the answer checked once); the model and the pipeline share it."""
+           answered: list, config) -> list[Grade]:
+    """The input is built once (and the answer checked once); the model and the pipeline share it.
+    `answered`: the version's problem, flawed solution and answer key."""
     from .config import model_settings
     from .grading import calibration, model_grading, pipeline, teaching
 
     if conversation is not None:  # a teach-mode conversation: its own components (docs/teach.md)
         return teaching.grade_conversation(s, submission, conversation, model_settings(config))
-    inp, problem = pipeline.load_input(s, submission)
+    problem, solution, key = answered
+    if key is None:
+        raise LookupError(f"the flawed solution {solution.id} that version {submission.id} answered has no answer key")
+    inp = pipeline.grading_input(submission, problem, solution, key)
     settings = model_settings(config)
     if settings is not None:
         inp.calibration = calibration.examples_for(s, problem.id, config.get("GRADER_CALIBRATION_EXAMPLES", 0),

@@ -5,11 +5,16 @@ computed from them with the assignment's weights (see services/scoring.py).
 """
 from __future__ import annotations
 
+import copy
+import functools
 import inspect
 from datetime import datetime, timezone
-from typing import Callable, Optional
+from typing import Callable, Optional, TypeVar
+
+from pydantic_core import PydanticUndefined
 
 from sqlalchemy import JSON, Column, Index, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy.orm import configure_mappers
 from sqlmodel import Field, SQLModel
 
 from .content import ERROR_KINDS  # noqa: F401  (kept importable from here)
@@ -36,6 +41,49 @@ def empty_list() -> list:
 @_default_factory
 def empty_dict() -> dict:
     return {}
+
+
+M = TypeVar("M", bound=SQLModel)
+
+
+def new_row(model: type[M], **values) -> M:
+    """`model(**values)` for a table model, made as the ORM makes the objects a query loads: not yet in
+    any session, every field given or defaulted as declared. SQLModel never validates a table model, so
+    only its __init__'s bookkeeping is skipped: building a grade this way costs a tenth as much (the
+    grading job builds several per submission). An unknown or missing field is a TypeError, as a typo
+    should be."""
+    fields, fixed, copied, made, required = _defaults_of(model)
+    unknown = values.keys() - fields
+    if unknown:
+        raise TypeError(f"{model.__name__} has no field {', '.join(sorted(unknown))}")
+    missing = required - values.keys()
+    if missing:
+        raise TypeError(f"{model.__name__} needs {', '.join(sorted(missing))}")
+    obj = model.__mapper__.class_manager.new_instance()
+    state = obj.__dict__
+    state.update(fixed)
+    state.update({name: copy.copy(value) for name, value in copied.items()})
+    state.update({name: make() for name, make in made if name not in values})
+    state.update(values)
+    return obj
+
+
+@functools.cache
+def _defaults_of(model: type[SQLModel]) -> tuple[frozenset, dict, dict, tuple, frozenset]:
+    """(field names, immutable defaults, defaults each row gets a copy of, (name, factory) pairs, fields
+    without a default) of a table model."""
+    configure_mappers()  # as a first query would: a fresh process may build a row before any query
+    fixed, copied, made, required = {}, {}, [], set()
+    for name, field in model.model_fields.items():
+        if field.default_factory is not None:
+            made.append((name, field.default_factory))
+        elif field.default is PydanticUndefined:
+            required.add(name)
+        elif isinstance(field.default, (str, int, float, bool, type(None), datetime)):
+            fixed[name] = field.default
+        else:
+            copied[name] = field.default
+    return frozenset(model.model_fields), fixed, copied, tuple(made), frozenset(required)
 
 
 # Roles and enumerations kept as short strings: readable in the database and the CSV.
@@ -457,6 +505,11 @@ class Grade(SQLModel, table=True):
     @property
     def is_decided(self) -> bool:
         return self.effective_score is not None
+
+    @classmethod
+    def new(cls, **values) -> "Grade":
+        """`Grade(**values)` at a tenth of the cost (`new_row`): the grading job builds several per version."""
+        return new_row(cls, **values)
 
 
 class GradingJob(SQLModel, table=True):

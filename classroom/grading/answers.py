@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from cachetools import LRUCache
+
 from . import ANSWER_ABSENT, ANSWER_CORRECT, ANSWER_INCORRECT, ANSWER_UNREADABLE, AnswerCheck
 from .answer_math import HINT, MAX_CHARS, MODES, Unreadable, check_limits, parse_tolerance
 
@@ -34,6 +36,9 @@ WORKER_MEMORY_MB = 1024
 WORKERS = 2              # at most this many checks at once in one process
 _SCRIPT = Path(__file__).with_name("answer_math.py")
 _VERDICTS = (ANSWER_CORRECT, ANSWER_INCORRECT, ANSWER_UNREADABLE, ANSWER_ABSENT)
+# Checks kept per process. The same answer to the same reference always gets the same verdict, and at a
+# deadline most of a class types one of a few answers: each is sent to a worker once, not once per student.
+CHECKS_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -170,10 +175,20 @@ def _run(request: dict) -> dict:
         return {"verdict": ANSWER_UNREADABLE, "read_as": "", "note": str(exc)}
     reply = _get_pool().ask(request, CHECK_SECONDS)
     if reply is None:
-        return {"verdict": ANSWER_UNREADABLE, "read_as": "",
+        return {"verdict": ANSWER_UNREADABLE, "read_as": "", "stopped": True,
                 "note": f"Checking this answer took longer than {CHECK_SECONDS:g} s, so it was stopped. "
                         "Write the value more simply (work out powers and factorials)."}
     return reply
+
+
+_checked: LRUCache = LRUCache(maxsize=CHECKS_KEPT)
+_checked_lock = threading.Lock()
+
+
+def forget_checks() -> None:
+    """Drop the verdicts kept so far (for tests that change how checks run)."""
+    with _checked_lock:
+        _checked.clear()
 
 
 def check_answer(student, reference, mode: Optional[str] = "auto", tolerance=None) -> AnswerCheck:
@@ -192,8 +207,15 @@ def check_answer(student, reference, mode: Optional[str] = "auto", tolerance=Non
         return AnswerCheck(ANSWER_UNREADABLE, f"The answer is longer than {MAX_CHARS} characters; "
                                               "write only the final answer.")
     mode, tolerance = validate_mode(mode, tolerance)
-    reply = _run({"op": "compare", "reference": reference, "answer": student, "mode": mode,
-                  "tolerance": tolerance})
+    key = (reference, student, mode, tolerance)
+    with _checked_lock:
+        reply = _checked.get(key)
+    if reply is None:
+        reply = _run({"op": "compare", "reference": reference, "answer": student, "mode": mode,
+                      "tolerance": tolerance})
+        if not reply.get("stopped"):  # a check stopped for time may finish on a less busy machine
+            with _checked_lock:
+                _checked[key] = reply
     verdict = reply.get("verdict")
     if verdict not in _VERDICTS:
         raise ValueError(reply.get("note") or "The answer could not be checked.")

@@ -5,9 +5,9 @@ decided first and handed to the grader model, which may not contradict them.
 Without a grader model, the explanation and written correction wait for a
 person in the review queue; nothing here ever guesses a score.
 
-The job builds the GradingInput once (`load_input`, one query; the answer is
-checked there, once) and hands the same input to the model and to
-`grade_submission`.
+The job builds the GradingInput once (`grading_input`, from the rows it read
+with the job; the answer is checked there, once) and hands the same input to
+the model and to `grade_submission`.
 """
 from __future__ import annotations
 
@@ -27,14 +27,20 @@ REVIEW_NOTE = "Waiting for your instructor's review."
 
 
 def load_input(db: Session, submission: Submission) -> tuple[GradingInput, Problem]:
-    """The version's problem, the solution it answered and that solution's key (one query),
-    as the plain input every grader reads; the final answer is checked exactly here."""
+    """The version's problem, the solution it answered and that solution's key (one query), as
+    `grading_input` makes them into the plain input every grader reads."""
     problem, solution, key = db.exec(
         select(Problem, FlawedSolution, AnswerKey)
         .join(FlawedSolution, FlawedSolution.problem_id == Problem.id)
         .join(AnswerKey, AnswerKey.flawed_solution_id == FlawedSolution.id)
         .where(FlawedSolution.id == submission.flawed_solution_id)).one()
-    inp = GradingInput(
+    return grading_input(submission, problem, solution, key), problem
+
+
+def grading_input(submission: Submission, problem: Problem, solution: FlawedSolution,
+                  key: AnswerKey) -> GradingInput:
+    """The plain input every grader reads; the final answer is checked exactly here, once."""
+    return GradingInput(
         problem_statement=problem.statement,
         reference_solution=problem.reference_solution,
         reference_answer=problem.reference_answer,
@@ -52,7 +58,6 @@ def load_input(db: Session, submission: Submission) -> tuple[GradingInput, Probl
         solution_format=solution.solution_format,
         grader_notes=problem.grader_notes or "",
     )
-    return inp, problem
 
 
 def location_feedback(student_step: Optional[int], key_step: Optional[int]) -> str:
@@ -73,7 +78,7 @@ def exact_grades(inp: GradingInput, submission: Submission, has_reference_answer
     # On a correct solution (key None) the location is right only when the student said no step is wrong;
     # on a flawed one "no step is wrong" (None) never matches the key's step.
     located = inp.student_step == inp.key_first_wrong_step
-    grades.append(Grade(
+    grades.append(Grade.new(
         submission_id=submission.id, component="location", status=GRADE_GRADED, decided_by=BY_EXACT,
         score=1.0 if located else 0.0, feedback=location_feedback(inp.student_step, inp.key_first_wrong_step),
     ))
@@ -84,21 +89,21 @@ def exact_grades(inp: GradingInput, submission: Submission, has_reference_answer
             score, note = 0.0, "No final answer was given."
         else:
             score, note = check.score, check.note
-        grades.append(Grade(submission_id=submission.id, component="final_answer", status=GRADE_GRADED,
+        grades.append(Grade.new(submission_id=submission.id, component="final_answer", status=GRADE_GRADED,
                             decided_by=BY_EXACT, score=score, feedback=note))
     return grades
 
 
 def review_grades(submission: Submission, correct_solution: bool = False) -> list[Grade]:
-    grades = [Grade(submission_id=submission.id, component="explanation", status=GRADE_NEEDS_REVIEW,
+    grades = [Grade.new(submission_id=submission.id, component="explanation", status=GRADE_NEEDS_REVIEW,
                     feedback=REVIEW_NOTE)]
     if correct_solution:
         return grades
     if submission.correction.strip():
-        grades.append(Grade(submission_id=submission.id, component="correction", status=GRADE_NEEDS_REVIEW,
+        grades.append(Grade.new(submission_id=submission.id, component="correction", status=GRADE_NEEDS_REVIEW,
                             feedback=REVIEW_NOTE))
     else:
-        grades.append(Grade(submission_id=submission.id, component="correction", status=GRADE_GRADED,
+        grades.append(Grade.new(submission_id=submission.id, component="correction", status=GRADE_GRADED,
                             decided_by=BY_EXACT, score=0.0, feedback="No written correction was given."))
     return grades
 
@@ -131,24 +136,24 @@ def model_grades(submission: Submission, verdict: ModelVerdict, correct_solution
                f"{confidence_threshold:.0%}), so a person decides. ")
 
     def waiting(component: str, suggested: float) -> Grade:
-        return Grade(component=component, score=None, feedback=why + (
+        return Grade.new(component=component, score=None, feedback=why + (
             f"The model suggested {suggested:.0%} for the {component}."),
             suggested_score=suggested if unsure else None, **common)
 
     if held or unsure:
         explanation = waiting("explanation", verdict.explanation_score)
     else:
-        explanation = Grade(component="explanation", score=verdict.explanation_score, feedback=verdict.feedback,
+        explanation = Grade.new(component="explanation", score=verdict.explanation_score, feedback=verdict.feedback,
                             **common)
     if correct_solution:
         return [explanation]
     if submission.correction.strip() and (held or unsure):
         correction = waiting("correction", verdict.correction_score)
     elif submission.correction.strip():
-        correction = Grade(component="correction", score=verdict.correction_score,
+        correction = Grade.new(component="correction", score=verdict.correction_score,
                            feedback=f"Correction judged {verdict.correction_verdict.replace('_', ' ')}.", **common)
     else:
-        correction = Grade(submission_id=submission.id, component="correction", status=GRADE_GRADED,
+        correction = Grade.new(submission_id=submission.id, component="correction", status=GRADE_GRADED,
                            decided_by=BY_EXACT, score=0.0, feedback="No written correction was given.")
     return [explanation, correction]
 
@@ -157,22 +162,22 @@ def lean_grade(submission: Submission, problem: Problem, config: Mapping) -> Opt
     if not problem.lean_statement:
         return None
     if not submission.lean_proof.strip():
-        return Grade(submission_id=submission.id, component="lean", status=GRADE_GRADED, decided_by=BY_LEAN,
+        return Grade.new(submission_id=submission.id, component="lean", status=GRADE_GRADED, decided_by=BY_LEAN,
                      score=0.0, feedback="No Lean proof was submitted.")
     from ..lean import get_checker, lean_status
 
     checker = get_checker(config)
     if checker is None:
         _enabled, how = lean_status(config)
-        return Grade(submission_id=submission.id, component="lean", status=GRADE_NEEDS_REVIEW,
+        return Grade.new(submission_id=submission.id, component="lean", status=GRADE_NEEDS_REVIEW,
                      feedback=f"{how} Your instructor will review the proof.")
     result = checker.check(problem.lean_header, problem.lean_statement, submission.lean_proof)
     details = _json(result.to_dict())
     if result.status == "error":
         # The proof was not checked (server setup, a bad header): a person decides, not a zero.
-        return Grade(submission_id=submission.id, component="lean", status=GRADE_ERROR, decided_by=BY_LEAN,
+        return Grade.new(submission_id=submission.id, component="lean", status=GRADE_ERROR, decided_by=BY_LEAN,
                      feedback=f"Lean could not check this proof: {result.reason}", raw_reply=details)
-    return Grade(submission_id=submission.id, component="lean", status=GRADE_GRADED, decided_by=BY_LEAN,
+    return Grade.new(submission_id=submission.id, component="lean", status=GRADE_GRADED, decided_by=BY_LEAN,
                  score=1.0 if result.accepted else 0.0, feedback=result.reason, raw_reply=details)
 
 

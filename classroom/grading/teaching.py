@@ -65,13 +65,13 @@ def grade_conversation(db: Session, submission: Submission, conv: Conversation,
                          problem.answer_tolerance)
     solved = check.verdict == ANSWER_CORRECT
     said = conv.model_final_answer or "no final answer"
-    grades = [Grade(submission_id=submission.id, component="revision", status=GRADE_GRADED, decided_by=BY_EXACT,
+    grades = [Grade.new(submission_id=submission.id, component="revision", status=GRADE_GRADED, decided_by=BY_EXACT,
                     score=1.0 if solved else 0.0,
                     feedback=(f"The model's final answer, {said}, is right: you taught it." if solved else
                               f"The model's final answer is still {said}, which is not right."))]
     judgement = judgement_for(db, submission.id, work, settings)
     if judgement is None:
-        grades.append(Grade(submission_id=submission.id, component="teaching", status=GRADE_NEEDS_REVIEW,
+        grades.append(Grade.new(submission_id=submission.id, component="teaching", status=GRADE_NEEDS_REVIEW,
                             feedback=REVIEW_NOTE))
     else:
         held = [f for f in REVIEW_FLAGS if f in judgement.flags]
@@ -80,11 +80,11 @@ def grade_conversation(db: Session, submission: Submission, conv: Conversation,
                       tokens_out=judgement.tokens_out, latency_ms=judgement.latency_ms,
                       raw_reply=judgement.raw_reply, flags=list(judgement.flags))
         if held:
-            grades.append(Grade(status=GRADE_NEEDS_REVIEW, score=None, feedback=(
+            grades.append(Grade.new(status=GRADE_NEEDS_REVIEW, score=None, feedback=(
                 f"The grader model's reply was flagged {', '.join(held)}, so it does not count: a person decides. "
                 f"The model suggested {judgement.teaching_score:.0%}."), **common))
         else:
-            grades.append(Grade(status=GRADE_GRADED, decided_by=BY_MODEL, score=judgement.teaching_score,
+            grades.append(Grade.new(status=GRADE_GRADED, decided_by=BY_MODEL, score=judgement.teaching_score,
                                 feedback=judgement.feedback, **common))
     if assignment.weight_efficiency:
         grades.append(efficiency_grade(submission, solved, work.turns_used, work.turn_limit))
@@ -100,5 +100,5 @@ def efficiency_grade(submission: Submission, solved: bool, used: int, limit: int
     else:
         score = 1.0 if limit <= 1 else max(0.0, (limit - used) / (limit - 1))
         note = f"Taught in {used} of {limit} messages."
-    return Grade(submission_id=submission.id, component="efficiency", status=GRADE_GRADED, decided_by=BY_EXACT,
+    return Grade.new(submission_id=submission.id, component="efficiency", status=GRADE_GRADED, decided_by=BY_EXACT,
                  score=round(score, 4), feedback=note)

@@ -251,6 +251,7 @@ def test_slow_comparisons_stop_within_the_time_limit(answer):
 
 def test_an_overrun_kills_the_worker_and_the_next_check_works(monkeypatch):
     check_answer("1", "1")  # the workers are up
+    answers.forget_checks()  # else a verdict kept from an earlier test answers without a worker
     monkeypatch.setattr(answers, "CHECK_SECONDS", 0.0005)
     check = check_answer(r"\frac{d}{dx} x^{3}", "3x^2")
     assert check.verdict == "unreadable" and "took longer" in check.note
@@ -321,3 +322,24 @@ def test_different_numbers_never_match(n, delta):
 def test_any_text_gets_a_verdict(text):
     check = check_answer(text, "12")
     assert check.verdict in ("correct", "incorrect", "unreadable", "absent")
+
+
+def test_the_same_answer_to_the_same_reference_is_checked_once(monkeypatch):
+    answers.forget_checks()
+    first = check_answer("2 1/2", "5/2")
+    asked = []
+    monkeypatch.setattr(answers, "_run", lambda request: asked.append(request) or {"verdict": "incorrect"})
+    assert check_answer("2 1/2", "5/2") == first  # kept: no worker asked
+    assert asked == []
+    check_answer("2 1/2", "5/2", mode="exact")  # another mode is another check
+    check_answer("2.5", "5/2")
+    assert [(r["answer"], r["mode"]) for r in asked] == [("2 1/2", "exact"), ("2.5", "auto")]
+
+
+def test_a_check_stopped_for_time_is_not_kept(monkeypatch):
+    check_answer("1", "1")  # the workers are up
+    answers.forget_checks()
+    monkeypatch.setattr(answers, "CHECK_SECONDS", 0.0005)
+    assert "took longer" in check_answer(r"\frac{d}{dx} x^{3}", "3x^2").note
+    monkeypatch.setattr(answers, "CHECK_SECONDS", 2.0)
+    assert "took longer" not in check_answer(r"\frac{d}{dx} x^{3}", "3x^2").note
