@@ -19,7 +19,7 @@ from sqlmodel import Session  # noqa: E402
 from classroom import create_app  # noqa: E402
 from classroom.models import User  # noqa: E402
 from classroom.services import submissions  # noqa: E402
-from classroom.services.errors import InvalidInput  # noqa: E402
+from classroom.services.errors import Conflict  # noqa: E402
 from classroom.services.submissions import CritiqueDraft  # noqa: E402
 
 
@@ -44,7 +44,7 @@ def main() -> None:
                 try:
                     submissions.submit(s, student, spec["assignment_id"], spec["problem_id"],
                                        CritiqueDraft(2, text, "28 × 6 = 168", "168"))
-                except InvalidInput:  # "heavy load": three version races lost in a row; a person retries
+                except Conflict:  # "heavy load": version races lost VERSION_ATTEMPTS times in a row; a person retries
                     continue
                 with lock:
                     saved += 1

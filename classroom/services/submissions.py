@@ -1,6 +1,8 @@
 """Student submissions: immutable versions, deadlines and late work."""
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -17,7 +19,7 @@ from ..models import (
 from .. import jobs
 from ..content import step_choice
 from . import assignments, courses
-from .errors import DeadlinePassed, ErrorCollector, Forbidden, InvalidInput, NotFound
+from .errors import Conflict, DeadlinePassed, ErrorCollector, Forbidden, InvalidInput, NotFound
 from .hot_statements import attached_row, first
 from .validation import clean_text, parse_int
 
@@ -87,13 +89,14 @@ def submit(db: Session, actor: User, assignment_id: int, problem_id: int, draft:
                   final_answer=final_answer, lean_proof=lean_proof, is_late=late,
                   late_penalty_percent=target.late_penalty_percent if late else 0, created_at=now)
     job_state = JOB_HELD if target.hold_for_pilot else JOB_QUEUED
-    for _attempt in range(3):
+    for attempt in range(VERSION_ATTEMPTS):
         try:
             sub_id, version, job_id = _insert(db, values, job_state)
             db.commit()
         except IntegrityError:
-            # Two saves raced for the same version number; take the next one.
+            # Two saves raced for the same version number; take the next one, after the other is saved.
             db.rollback()
+            time.sleep(random.uniform(0, FIRST_PAUSE_SECONDS * 2 ** attempt))
             continue
         # The rows are known whole (every column was sent): they join the session as loaded rows, no SELECT.
         submission = attached_row(db, Submission, dict(id=sub_id, version=version, **values))
@@ -106,7 +109,15 @@ def submit(db: Session, actor: User, assignment_id: int, problem_id: int, draft:
         if jobs.huey().immediate:  # the job already ran (tests, the demo): report how it ended
             db.refresh(job)
         return submission, job
-    raise InvalidInput("Your submission could not be saved because of heavy load; please submit again.")
+    raise Conflict("Your submission could not be saved because of heavy load; please submit again.")
+
+
+# A save that lost the race for its version number tries again after a short random pause, twice as
+# long at most each time: a client sending several versions at once (a double click, parallel retries)
+# gets them all saved in turn. (A lock held across the save would need a transaction, which the API's
+# autocommit session does not have.)
+VERSION_ATTEMPTS = 8
+FIRST_PAUSE_SECONDS = 0.002
 
 
 def _insert(db: Session, values: dict, job_state: str) -> tuple[int, int, int]:
