@@ -368,7 +368,8 @@ def run_job(job_id: int) -> str:
         submission_id, attempt = claimed
         # The version, its assignment, (teach mode) its conversation, and the problem, solution and key it
         # answered, in one query.
-        submission, assignment, conversation, *answered = s.exec(_job_rows_statement(), params={"id": submission_id}).one()
+        row = s.exec(_job_rows_statement(), params={"id": submission_id}).one()
+        submission, assignment, conversation, *answered = row
         try:
             with _LeaseKeeper(database.engine(), job_id, attempt, config["JOB_LEASE_SECONDS"]):
                 grades = _grade(s, submission, assignment, conversation, answered, config)

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from classroom import jobs
 from classroom.llm.grader import PROMPT_VERSION
-from classroom.models import JOB_DONE, JOB_HELD, Assignment, Grade, GradingJob, Problem
+from classroom.models import JOB_DONE, JOB_HELD, AnswerKey, Assignment, FlawedSolution, Grade, GradingJob, Problem
 from classroom.services import agreement, banks, problems, reviews, submissions
 from classroom.services.submissions import CritiqueDraft
 from tests.grading.helpers import good_reply
@@ -105,7 +105,9 @@ def test_grader_notes_reach_the_prompt_as_instructor_text_and_change_the_cache_k
     with world.app.app_context():
         from classroom.config import model_settings
         from classroom.grading import model_grading, pipeline
-        inp, _problem = pipeline.load_input(dbs, sub)
+        solution = dbs.get(FlawedSolution, sub.flawed_solution_id)
+        key = dbs.exec(select(AnswerKey).where(AnswerKey.flawed_solution_id == solution.id)).one()
+        inp = pipeline.grading_input(sub, dbs.get(Problem, sub.problem_id), solution, key)
         model_grading.verdict_for(dbs, sub.id, inp, model_settings(world.app.config))
         assert len(openai_server.chat_requests) == 1
         inp.grader_notes = notes + " Partial credit for naming step 2 only."

@@ -258,14 +258,16 @@ PATHS = {
     },
     "/assignments/{assignment_id}/problems/{problem_id}/submissions": {
         "parameters": [ASSIGNMENT, _path_param("problem_id")],
-        "post": {"summary": "Submit a critique (a new version)", "description": "Students of the course.",
+        "post": {"summary": "Submit a critique (a new version)",
+                 "description": "Students of the course. Versions sent at once are all saved, in turn; 409 only "
+                                "when one kept losing the race for its version number: send it again.",
                  "requestBody": _body({"type": "object", "required": ["error_step", "explanation"], "properties": {
                      "error_step": {"type": ["integer", "null"]}, "explanation": {"type": "string"},
                      "correction": {"type": "string"}, "final_answer": {"type": "string"},
                      "lean_proof": {"type": "string"}}}),
                  "responses": {"201": _json({"type": "object", "properties": {
                      "id": {"type": "integer"}, "version": {"type": "integer"}, "state": {"type": "string"},
-                     "late": {"type": "boolean"}}}, "Created"), **_errors(400, 401, 403, 404)}},
+                     "late": {"type": "boolean"}}}, "Created"), **_errors(400, 401, 403, 404, 409)}},
     },
     "/assignments/{assignment_id}/problems/{problem_id}/read-answer": {
         "parameters": [ASSIGNMENT, _path_param("problem_id"),

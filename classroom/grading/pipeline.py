@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from typing import Mapping, Optional
 
-from sqlmodel import Session, select
-
 from ..models import (
     BY_EXACT, BY_LEAN, BY_MODEL, GRADE_ERROR, GRADE_GRADED, GRADE_NEEDS_REVIEW, AnswerKey, FlawedSolution, Grade,
     Problem, Submission, utcnow,
@@ -24,17 +22,6 @@ from . import ANSWER_ABSENT, GradingInput, ModelVerdict
 from .answers import check_answer
 
 REVIEW_NOTE = "Waiting for your instructor's review."
-
-
-def load_input(db: Session, submission: Submission) -> tuple[GradingInput, Problem]:
-    """The version's problem, the solution it answered and that solution's key (one query), as
-    `grading_input` makes them into the plain input every grader reads."""
-    problem, solution, key = db.exec(
-        select(Problem, FlawedSolution, AnswerKey)
-        .join(FlawedSolution, FlawedSolution.problem_id == Problem.id)
-        .join(AnswerKey, AnswerKey.flawed_solution_id == FlawedSolution.id)
-        .where(FlawedSolution.id == submission.flawed_solution_id)).one()
-    return grading_input(submission, problem, solution, key), problem
 
 
 def grading_input(submission: Submission, problem: Problem, solution: FlawedSolution,
