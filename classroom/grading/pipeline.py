@@ -77,21 +77,21 @@ def exact_grades(inp: GradingInput, submission: Submission, has_reference_answer
         else:
             score, note = check.score, check.note
         grades.append(Grade.new(submission_id=submission.id, component="final_answer", status=GRADE_GRADED,
-                            decided_by=BY_EXACT, score=score, feedback=note))
+                                decided_by=BY_EXACT, score=score, feedback=note))
     return grades
 
 
 def review_grades(submission: Submission, correct_solution: bool = False) -> list[Grade]:
     grades = [Grade.new(submission_id=submission.id, component="explanation", status=GRADE_NEEDS_REVIEW,
-                    feedback=REVIEW_NOTE)]
+                        feedback=REVIEW_NOTE)]
     if correct_solution:
         return grades
     if submission.correction.strip():
         grades.append(Grade.new(submission_id=submission.id, component="correction", status=GRADE_NEEDS_REVIEW,
-                            feedback=REVIEW_NOTE))
+                                feedback=REVIEW_NOTE))
     else:
         grades.append(Grade.new(submission_id=submission.id, component="correction", status=GRADE_GRADED,
-                            decided_by=BY_EXACT, score=0.0, feedback="No written correction was given."))
+                                decided_by=BY_EXACT, score=0.0, feedback="No written correction was given."))
     return grades
 
 
@@ -131,17 +131,17 @@ def model_grades(submission: Submission, verdict: ModelVerdict, correct_solution
         explanation = waiting("explanation", verdict.explanation_score)
     else:
         explanation = Grade.new(component="explanation", score=verdict.explanation_score, feedback=verdict.feedback,
-                            **common)
+                                **common)
     if correct_solution:
         return [explanation]
     if submission.correction.strip() and (held or unsure):
         correction = waiting("correction", verdict.correction_score)
     elif submission.correction.strip():
         correction = Grade.new(component="correction", score=verdict.correction_score,
-                           feedback=f"Correction judged {verdict.correction_verdict.replace('_', ' ')}.", **common)
+                               feedback=f"Correction judged {verdict.correction_verdict.replace('_', ' ')}.", **common)
     else:
         correction = Grade.new(submission_id=submission.id, component="correction", status=GRADE_GRADED,
-                           decided_by=BY_EXACT, score=0.0, feedback="No written correction was given.")
+                               decided_by=BY_EXACT, score=0.0, feedback="No written correction was given.")
     return [explanation, correction]
 
 
@@ -150,22 +150,22 @@ def lean_grade(submission: Submission, problem: Problem, config: Mapping) -> Opt
         return None
     if not submission.lean_proof.strip():
         return Grade.new(submission_id=submission.id, component="lean", status=GRADE_GRADED, decided_by=BY_LEAN,
-                     score=0.0, feedback="No Lean proof was submitted.")
+                         score=0.0, feedback="No Lean proof was submitted.")
     from ..lean import get_checker, lean_status
 
     checker = get_checker(config)
     if checker is None:
         _enabled, how = lean_status(config)
         return Grade.new(submission_id=submission.id, component="lean", status=GRADE_NEEDS_REVIEW,
-                     feedback=f"{how} Your instructor will review the proof.")
+                         feedback=f"{how} Your instructor will review the proof.")
     result = checker.check(problem.lean_header, problem.lean_statement, submission.lean_proof)
     details = _json(result.to_dict())
     if result.status == "error":
         # The proof was not checked (server setup, a bad header): a person decides, not a zero.
         return Grade.new(submission_id=submission.id, component="lean", status=GRADE_ERROR, decided_by=BY_LEAN,
-                     feedback=f"Lean could not check this proof: {result.reason}", raw_reply=details)
+                         feedback=f"Lean could not check this proof: {result.reason}", raw_reply=details)
     return Grade.new(submission_id=submission.id, component="lean", status=GRADE_GRADED, decided_by=BY_LEAN,
-                 score=1.0 if result.accepted else 0.0, feedback=result.reason, raw_reply=details)
+                     score=1.0 if result.accepted else 0.0, feedback=result.reason, raw_reply=details)
 
 
 def _json(value) -> str:

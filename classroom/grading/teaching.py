@@ -66,13 +66,13 @@ def grade_conversation(db: Session, submission: Submission, conv: Conversation,
     solved = check.verdict == ANSWER_CORRECT
     said = conv.model_final_answer or "no final answer"
     grades = [Grade.new(submission_id=submission.id, component="revision", status=GRADE_GRADED, decided_by=BY_EXACT,
-                    score=1.0 if solved else 0.0,
-                    feedback=(f"The model's final answer, {said}, is right: you taught it." if solved else
-                              f"The model's final answer is still {said}, which is not right."))]
+                        score=1.0 if solved else 0.0,
+                        feedback=(f"The model's final answer, {said}, is right: you taught it." if solved else
+                                  f"The model's final answer is still {said}, which is not right."))]
     judgement = judgement_for(db, submission.id, work, settings)
     if judgement is None:
         grades.append(Grade.new(submission_id=submission.id, component="teaching", status=GRADE_NEEDS_REVIEW,
-                            feedback=REVIEW_NOTE))
+                                feedback=REVIEW_NOTE))
     else:
         held = [f for f in REVIEW_FLAGS if f in judgement.flags]
         common = dict(submission_id=submission.id, component="teaching", model_name=judgement.model_name,
@@ -85,7 +85,7 @@ def grade_conversation(db: Session, submission: Submission, conv: Conversation,
                 f"The model suggested {judgement.teaching_score:.0%}."), **common))
         else:
             grades.append(Grade.new(status=GRADE_GRADED, decided_by=BY_MODEL, score=judgement.teaching_score,
-                                feedback=judgement.feedback, **common))
+                                    feedback=judgement.feedback, **common))
     if assignment.weight_efficiency:
         grades.append(efficiency_grade(submission, solved, work.turns_used, work.turn_limit))
     now = utcnow()
@@ -101,4 +101,4 @@ def efficiency_grade(submission: Submission, solved: bool, used: int, limit: int
         score = 1.0 if limit <= 1 else max(0.0, (limit - used) / (limit - 1))
         note = f"Taught in {used} of {limit} messages."
     return Grade.new(submission_id=submission.id, component="efficiency", status=GRADE_GRADED, decided_by=BY_EXACT,
-                 score=round(score, 4), feedback=note)
+                     score=round(score, 4), feedback=note)
