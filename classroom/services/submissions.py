@@ -96,7 +96,8 @@ def submit(db: Session, actor: User, assignment_id: int, problem_id: int, draft:
         except IntegrityError:
             # Two saves raced for the same version number; take the next one, after the other is saved.
             db.rollback()
-            time.sleep(random.uniform(0, FIRST_PAUSE_SECONDS * 2 ** attempt))
+            if attempt + 1 < VERSION_ATTEMPTS:  # no pause before the refusal
+                time.sleep(random.uniform(0, FIRST_PAUSE_SECONDS * 2 ** attempt))
             continue
         # The rows are known whole (every column was sent): they join the session as loaded rows, no SELECT.
         submission = attached_row(db, Submission, dict(id=sub_id, version=version, **values))
